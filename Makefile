@@ -1,0 +1,52 @@
+# Two commands do everything on a fresh machine: `make report` and `make test`.
+# Each creates .venv from PyPI when it is missing or when pyproject.toml changed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS   ?=
+SCHEDULE ?= schedules/default.yml
+
+export MPLBACKEND := agg
+export PYTHONHASHSEED := 0
+
+.DEFAULT_GOAL := help
+.PHONY: help venv data validate report test lab lint bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; set PYTHON=python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m analysis kernel --install
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create or update the .venv environment
+
+data: $(STAMP) ## Rebuild data/processed from data/raw
+	$(BIN)/python -m analysis build
+
+validate: $(STAMP) ## Check data/raw and print flags and rejects (writes nothing)
+	$(BIN)/python -m analysis validate
+
+report: data ## Build the data, run the default report schedule, print where the index is
+	$(BIN)/python -m analysis report $(SCHEDULE) $(if $(JOBS),--jobs $(JOBS))
+
+test: $(STAMP) ## Run the test suite (unit, doctests, notebooks, runner, browser)
+	$(BIN)/python -m pytest -q
+
+lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's kernel
+	$(BIN)/jupyter lab notebooks/
+
+lint: $(STAMP) ## Static checks (byte-compile, notebooks stored without outputs)
+	$(BIN)/python -m compileall -q analysis tests benchmarks
+	$(BIN)/python -m analysis check-notebooks
+
+bench: $(STAMP) ## Run the benchmarks and write benchmarks/results/latest.md
+	$(BIN)/python benchmarks/run_all.py
+
+clean: ## Remove generated data and reports (keeps .venv)
+	rm -rf data/processed/* reports/* && touch data/processed/.gitkeep reports/.gitkeep

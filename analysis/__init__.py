@@ -1,0 +1,42 @@
+"""Sourced figures on Vietnamese district party organisations, and their comparison.
+
+The public API is re-exported here lazily, so ``import analysis`` stays fast
+and each heavy library is imported only by the function that needs it::
+
+    import analysis
+    ds = analysis.load_dataset()            # validated observations, flags, rejects
+    metrics = analysis.compute_metrics(ds.observations)
+    table = analysis.compare_districts(ds, province="Kon Tum", family="discipline")
+
+See ``docs/design.md`` for the tables and the contracts between modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Dataset": "analysis.dataset",
+    "load_dataset": "analysis.dataset",
+    "write_processed": "analysis.dataset",
+    "read_processed": "analysis.dataset",
+    "resolve_unit": "analysis.units",
+    "compute_metrics": "analysis.metrics",
+    "compare_districts": "analysis.compare",
+    "extract_figures": "analysis.extract",
+    "run_schedule": "analysis.reports",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,58 @@
+"""The command line: ``python -m analysis COMMAND``.
+
+Each command lives in its own module of this package (``data``: build and
+validate; ``report``: the report runner and the kernel; ``extract``: figures
+from articles). Every module exposes ``add_parsers(subparsers)``, which
+registers its commands with a ``func(args) -> int`` default. Errors the user
+can fix are printed as one line, never a traceback, and mapped to the exit
+codes documented in :mod:`analysis.errors`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from analysis.errors import EXIT_INTERRUPTED, AnalysisError
+
+COMMAND_MODULES = ("data", "report", "extract")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command registered.
+
+    Examples:
+        >>> parser = build_parser()
+        >>> parser.prog
+        'python -m analysis'
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Sourced figures on district party organisations: build, validate, report, extract.",
+        epilog="Exit codes: 0 ok, 1 rows rejected or jobs failed, 2 usage, 3 input, 4 busy, 130 interrupted.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"analysis.cli.{name}").add_parsers(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except AnalysisError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; outputs written before the interruption are intact", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:  # an internal bug: one line unless --debug
+        if args.debug:
+            raise
+        print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 70
