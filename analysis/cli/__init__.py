@@ -2,8 +2,9 @@
 
 Each command lives in its own module of this package (``data``: build and
 validate; ``report``: the report runner and the kernel; ``extract``: figures
-from articles). Every module exposes ``add_parsers(subparsers)``, which
-registers its commands with a ``func(args) -> int`` default. Errors the user
+from articles; ``synthetic``: the synthetic national panel). Every module
+exposes ``add_parsers(subparsers)``, which registers its commands with a
+``func(args) -> int`` default. Errors the user
 can fix are printed as one line, never a traceback, and mapped to the exit
 codes documented in :mod:`analysis.errors`.
 """
@@ -16,7 +17,7 @@ import sys
 
 from analysis.errors import EXIT_INTERRUPTED, AnalysisError
 
-COMMAND_MODULES = ("data", "report", "extract")
+COMMAND_MODULES = ("data", "report", "extract", "synthetic")
 
 
 def build_parser() -> argparse.ArgumentParser:
