@@ -1,0 +1,1035 @@
+"""The three metric families: member coverage, admissions, discipline.
+
+Every metric is computed from the processed observations (only rows with
+``preferred`` true), vectorised over units, and returned as the tidy metrics
+table of ``docs/design.md``: one row per unit × metric × period, with its
+numerator, denominator or exposure, estimate and interval in display units,
+the method, and the ``obs_ids`` it used. One registry, :data:`METRICS`,
+defines every metric; :func:`metric_definitions` gives it as a DataFrame for
+labels.
+
+How a metric finds its parts:
+
+* A **count numerator** and a **printed percentage** of the same quantity on
+  the same unit and date (or period) make one row; the count wins.
+* A **stock denominator** (villages, members, population) is the preferred
+  observation of the same unit nearest the numerator's date or period, and no
+  further away than ``tolerance_days`` (:func:`nearest_stock`). A stock
+  dated inside a flow's period is 0 days away. An undated figure is matched
+  only with figures of the same source (the same article describes the same
+  moment); otherwise its distance is unknown and it is not used.
+* A **flow denominator** (admissions for the shares of admissions) must cover
+  exactly the same period.
+* **Exposure** of a rate = members × period length in years: the days from
+  ``period_start`` to ``period_end``, both included, divided by 365.25. The methods page's worked figure
+  (1,639 × 1.5 years = 2,458.5 member-years) is an interval check;
+  Kon Rẫy's real period, 2020-01-01 to 2021-08-23, is 601 days or 1.645
+  years. The members stock is one figure near the period, not an average
+  over it: exposure is approximate when membership changed a lot.
+* A **printed percentage with a known denominator** n becomes a count,
+  ``round(percent / 100 × n)``, and the method says so; if no whole count of
+  n rounds back to the printed value (to the decimals printed:
+  ``value_decimals``), the denominator is not the article's and the row is
+  not computable; a hedged percentage is not held to its decimals. A printed percentage without a usable
+  denominator keeps its value as the estimate, with no interval, and
+  ``reason`` says why.
+
+Intervals come from statsmodels: Wilson (or Clopper–Pearson, ``beta``) for
+shares via ``proportion_confint``; the exact Poisson interval
+(``confint_poisson(method="exact-c")``) for rates. Members per 1,000
+population is treated as a proportion (members are a subset of the
+population), so it gets a Wilson interval scaled by 1,000: a Poisson interval
+would treat members as events, which they are not. Households per assigned
+member is a ratio of two counts and gets no interval.
+
+A hedged figure (``approximate``) makes every metric that uses it
+approximate, and every quality flag of the observations used travels with the
+metric. The discipline rate also carries the flags of its severity breakdown
+(Kon Rẫy's parts sum to 27 against a printed total of 22).
+
+Examples:
+    >>> obs = pd.DataFrame({
+    ...     "obs_id": ["O1", "O2", "O3", "O4"],
+    ...     "unit_code": "614",
+    ...     "indicator": ["admissions", "admissions_rural_cells",
+    ...                   "disciplined_members", "party_members"],
+    ...     "value": [27, 4, 22, 1639],
+    ...     "as_of": [None, None, None, "2021-06-20"],
+    ...     "period_start": ["2021-01-01", "2021-01-01", "2020-01-01", None],
+    ...     "period_end": ["2021-08-23", "2021-08-23", "2021-08-23", None]})
+    >>> m = compute_metrics(obs, families=["admissions", "discipline"])
+    >>> print(m[["metric", "numerator", "estimate", "lower", "upper", "obs_ids"]]
+    ...       .round(2).to_string(index=False))
+                              metric  numerator  estimate  lower  upper obs_ids
+          admissions_rural_cells_share        4.0     14.81   5.92  32.48   O2;O1
+       admissions_per_100_member_years       27.0      2.56   1.69   3.73   O1;O4
+      disciplined_per_1000_member_years       22.0      8.16   5.11  12.35   O3;O4
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError, UsageError
+
+DAYS_PER_YEAR = 365.25
+FAMILIES = ("coverage", "admissions", "discipline")
+SHARE_METHODS = {"wilson": "Wilson score", "beta": "Clopper-Pearson"}
+
+METRIC_COLUMNS = (
+    "unit_code", "unit_label", "province_code", "family", "metric",
+    "period_start", "period_end", "numerator", "denominator", "exposure",
+    "estimate", "lower", "upper", "multiplier", "conf_level", "method",
+    "approximate", "computable", "reason", "obs_ids", "flags",
+)
+SEVERITY_COLUMNS = (
+    "unit_code", "unit_label", "province_code", "period_start", "period_end",
+    "form", "count", "share", "breakdown_total", "total_printed",
+    "approximate", "flags", "note", "obs_ids",
+)
+_REQUIRED = ("obs_id", "unit_code", "indicator", "value")
+_OPTIONAL = {
+    "unit_label": None, "province_code": None, "source_id": "",
+    "approximate": False, "preferred": True, "flags": "",
+    "as_of": pd.NaT, "period_start": pd.NaT, "period_end": pd.NaT, "value_decimals": np.nan,
+}
+# What makes two figures "the same unit and date or period": integer ids of
+# the unit and of the source key (see _with_reference), set by _usable.
+_KEY = ["unit_id", "ref_start", "ref_end", "src_id"]
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    """One metric: what it divides by what, and how it is labelled.
+
+    Attributes:
+        metric: Metric id (the printed-percentage indicator's id when one
+            exists for the same quantity).
+        family: ``coverage``, ``admissions`` or ``discipline``.
+        kind: ``share`` (a proportion, with an interval), ``rate`` (events
+            over member-years, exact Poisson interval) or ``ratio`` (no
+            interval).
+        numerator: Indicator of the count on top.
+        denominator: Indicator of the base: the count below (share, ratio) or
+            the members stock whose member-years are the exposure (rate).
+        match: ``nearest`` (a stock, nearest in time within tolerance) or
+            ``same_period`` (a flow over exactly the same period).
+        multiplier: Display scale: 100 for percent, 1000 for per 1,000.
+        label_en: English label.
+        label_vi: Vietnamese label.
+        printed: Indicator of a printed percentage of the same quantity, or
+            None.
+        breakdown: Indicators of parts of the numerator whose quality flags
+            travel with the metric.
+    """
+
+    metric: str
+    family: str
+    kind: str
+    numerator: str
+    denominator: str
+    match: str
+    multiplier: float
+    label_en: str
+    label_vi: str
+    printed: str | None = None
+    breakdown: tuple[str, ...] = ()
+
+
+SEVERITY_FORMS = (
+    # form, indicator, label_en, label_vi — mildest first
+    ("reprimand", "disciplined_reprimand", "reprimand", "khiển trách"),
+    ("warning", "disciplined_warning", "warning", "cảnh cáo"),
+    ("dismissal", "disciplined_dismissal", "dismissal from post", "cách chức"),
+    ("expulsion", "disciplined_expulsion", "expulsion", "khai trừ"),
+)
+SEVERITY_DTYPE = pd.CategoricalDtype([f[0] for f in SEVERITY_FORMS], ordered=True)
+
+
+def _village_share(metric, numerator, label_en, label_vi):
+    return MetricDefinition(metric, "coverage", "share", numerator, "villages", "nearest",
+                            100, label_en, label_vi, printed=metric)
+
+
+def _admission_share(metric, numerator, label_en, label_vi):
+    # The codebook has no printed percentages of these parts (yet).
+    return MetricDefinition(metric, "admissions", "share", numerator, "admissions",
+                            "same_period", 100, label_en, label_vi)
+
+
+METRICS = (
+    _village_share("village_heads_party_members_share", "village_heads_party_members",
+                   "Village heads who are party members (%)",
+                   "Tỷ lệ trưởng thôn là đảng viên (%)"),
+    _village_share("cell_secretaries_also_village_heads_share",
+                   "cell_secretaries_also_village_heads",
+                   "Villages whose cell secretary is also the village head (%)",
+                   "Tỷ lệ thôn có bí thư chi bộ kiêm trưởng thôn (%)"),
+    _village_share("deputy_secretaries_also_village_heads_share",
+                   "deputy_secretaries_also_village_heads",
+                   "Villages whose deputy cell secretary is also the village head (%)",
+                   "Tỷ lệ thôn có phó bí thư chi bộ kiêm trưởng thôn (%)"),
+    _village_share("cell_committee_members_also_village_heads_share",
+                   "cell_committee_members_also_village_heads",
+                   "Villages whose head is also a cell committee member (%)",
+                   "Tỷ lệ thôn có chi ủy viên kiêm trưởng thôn (%)"),
+    _village_share("villages_with_party_org_share", "villages_with_party_org",
+                   "Villages with a party organisation (%)",
+                   "Tỷ lệ thôn có tổ chức đảng (%)"),
+    _village_share("villages_with_cell_committee_share", "villages_with_cell_committee",
+                   "Villages whose cell has a cell committee (%)",
+                   "Tỷ lệ thôn có chi ủy (%)"),
+    MetricDefinition("party_members_per_1000_population", "coverage", "share",
+                     "party_members", "population", "nearest", 1000,
+                     "Party members per 1,000 population",
+                     "Số đảng viên trên 1.000 dân"),
+    # Not the printed members_assigned_households_share, whose base is the
+    # members living in residential areas: this one divides by all members.
+    MetricDefinition("assigned_members_share", "coverage", "share",
+                     "members_assigned_households", "party_members", "nearest", 100,
+                     "Members assigned to follow households (% of all members)",
+                     "Tỷ lệ đảng viên được phân công phụ trách hộ (% tổng số đảng viên)"),
+    MetricDefinition("households_per_assigned_member", "coverage", "ratio",
+                     "households_assigned", "members_assigned_households", "nearest", 1,
+                     "Households per assigned member",
+                     "Số hộ bình quân một đảng viên phụ trách"),
+    _admission_share("admissions_rural_cells_share", "admissions_rural_cells",
+                     "Admissions made in rural (village) cells (%)",
+                     "Tỷ lệ đảng viên kết nạp ở chi bộ thôn, làng (%)"),
+    MetricDefinition("admissions_per_100_member_years", "admissions", "rate",
+                     "admissions", "party_members", "nearest", 100,
+                     "Admissions per 100 member-years",
+                     "Số đảng viên kết nạp trên 100 đảng viên-năm"),
+    _admission_share("admissions_ethnic_minority_share", "admissions_ethnic_minority",
+                     "Admissions of ethnic-minority people (%)",
+                     "Tỷ lệ đảng viên mới là người dân tộc thiểu số (%)"),
+    _admission_share("admissions_female_share", "admissions_female",
+                     "Admissions of women (%)",
+                     "Tỷ lệ đảng viên mới là nữ (%)"),
+    _admission_share("admissions_religious_share", "admissions_religious",
+                     "Admissions of religious believers (%)",
+                     "Tỷ lệ đảng viên mới là người có đạo (%)"),
+    MetricDefinition("disciplined_per_1000_member_years", "discipline", "rate",
+                     "disciplined_members", "party_members", "nearest", 1000,
+                     "Members disciplined per 1,000 member-years",
+                     "Số đảng viên bị kỷ luật trên 1.000 đảng viên-năm",
+                     breakdown=tuple(f[1] for f in SEVERITY_FORMS)),
+)
+
+
+def metric_definitions() -> pd.DataFrame:
+    """The metric registry as a DataFrame, for labels and lookups.
+
+    Returns:
+        One row per metric, in registry order, with columns ``metric``,
+        ``family``, ``kind``, ``multiplier``, ``label_en``, ``label_vi``,
+        ``polarity_default`` (always None: whether higher is better is the
+        user's call), ``numerator``, ``denominator``, ``match``, ``printed``
+        and ``breakdown`` (``;``-joined).
+
+    Examples:
+        >>> defs = metric_definitions().set_index("metric")
+        >>> defs.loc["disciplined_per_1000_member_years", "kind"]
+        'rate'
+        >>> float(defs.loc["disciplined_per_1000_member_years", "multiplier"])
+        1000.0
+        >>> defs.loc["village_heads_party_members_share", "label_vi"]
+        'Tỷ lệ trưởng thôn là đảng viên (%)'
+    """
+    frame = pd.DataFrame([asdict(d) for d in METRICS])
+    frame["breakdown"] = frame["breakdown"].map(";".join)
+    frame["multiplier"] = frame["multiplier"].astype(float)
+    frame["polarity_default"] = None
+    first = ["metric", "family", "kind", "multiplier", "label_en", "label_vi", "polarity_default"]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def share_interval(count, nobs, *, conf_level: float = 0.95, method: str = "wilson"):
+    """Confidence interval of a proportion, vectorised (statsmodels).
+
+    Args:
+        count: Successes (array-like).
+        nobs: Trials (array-like, positive).
+        conf_level: Confidence level, e.g. 0.95.
+        method: ``wilson`` (Wilson score) or ``beta`` (Clopper–Pearson).
+
+    Returns:
+        ``(lower, upper)`` as numpy arrays of proportions (0–1).
+
+    Raises:
+        UsageError: An unknown method or a level outside (0, 1).
+
+    Examples:
+        >>> low, upp = share_interval([4], [27])
+        >>> print(round(low[0], 3), round(upp[0], 3))
+        0.059 0.325
+        >>> low, upp = share_interval([4], [27], method="beta")
+        >>> print(round(low[0], 3), round(upp[0], 3))
+        0.042 0.337
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    _check_level(conf_level)
+    _check_share_method(method)
+    low, upp = proportion_confint(np.asarray(count, dtype=float), np.asarray(nobs, dtype=float),
+                                  alpha=1 - conf_level, method=method)
+    return np.asarray(low, dtype=float), np.asarray(upp, dtype=float)
+
+
+def rate_interval(count, exposure, *, conf_level: float = 0.95):
+    """Exact Poisson interval of a rate, vectorised (statsmodels ``exact-c``).
+
+    Args:
+        count: Events (array-like).
+        exposure: Exposure, e.g. member-years (array-like, positive).
+        conf_level: Confidence level, e.g. 0.95.
+
+    Returns:
+        ``(lower, upper)`` as numpy arrays, per unit of exposure.
+
+    Raises:
+        UsageError: A level outside (0, 1).
+
+    Examples:
+        The methods page's worked figure, 22 over 2,458.5 member-years:
+
+        >>> low, upp = rate_interval([22], [2458.5])
+        >>> print(round(1000 * 22 / 2458.5, 2), round(1000 * low[0], 2), round(1000 * upp[0], 2))
+        8.95 5.61 13.55
+    """
+    from statsmodels.stats.rates import confint_poisson
+
+    _check_level(conf_level)
+    low, upp = confint_poisson(np.asarray(count, dtype=float), np.asarray(exposure, dtype=float),
+                               method="exact-c", alpha=1 - conf_level)
+    return np.asarray(low, dtype=float), np.asarray(upp, dtype=float)
+
+
+def nearest_stock(flows: pd.DataFrame, stocks: pd.DataFrame, indicator: str,
+                  tolerance_days: int = 730) -> pd.DataFrame:
+    """For each row, the stock figure of the same unit nearest its date or period.
+
+    Distance is 0 for a stock dated inside a flow's period, else the days to
+    the nearer end. Undated figures match only figures of the same source
+    (distance 0). Ties go to the same source, then to the stock nearest the
+    period's middle, then to the first in input order.
+
+    Args:
+        flows: Rows needing a denominator, with ``unit_code`` and either
+            ``period_start``/``period_end`` (flows) or ``as_of`` (stocks);
+            ``source_id`` is optional.
+        stocks: Observations to search (only ``preferred`` rows of
+            ``indicator`` are used).
+        indicator: The stock indicator, e.g. ``party_members``.
+        tolerance_days: Furthest distance accepted, in days.
+
+    Returns:
+        ``flows`` (same index and order) with ``stock_obs_id``,
+        ``stock_value``, ``stock_as_of``, ``stock_days``,
+        ``stock_approximate``, ``stock_flags`` (empty when no usable stock)
+        and ``stock_reason`` (empty when a stock was found, else why not).
+
+    Raises:
+        InputError: A required column is missing.
+        UsageError: A negative tolerance.
+
+    Examples:
+        >>> stocks = pd.DataFrame({"obs_id": ["A", "B"], "unit_code": "614",
+        ...     "indicator": "party_members", "value": [1500, 1639],
+        ...     "as_of": ["2018-12-31", "2021-06-20"]})
+        >>> flow = pd.DataFrame({"unit_code": ["614", "615"],
+        ...     "period_start": ["2020-01-01", "2020-01-01"],
+        ...     "period_end": ["2021-08-23", "2021-08-23"]})
+        >>> found = nearest_stock(flow, stocks, "party_members")
+        >>> found[["stock_obs_id", "stock_value", "stock_days"]].values.tolist()
+        [['B', 1639.0, 0.0], [nan, nan, nan]]
+        >>> found["stock_reason"].tolist()
+        ['', 'no denominator: party_members not reported']
+        >>> nearest_stock(flow.iloc[:1], stocks.iloc[:1], "party_members", 300)["stock_reason"].iloc[0]
+        'party_members 1500 (2018-12-31) is 366 days before 2020-01-01 (tolerance 300 days)'
+    """
+    _check_tolerance(tolerance_days)
+    target = _with_reference(_with_defaults(flows, ("unit_code",), "rows needing a denominator"))
+    stock = _usable(stocks, None, pd.Index([indicator]))
+    units = pd.factorize(np.concatenate([target["unit_code"].to_numpy(dtype=object),
+                                         stock["unit_code"].to_numpy(dtype=object)]))[0]
+    target = target.assign(unit_id=units[:len(target)], denominator=indicator, den_id=0)
+    found = _nearest(target, stock.assign(unit_id=units[len(target):]), tolerance_days)
+    found.index = flows.index
+    return pd.concat([flows, found], axis=1)
+
+
+def compute_metrics(observations: pd.DataFrame, *, families=None, conf_level: float = 0.95,
+                    tolerance_days: int = 730, method_share: str = "wilson",
+                    as_of=None) -> pd.DataFrame:
+    """All metrics of the chosen families, for every unit that reports a numerator.
+
+    A unit appears for a metric when it reports the numerator (a count or a
+    printed percentage); if the metric cannot be computed it still appears,
+    with ``computable`` false and a ``reason``. Units that report nothing
+    for a metric have no row for it.
+
+    Args:
+        observations: The processed observations (``docs/design.md``). Only
+            ``obs_id``, ``unit_code``, ``indicator`` and ``value`` are
+            required; ``unit_label`` (default: the code), ``province_code``,
+            ``source_id``, ``approximate`` (False), ``preferred`` (True),
+            ``flags`` ('') and the dates (NaT) are filled when absent.
+        families: Family names to compute (default: all three).
+        conf_level: Confidence level of the intervals.
+        tolerance_days: Furthest a stock denominator may be from the
+            numerator's date or period, in days.
+        method_share: ``wilson`` or ``beta`` (Clopper–Pearson) for shares.
+        as_of: If given, only figures describing dates on or before it
+            (stocks by ``as_of``, flows by ``period_end``) are used; undated
+            figures are then left out, since they cannot be placed before it.
+
+    Returns:
+        The metrics table (columns :data:`METRIC_COLUMNS`), sorted by unit
+        code, then metric in registry order (:data:`METRICS`), then period
+        (undated last). For stock metrics ``period_start`` and
+        ``period_end`` are both the numerator's ``as_of``. For rates,
+        ``denominator`` is the members stock and ``exposure`` its
+        member-years.
+
+    Raises:
+        InputError: A required column is missing or a date is unreadable.
+        UsageError: An unknown family or share method, a level outside
+            (0, 1), a negative tolerance, or an ``as_of`` that is no date.
+
+    Examples:
+        A printed percentage becomes a count once its denominator is known;
+        without one it keeps its value and gets no interval:
+
+        >>> obs = pd.DataFrame({"obs_id": ["O1", "C1", "O2"],
+        ...     "unit_code": ["614", "614", "616"],
+        ...     "indicator": ["village_heads_party_members_share", "villages",
+        ...                   "village_heads_party_members_share"],
+        ...     "value": [75.51, 49, 90.0],
+        ...     "as_of": ["2021-08-23", "2020-12-31", "2021-06-30"]})
+        >>> m = compute_metrics(obs, families=["coverage"])
+        >>> m[["unit_code", "numerator", "denominator", "estimate", "computable"]].round(2).values.tolist()
+        [['614', 37.0, 49.0, 75.51, True], ['616', nan, nan, 90.0, False]]
+        >>> m["method"].iloc[0]
+        "count derived from printed percent × n; Wilson score (statsmodels proportion_confint, method='wilson')"
+        >>> m["reason"].iloc[1]
+        'percentage printed without a usable denominator: value kept, no interval (no denominator: villages not reported)'
+    """
+    _check_level(conf_level)
+    _check_share_method(method_share)
+    _check_tolerance(tolerance_days)
+    chosen = FAMILIES if families is None else tuple([families] if isinstance(families, str) else families)
+    unknown = sorted(set(chosen) - set(FAMILIES))
+    if unknown:
+        raise UsageError(f"unknown metric family {unknown[0]!r}; use one of {', '.join(FAMILIES)}",
+                         field="families")
+    defs = metric_definitions()
+    defs = defs[defs["family"].isin(chosen)].assign(m_order=lambda f: np.arange(len(f)))
+    names = _indicators(d for d in METRICS if d.family in chosen)
+    obs = _usable(observations, as_of, names)
+    rows = _pair(obs, defs, names, tolerance_days)
+    if rows.empty:
+        return _empty(METRIC_COLUMNS)
+    return _estimate(rows, conf_level, method_share)
+
+
+def coverage_metrics(observations: pd.DataFrame, **options) -> pd.DataFrame:
+    """Member coverage metrics (village heads, cells, villages, members per population, households).
+
+    Args:
+        observations: The processed observations.
+        **options: ``conf_level``, ``tolerance_days``, ``method_share``,
+            ``as_of``, as in :func:`compute_metrics`.
+
+    Returns:
+        The metrics table restricted to the ``coverage`` family.
+
+    Examples:
+        >>> obs = pd.DataFrame({"obs_id": ["O1", "O2"], "unit_code": "614",
+        ...     "indicator": ["households_assigned", "members_assigned_households"],
+        ...     "value": [6065, 1072], "as_of": "2021-08-23"})
+        >>> m = coverage_metrics(obs)
+        >>> m[["metric", "estimate", "computable"]].round(2).values.tolist()
+        [['assigned_members_share', nan, False], ['households_per_assigned_member', 5.66, True]]
+        >>> m["reason"].iloc[0]
+        'no denominator: party_members not reported'
+        >>> m["method"].iloc[1]
+        'ratio of two counts; no interval (neither a proportion nor a rate)'
+    """
+    return compute_metrics(observations, families=["coverage"], **options)
+
+
+def admission_metrics(observations: pd.DataFrame, **options) -> pd.DataFrame:
+    """Admission metrics (rural-cell, ethnic-minority, female, religious shares; rate).
+
+    Args:
+        observations: The processed observations.
+        **options: As in :func:`compute_metrics`.
+
+    Returns:
+        The metrics table restricted to the ``admissions`` family.
+
+    Examples:
+        >>> obs = pd.DataFrame({"obs_id": ["O1", "O2"], "unit_code": "615",
+        ...     "indicator": ["admissions", "admissions_ethnic_minority"],
+        ...     "value": [300, 124], "period_start": "2020-10-01",
+        ...     "period_end": "2023-06-30"})
+        >>> m = admission_metrics(obs)
+        >>> m[["metric", "estimate", "computable"]].round(1).values.tolist()
+        [['admissions_per_100_member_years', nan, False], ['admissions_ethnic_minority_share', 41.3, True]]
+        >>> m["reason"].iloc[0]
+        'no denominator: party_members not reported'
+    """
+    return compute_metrics(observations, families=["admissions"], **options)
+
+
+def discipline_metrics(observations: pd.DataFrame, **options) -> pd.DataFrame:
+    """Members disciplined per 1,000 member-years, with an exact Poisson interval.
+
+    For the severity mix see :func:`severity_mix`.
+
+    Args:
+        observations: The processed observations.
+        **options: As in :func:`compute_metrics`.
+
+    Returns:
+        The metrics table restricted to the ``discipline`` family.
+
+    Examples:
+        >>> obs = pd.DataFrame({"obs_id": ["O1", "O2"], "unit_code": "614",
+        ...     "indicator": ["disciplined_members", "party_members"],
+        ...     "value": [22, 1639], "as_of": [None, "2021-06-20"],
+        ...     "period_start": ["2020-01-01", None], "period_end": ["2021-08-23", None]})
+        >>> m = discipline_metrics(obs)
+        >>> m[["exposure", "estimate", "lower", "upper"]].round(2).values.tolist()
+        [[2696.89, 8.16, 5.11, 12.35]]
+    """
+    return compute_metrics(observations, families=["discipline"], **options)
+
+
+def severity_mix(observations: pd.DataFrame) -> pd.DataFrame:
+    """The severity mix of discipline, per unit and period, with its caveats.
+
+    Every unit-period that reports at least one form gets all four forms,
+    ordered reprimand < warning < dismissal < expulsion; a form not reported
+    has ``count`` NaN (not reported is not zero).
+
+    Args:
+        observations: The processed observations (``preferred`` rows used).
+
+    Returns:
+        Columns :data:`SEVERITY_COLUMNS`: ``count``; ``share`` of the sum of
+        the reported parts (percent); ``breakdown_total`` (that sum);
+        ``total_printed`` (``disciplined_members`` of the same period, NaN if
+        none); ``flags`` of the parts and the total (the data layer's
+        ``breakdown_exceeds_total`` travels here); ``note`` saying when the
+        parts do not add up to the printed total; ``obs_ids`` of the part
+        and the total.
+
+    Raises:
+        InputError: A required column is missing.
+
+    Examples:
+        >>> obs = pd.DataFrame({"obs_id": ["O1", "O2", "O3", "O4"], "unit_code": "614",
+        ...     "indicator": ["disciplined_members", "disciplined_expulsion",
+        ...                   "disciplined_warning", "disciplined_reprimand"],
+        ...     "value": [22, 3, 2, 22], "period_start": "2020-01-01",
+        ...     "period_end": "2021-08-23",
+        ...     "flags": ["", "breakdown_exceeds_total", "breakdown_exceeds_total",
+        ...               "breakdown_exceeds_total"]})
+        >>> mix = severity_mix(obs)
+        >>> mix[["form", "count", "share"]].round(1).values.tolist()
+        [['reprimand', 22.0, 81.5], ['warning', 2.0, 7.4], ['dismissal', nan, nan], ['expulsion', 3.0, 11.1]]
+        >>> mix["note"].iloc[0]
+        'parts sum to 27, above the printed total of 22'
+        >>> mix["flags"].iloc[0]
+        'breakdown_exceeds_total'
+    """
+    forms = pd.DataFrame(SEVERITY_FORMS, columns=["form", "indicator", "label_en", "label_vi"])
+    obs = _usable(observations, None, pd.Index([*forms["indicator"], "disciplined_members"]))
+    parts = obs.merge(forms[["form", "indicator"]], on="indicator")
+    if parts.empty:
+        return _empty(SEVERITY_COLUMNS)
+    parts = _first_per_key(parts, ["form"])
+    groups = parts[_KEY + ["unit_code", "unit_label", "province_code"]].drop_duplicates(_KEY)
+    grid = groups.merge(forms[["form"]], how="cross").merge(
+        parts[_KEY + ["form", "value", "obs_id", "approximate", "flags"]], on=_KEY + ["form"], how="left")
+    totals = _first_per_key(obs[obs["indicator"] == "disciplined_members"])
+    totals = totals[_KEY + ["value", "obs_id", "approximate", "flags"]].rename(
+        columns={"value": "total_printed", "obs_id": "total_obs", "approximate": "total_approx",
+                 "flags": "total_flags"})
+    grid = grid.merge(totals, on=_KEY, how="left")
+    grid["breakdown_total"] = grid.groupby(_KEY, dropna=False)["value"].transform("sum")
+    grid["share"] = 100 * grid["value"] / grid["breakdown_total"].where(grid["breakdown_total"] > 0)
+    grid["flags"] = _union_by_group(grid, _KEY, ["flags", "total_flags"])
+    grid["approximate"] = (grid["approximate"].fillna(False).astype(bool) & grid["value"].notna()) \
+        | grid["total_approx"].fillna(False).astype(bool)
+    grid["obs_ids"] = _join(grid["obs_id"], grid["total_obs"])
+    note = np.full(len(grid), "", dtype=object)
+    parts_sum, total = grid["breakdown_total"], grid["total_printed"]
+    note[total.isna().to_numpy()] = "no printed total for this period"
+    for above, word, tail in ((True, "above", ""), (False, "below", " (forms not reported, or other forms)")):
+        mask = (parts_sum > total if above else parts_sum < total).to_numpy()
+        note[mask] = ("parts sum to " + _fmt(parts_sum[mask]) + f", {word} the printed total of "
+                      + _fmt(total[mask]) + tail).to_numpy()
+    grid["note"] = note
+    grid["form"] = grid["form"].astype(SEVERITY_DTYPE)
+    out = grid.rename(columns={"value": "count", "ref_start": "period_start", "ref_end": "period_end"})
+    out = out.sort_values(["unit_code", "period_end", "period_start", "src_id", "form"], kind="stable")
+    return _as_text(out[list(SEVERITY_COLUMNS)].reset_index(drop=True))
+
+
+# ---------------------------------------------------------------- preparation
+
+_TEXT = ("obs_id", "unit_code", "unit_label", "province_code", "indicator", "source_id", "flags")
+
+
+def _check_level(conf_level: float) -> None:
+    if not 0 < conf_level < 1:
+        raise UsageError(f"confidence level must be between 0 and 1, got {conf_level}",
+                         field="conf_level")
+
+
+def _check_share_method(method: str) -> None:
+    if method not in SHARE_METHODS:
+        raise UsageError(f"unknown share interval method {method!r}; use one of {', '.join(SHARE_METHODS)}",
+                         field="method_share")
+
+
+def _check_tolerance(tolerance_days) -> None:
+    if tolerance_days < 0:
+        raise UsageError(f"tolerance must be 0 days or more, got {tolerance_days}",
+                         field="tolerance_days")
+
+
+def _require(frame: pd.DataFrame, required, what: str) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"{what} lack column(s) {', '.join(missing)}", field=missing[0])
+
+
+def _with_defaults(frame: pd.DataFrame, required, what: str) -> pd.DataFrame:
+    """Check required columns, fill optional ones, parse dates.
+
+    Text columns become numpy object columns inside this module: joining
+    and comparing them is several times faster than with pandas' ``str``
+    dtype; :func:`_as_text` turns them back on the way out.
+    """
+    _require(frame, required, what)
+    out = frame.copy()
+    for col, default in _OPTIONAL.items():
+        if col not in out.columns:
+            out[col] = out["unit_code"] if col == "unit_label" else default
+    for col in ("as_of", "period_start", "period_end"):
+        if not pd.api.types.is_datetime64_any_dtype(out[col]):
+            try:
+                out[col] = pd.to_datetime(out[col])
+            except (ValueError, TypeError) as err:
+                raise InputError(f"{what}: unreadable date ({err})", field=col) from None
+    for col in ("flags", "source_id"):
+        out[col] = out[col].fillna("")
+    for col in _TEXT:
+        if col in out.columns:
+            out[col] = out[col].astype(object)
+    out["approximate"] = out["approximate"].fillna(False).astype(bool)
+    out["preferred"] = out["preferred"].fillna(False).astype(bool)
+    return out
+
+
+def _with_reference(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the reference interval and the matching key.
+
+    ``ref_start``/``ref_end`` is the period of a flow or ``[as_of, as_of]``
+    for a stock; ``srckey`` is the source id for rows whose reference is not
+    fully known (they match only within their source), else ''.
+    """
+    has_period = frame["period_start"].notna() | frame["period_end"].notna()
+    start = frame["period_start"].where(has_period, frame["as_of"])
+    end = frame["period_end"].where(has_period, frame["as_of"])
+    dated = (start.notna() & end.notna()).to_numpy()
+    return frame.assign(ref_start=start, ref_end=end,
+                        srckey=np.where(dated, "", frame["source_id"].to_numpy()).astype(object))
+
+
+def _indicators(defs) -> pd.Index:
+    """Every indicator the given metric definitions read (sorted; positions are ``ind_id``)."""
+    names = [(d.numerator, d.denominator, d.printed, *d.breakdown) for d in defs]
+    return pd.Index(sorted({n for group in names for n in group if n}))
+
+
+def _usable(observations: pd.DataFrame, as_of, indicators: pd.Index) -> pd.DataFrame:
+    """Preferred observations of the given indicators, checked, with integer keys.
+
+    ``unit_id`` and ``src_id`` number the units and source keys (merging on
+    integers is much faster than on text), ``ind_id`` is the indicator's
+    position in ``indicators``, and ``_order`` numbers the rows in input
+    order (the processed table is in ``obs_id`` order): the last tie-break.
+    """
+    _require(observations, _REQUIRED, "observations")
+    used = [c for c in observations.columns if c in _REQUIRED or c in _OPTIONAL]
+    obs = observations.loc[observations["indicator"].isin(indicators), used]
+    obs = _with_reference(_with_defaults(obs, _REQUIRED, "observations"))
+    obs = obs[obs["preferred"]]
+    if as_of is not None:
+        try:
+            cutoff = pd.Timestamp(as_of)
+        except ValueError:
+            raise UsageError(f"not a date: {as_of!r}", field="as_of") from None
+        obs = obs[obs["ref_end"] <= cutoff]
+    values = pd.to_numeric(obs["value"], errors="coerce").astype(float)
+    bad = values.isna() | ~np.isfinite(values)
+    if bad.any():
+        first = obs.loc[bad.idxmax()]
+        raise InputError(f"observation {first['obs_id']}: value {first['value']!r} is not a number",
+                         field="value")
+    return obs.assign(value=values, _order=np.arange(len(obs)),
+                      unit_id=pd.factorize(obs["unit_code"])[0], src_id=pd.factorize(obs["srckey"])[0],
+                      ind_id=indicators.get_indexer(obs["indicator"])).reset_index(drop=True)
+
+
+def _first_per_key(frame: pd.DataFrame, extra=()) -> pd.DataFrame:
+    """One row per key: exact figures before hedged ones, then the first in input order."""
+    ordered = frame.sort_values(["approximate", "_order"], kind="stable")
+    return ordered.drop_duplicates(_KEY + list(extra))
+
+
+# ------------------------------------------------------------------- pairing
+
+_SIDE_COLUMNS = {"value": "value", "value_decimals": "decimals", "obs_id": "obs",
+                 "approximate": "approx", "flags": "flags", "source_id": "source",
+                 "unit_code": "code", "unit_label": "label", "province_code": "province"}
+
+
+def _side(obs: pd.DataFrame, link: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """The observations linked to each metric (``link``: m_order, ind_id), one per metric and key."""
+    part = _first_per_key(obs.merge(link, on="ind_id"), ["m_order"])
+    names = {k: f"{prefix}_{v}" for k, v in _SIDE_COLUMNS.items()}
+    return part[["m_order", *_KEY, *_SIDE_COLUMNS]].rename(columns=names).reset_index(drop=True)
+
+
+def _links(defs: pd.DataFrame, role: str, names: pd.Index) -> pd.DataFrame:
+    """Metric order and indicator id of the indicators playing ``role`` (a registry column)."""
+    link = defs[["m_order", role]].dropna()
+    link = link.assign(**{role: link[role].astype(str).str.split(";")}).explode(role)
+    ids = names.get_indexer(link[role])
+    return pd.DataFrame({"m_order": link["m_order"].to_numpy()[ids >= 0], "ind_id": ids[ids >= 0]})
+
+
+def _pair(obs: pd.DataFrame, defs: pd.DataFrame, names: pd.Index, tolerance_days: int) -> pd.DataFrame:
+    """Numerator, printed percentage and denominator of every metric, per unit and period.
+
+    All metrics at once: observations are linked to the registry by
+    indicator, so each step is one merge over every metric and unit.
+    """
+    keys = ["m_order", *_KEY]
+    rows = _side(obs, _links(defs, "numerator", names), "n").merge(
+        _side(obs, _links(defs, "printed", names), "p"), on=keys, how="outer")
+    if rows.empty:
+        return rows
+    take_p = rows["n_obs"].isna()
+    metric = rows["m_order"].to_numpy()
+    rows = rows.assign(
+        **{name: rows[f"n_{col}"].where(~take_p, rows[f"p_{col}"]) for name, col in
+           (("unit_code", "code"), ("unit_label", "label"), ("province_code", "province"),
+            ("source_id", "source"))},
+        **{col: defs[col].to_numpy()[metric] for col in
+           ("metric", "family", "kind", "denominator", "match", "multiplier")},
+        den_id=names.get_indexer(defs["denominator"])[metric],
+        period_start=rows["ref_start"], period_end=rows["ref_end"])
+
+    den = {"d_value": np.full(len(rows), np.nan), "d_obs": np.full(len(rows), np.nan, dtype=object),
+           "d_approx": np.zeros(len(rows), bool), "d_flags": np.full(len(rows), "", dtype=object),
+           "d_reason": np.full(len(rows), "", dtype=object)}
+    same_period = rows["match"].eq("same_period").to_numpy()
+    if same_period.any():
+        totals = _side(obs, _links(defs[defs["match"].eq("same_period")], "denominator", names), "d")
+        hit = rows.loc[same_period, keys].merge(totals, on=keys, how="left")
+        for col in ("d_value", "d_obs", "d_approx", "d_flags"):
+            den[col][same_period] = hit[col].to_numpy()
+        den["d_reason"][same_period] = np.where(
+            hit["d_obs"].isna(), "no denominator: " + rows.loc[same_period, "denominator"].to_numpy(dtype=object)
+            + " not reported for the same period", "")
+    if (~same_period).any():
+        found = _nearest(rows[~same_period], obs, tolerance_days)
+        for col, stock_col in (("d_value", "stock_value"), ("d_obs", "stock_obs_id"),
+                               ("d_approx", "stock_approximate"), ("d_flags", "stock_flags"),
+                               ("d_reason", "stock_reason")):
+            den[col][~same_period] = found[stock_col].to_numpy()
+
+    rate = rows["kind"].eq("rate").to_numpy()
+    days = (rows["ref_end"] - rows["ref_start"]).dt.days.to_numpy(dtype=float) + 1
+    unknown = rate & (rows["ref_start"].isna() | rows["ref_end"].isna()).to_numpy()
+    den["d_reason"][unknown] = "period unknown"
+    den["d_flags"] = _texts(den["d_flags"])
+    rows = rows.assign(**den,
+                       exposure=np.where(rate, den["d_value"] * days / DAYS_PER_YEAR, np.nan))
+
+    parts = obs.merge(_links(defs, "breakdown", names), on="ind_id")
+    if parts.empty:
+        return rows.assign(b_flags="")
+    by_key = parts[keys].assign(b_flags=_union_by_group(parts, keys, ["flags"])).drop_duplicates(keys)
+    return rows.assign(b_flags=_texts(rows[keys].merge(by_key, on=keys, how="left")["b_flags"]))
+
+
+def _nearest(target: pd.DataFrame, stock: pd.DataFrame, tolerance_days: int) -> pd.DataFrame:
+    """The engine of :func:`nearest_stock`; both frames carry reference columns.
+
+    Each target row names its stock indicator in ``denominator`` (and its
+    position among the stock's indicators in ``den_id``). Rows asking the
+    same question (unit, indicator, dates, source) are answered once: the
+    six village shares of a unit and date share one search.
+    """
+    question = target[["unit_id", "den_id", "ref_start", "ref_end", "source_id"]]
+    groups = question.groupby(list(question.columns), sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(groups, return_index=True)[1]
+    found = _nearest_each(target.iloc[first], stock, tolerance_days).iloc[groups]
+    found.index = target.index
+    return found
+
+
+def _nearest_each(target: pd.DataFrame, stock: pd.DataFrame, tolerance_days: int) -> pd.DataFrame:
+    """:func:`_nearest` for distinct target rows.
+
+    Pairs every target row with every stock row of its unit and indicator
+    (one merge), then keeps the best pair per row: the lowest of one int64
+    key that packs, most significant first, the distance in days, "other
+    source", twice the days off the period's middle, and the input order.
+    """
+    start = target["ref_start"].fillna(target["ref_end"]).to_numpy()
+    end = target["ref_end"].fillna(target["ref_start"]).to_numpy()
+    source = _texts(target["source_id"])
+    indicator = target["denominator"].to_numpy(dtype=object)
+    pairs = pd.DataFrame({"unit_id": target["unit_id"].to_numpy(), "ind_id": target["den_id"].to_numpy(),
+                          "_row": np.arange(len(target))}) \
+        .merge(pd.DataFrame({"unit_id": stock["unit_id"].to_numpy(), "ind_id": stock["ind_id"].to_numpy(),
+                             "_cand": np.arange(len(stock))}), on=["unit_id", "ind_id"])
+    row, cand = pairs["_row"].to_numpy(), pairs["_cand"].to_numpy()
+    as_of = stock["as_of"].to_numpy()[cand]
+    day = np.timedelta64(1, "D")
+    days = np.maximum(0, np.maximum((start[row] - as_of) / day, (as_of - end[row]) / day))
+    same = (source[row] == _texts(stock["source_id"])[cand]) & (source[row] != "")
+    days = np.where(same & np.isnan(days), 0.0, days)
+    off_middle = np.abs((as_of - (start[row] + (end[row] - start[row]) / 2)) / day)
+    key = ((_capped(days, 17) << 41) | ((~same).astype(np.int64) << 40)
+           | (_capped(2 * off_middle, 18) << 22) | stock["_order"].to_numpy()[cand])
+    best = pd.Series(key).groupby(row).idxmin().to_numpy(dtype=np.int64)
+    pick = np.full(len(target), -1)
+    pick[row[best]] = cand[best]
+    found_days = np.full(len(target), np.nan)
+    found_days[row[best]] = days[best]
+
+    reason = np.full(len(target), "", dtype=object)
+    too_far = found_days > tolerance_days
+    if too_far.any():
+        far = stock.iloc[pick[too_far]]
+        far_as_of, far_start, far_end = far["as_of"].to_numpy(), start[too_far], end[too_far]
+        side = np.where(far_as_of < far_start, "before " + _fmt_date(far_start),
+                        "after " + _fmt_date(far_end))
+        reason[too_far] = (indicator[too_far] + " " + _fmt(far["value"]) + " (" + _fmt_date(far_as_of)
+                           + ") is " + _fmt(found_days[too_far]) + " days " + side
+                           + f" (tolerance {tolerance_days} days)").to_numpy()
+    for mask, text in (
+            (np.isnan(found_days), "no denominator: {} reported only without a date"),
+            (np.isnan(found_days) & (pd.isna(start) | pd.isna(end)),
+             "no denominator: the figure is undated and its source gives no {}"),
+            (pick < 0, "no denominator: {} not reported")):
+        before, after = text.split("{}")
+        reason[mask] = before + indicator[mask] + after
+
+    usable = reason == ""
+    chosen = pick[usable]
+
+    def take(column, empty, dtype):
+        out = np.full(len(target), empty, dtype=dtype)
+        out[usable] = stock[column].to_numpy(dtype=dtype)[chosen]
+        return out
+
+    return pd.DataFrame({
+        "stock_obs_id": take("obs_id", np.nan, object),
+        "stock_value": take("value", np.nan, float),
+        "stock_as_of": take("as_of", None, stock["as_of"].to_numpy().dtype),
+        "stock_days": np.where(usable, found_days, np.nan),
+        "stock_approximate": take("approximate", False, bool),
+        "stock_flags": take("flags", "", object),
+        "stock_reason": reason,
+    })
+
+
+def _capped(values: np.ndarray, bits: int) -> np.ndarray:
+    """Non-negative numbers as int64 below 2**bits; NaN and overflow map to the top."""
+    top = 2 ** bits - 1
+    return np.where(np.isnan(values), top, np.minimum(np.round(values), top)).astype(np.int64)
+
+
+# ------------------------------------------------------------------ estimates
+
+def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.DataFrame:
+    """Counts, estimates, intervals, reasons and trails for the paired rows."""
+    kind = rows["kind"].to_numpy(dtype=object)
+    share, rate = kind == "share", kind == "rate"
+    n, printed = rows["d_value"].to_numpy(dtype=float), rows["p_value"].to_numpy(dtype=float)
+    exposure, n_value = rows["exposure"].to_numpy(dtype=float), rows["n_value"].to_numpy(dtype=float)
+    p_approx, p_known = _flag(rows["p_approx"]), ~np.isnan(printed)
+    has_count = ~np.isnan(n_value)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        derivable = ~has_count & p_known & (n > 0) & share
+        derived = np.round(printed / 100 * n)
+        # A printed percentage must be a whole count of n, to its printed precision
+        # (value_decimals from the data layer, else read off the number).
+        decimals = rows["p_decimals"].to_numpy(dtype=float)
+        decimals = np.where(np.isnan(decimals), np.select(
+            [np.round(printed, k) == printed for k in range(3)], [0, 1, 2], default=3), decimals)
+        fits = (np.abs(100 * derived / n - printed) <= 0.5 * 10.0 ** -decimals + 1e-9) | p_approx
+        count = np.where(has_count, n_value, np.where(derivable & fits, derived, np.nan))
+
+        reason = _texts(rows["d_reason"])
+        checks = (
+            ((n == 0) & ~rate, lambda m: "denominator is zero"),
+            (rate & (exposure <= 0), lambda m: "zero exposure"),
+            (share & (count > n), lambda m: "numerator " + _fmt(count[m]) + " exceeds denominator "
+             + _fmt(n[m])),
+            (derivable & ~fits, lambda m: "printed " + _fmt(printed[m]) + "% is no whole count of "
+             + _fmt(n[m]) + " " + rows["denominator"].to_numpy(dtype=object)[m]),
+        )
+    for mask, text in checks:
+        mask = mask & (reason == "")
+        if mask.any():
+            made = text(mask)
+            reason[mask] = made.to_numpy() if isinstance(made, pd.Series) else made
+    computable = (reason == "") & ~np.isnan(count)
+    keep_printed = ~computable & p_known
+    no_base = keep_printed & (_texts(rows["d_reason"]) != "")
+    reason[no_base] = ("percentage printed without a usable denominator: value kept, no interval ("
+                       + reason[no_base] + ")")
+    reason[keep_printed & ~no_base] = reason[keep_printed & ~no_base] + "; printed percentage kept, no interval"
+
+    multiplier = rows["multiplier"].to_numpy(dtype=float)
+    estimate = np.where(keep_printed, printed, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        estimate[computable] = (multiplier * count / np.where(rate, exposure, n))[computable]
+    lower, upper = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    for mask, interval in ((computable & share, lambda m: share_interval(
+                               count[m], n[m], conf_level=conf_level, method=method_share)),
+                           (computable & rate, lambda m: rate_interval(
+                               count[m], exposure[m], conf_level=conf_level))):
+        if mask.any():
+            low, upp = interval(mask)
+            lower[mask], upper[mask] = low * multiplier[mask], upp * multiplier[mask]
+
+    share_text = f"{SHARE_METHODS[method_share]} (statsmodels proportion_confint, method='{method_share}')"
+    method = np.select(
+        [computable & share & has_count, computable & share, computable & rate, computable,
+         keep_printed],
+        [share_text, "count derived from printed percent × n; " + share_text,
+         "exact Poisson (statsmodels confint_poisson, method='exact-c')",
+         "ratio of two counts; no interval (neither a proportion nor a rate)",
+         "printed percent; no interval"],
+        default="").astype(object)
+
+    d_found = rows["d_obs"].notna().to_numpy()
+    p_used = p_known & (~has_count | keep_printed)
+    out = pd.DataFrame({
+        "unit_code": rows["unit_code"].to_numpy(dtype=object),
+        "unit_label": rows["unit_label"].to_numpy(dtype=object),
+        "province_code": rows["province_code"].to_numpy(dtype=object),
+        "family": rows["family"].to_numpy(dtype=object),
+        "metric": rows["metric"].to_numpy(dtype=object),
+        "period_start": rows["period_start"].to_numpy(), "period_end": rows["period_end"].to_numpy(),
+        "numerator": np.where(np.isnan(count), n_value, count), "denominator": n,
+        "exposure": np.where(rate & d_found, exposure, np.nan),
+        "estimate": estimate, "lower": lower, "upper": upper, "multiplier": multiplier,
+        "conf_level": np.where(computable & (kind != "ratio"), conf_level, np.nan),
+        "method": method,
+        "approximate": _flag(rows["n_approx"]) | (p_approx & p_used) | (_flag(rows["d_approx"]) & d_found),
+        "computable": computable, "reason": reason,
+        "obs_ids": _join(rows["n_obs"], _texts(rows["p_obs"], p_used), _texts(rows["d_obs"], d_found)),
+        "flags": _union(rows["n_flags"], _texts(rows["p_flags"], p_used),
+                        _texts(rows["d_flags"], d_found), rows["b_flags"]),
+    })
+    order = np.lexsort((rows["src_id"].to_numpy(), out["period_start"].to_numpy(),
+                        out["period_end"].to_numpy(), rows["m_order"].to_numpy(),
+                        pd.factorize(out["unit_code"], sort=True)[0]))
+    return _as_text(out.iloc[order].reset_index(drop=True))
+
+
+def _flag(column: pd.Series) -> np.ndarray:
+    """A boolean column as a numpy bool array, missing = False."""
+    return column.fillna(False).to_numpy(dtype=bool)
+
+
+# ------------------------------------------------------------------- strings
+
+def _fmt(values) -> pd.Series:
+    """Numbers as short text: 22, 75.51 (no trailing .0)."""
+    values = pd.Series(np.asarray(values, dtype=float))
+    whole = values.round().eq(values)
+    text = values.astype(object).astype(str)
+    return text.where(~whole, values.round().astype("Int64").astype(str)).astype(object)
+
+
+def _fmt_date(values) -> pd.Series:
+    return pd.Series(pd.to_datetime(values)).dt.strftime("%Y-%m-%d").fillna("?").astype(object)
+
+
+def _texts(column, keep=None) -> np.ndarray:
+    """A column as an object array of str, '' for missing (and where ``keep`` is false)."""
+    values = np.asarray(column, dtype=object)
+    blank = pd.isna(values) if keep is None else pd.isna(values) | ~keep
+    return np.where(blank, "", values)
+
+
+def _join(*columns) -> np.ndarray:
+    """Join the non-empty texts of each row with ';' (columns: object arrays of str, or Series)."""
+    out = _texts(columns[0])
+    for column in columns[1:]:
+        more = column if isinstance(column, np.ndarray) else _texts(column)
+        has_more = more != ""
+        both = has_more & (out != "")
+        joined = out[both] + ";" + more[both]
+        out = np.where(has_more, more, out)
+        out[both] = joined
+    return out
+
+
+def _union(*columns) -> np.ndarray:
+    """Row-wise union of ';'-joined flag lists, sorted, each flag once."""
+    joined = _join(*columns)
+    several = pd.Series(joined, dtype=object).str.contains(";", regex=False).to_numpy()
+    if several.any():
+        items = pd.Series(joined[several], dtype=object).str.split(";").explode()
+        items = items.rename("flag").rename_axis("row").reset_index().drop_duplicates()
+        merged = items.sort_values(["row", "flag"]).groupby("row")["flag"].agg(";".join)
+        joined[several] = merged.to_numpy()
+    return joined
+
+
+def _union_by_group(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> np.ndarray:
+    """The union of the flag columns over each group, for each row of the group."""
+    joined = _join(*(frame[c] for c in columns))
+    flagged = np.flatnonzero(joined != "")
+    if not len(flagged):
+        return joined
+    items = pd.Series(joined[flagged], index=flagged, dtype=object).str.split(";").explode()
+    items = items[items.ne("")]
+    labelled = frame[keys].iloc[items.index.to_numpy()].assign(_flag=items.to_numpy())
+    grouped = (labelled.drop_duplicates().sort_values("_flag")
+               .groupby(keys, dropna=False)["_flag"].agg(";".join).rename("_all").reset_index())
+    return frame[keys].merge(grouped, on=keys, how="left")["_all"].fillna("").to_numpy(dtype=object)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object text columns back to pandas' ``str`` dtype for the caller."""
+    text = [c for c in frame.columns if frame[c].dtype == object]
+    return frame.astype(dict.fromkeys(text, "str"))
+
+
+def _empty(columns) -> pd.DataFrame:
+    """A table with no rows and the dtypes the filled one has."""
+    text = {"unit_code", "unit_label", "province_code", "family", "metric", "method", "reason",
+            "obs_ids", "flags", "note"}
+    special = {"approximate": bool, "computable": bool, "form": SEVERITY_DTYPE,
+               "period_start": "datetime64[us]", "period_end": "datetime64[us]"}
+    return pd.DataFrame({c: pd.Series(dtype=special.get(c, "str" if c in text else float)) for c in columns})
