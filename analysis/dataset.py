@@ -1,0 +1,413 @@
+"""The dataset: raw tables in, validated observations with flags out.
+
+:func:`load_dataset` runs the whole build in memory:
+
+1. **Read** the five raw tables (``sources``, ``units``, ``codebook``,
+   ``observations``, ``context``) strictly (:mod:`analysis.storage`). Any
+   file-level problem (missing file or column, empty file, not UTF-8) of any
+   table is collected and raised as one :class:`~analysis.errors.InputError`.
+   A header-only ``context.csv`` is a valid empty table; the other tables
+   need rows.
+2. **Validate** every row (:mod:`analysis.schema`): reference tables first,
+   then the observations against the valid sources and codebook. A failing
+   row is rejected with the reason; a rejected source, unit or indicator
+   makes the rows that refer to it rejects too.
+3. **Resolve** dates and units. A partial start date is its first day, a
+   partial end or ``as_of`` its last day; ``date_precision`` is the coarsest
+   precision among a figure's dates. A figure whose end (flow) or ``as_of``
+   (stock) is empty but whose ``period_end_basis`` is ``publication_date``
+   ("up to now") takes its source's publication date. Names resolve to unit
+   codes (:mod:`analysis.units`), choosing by date between units that share
+   a name; an unknown name is a reject naming the closest candidates.
+4. **Flag** (:mod:`analysis.quality`): every rule's flags, the ``flags`` and
+   ``preferred`` columns.
+
+For every raw table, rows in = rows used + rows rejected (checked on every
+build). :func:`write_processed` writes the tables atomically under the build
+lock; :func:`read_processed` reads them back and checks that they belong to
+one build.
+
+Examples:
+    >>> sorted(RAW_TABLES)
+    ['codebook', 'context', 'observations', 'sources', 'units']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import union_categoricals
+
+from analysis import paths
+from analysis.errors import InputError
+from analysis.names import clean_name, on_distinct
+from analysis.quality import FLAG_COLUMNS, RULES, check_quality, flags_by_observation
+from analysis.schema import (
+    PROCESSED_COLUMNS, RAW_COLUMNS, REJECT_COLUMNS, column_problems, parse_dates, parse_numbers,
+    processed_schema, raw_schema, validate_raw, with_numbers,
+)
+from analysis.storage import build_lock, csv_bytes, file_sha256, json_bytes, read_csv_table, replace_files, sha256
+from analysis.units import resolve_units, unit_hierarchy
+
+RAW_TABLES = ("sources", "units", "codebook", "observations", "context")
+OBSERVATION_TABLES = ("observations", "context")
+MAY_BE_EMPTY = ("context",)
+#: Observation columns read as categoricals: they repeat a few values over many rows.
+CATEGORICAL = [c for c in RAW_COLUMNS["observations"] if c not in ("obs_id", "value")]
+PROCESSED_FILES = {"observations": "observations.csv", "flags": "flags.csv", "rejects": "rejects.csv",
+                   "sources": "sources.csv", "units": "units.csv", "codebook": "codebook.csv"}
+BUILD_FILE = "build.json"
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _timed(stage: str):
+    """Log how long a build stage took (``logging`` level DEBUG)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    yield
+    log.debug("%s: %.3f s (cpu %.3f s)", stage, time.perf_counter() - start, time.process_time() - cpu)
+
+
+@dataclass
+class Dataset:
+    """The validated tables of one build.
+
+    Attributes:
+        observations: Processed observations (:data:`analysis.schema.PROCESSED_COLUMNS`).
+        flags: Quality flags (``rule, severity, obs_ids, unit_code, indicator, message``).
+        rejects: Raw rows that could not be used (``table, line, record_id, field, value, reason``).
+        sources, units, codebook: Validated copies of the raw tables (text).
+        rows_in: Number of rows read from each raw table.
+        raw_files: SHA-256 of each raw file read.
+    """
+
+    observations: pd.DataFrame
+    flags: pd.DataFrame
+    rejects: pd.DataFrame
+    sources: pd.DataFrame
+    units: pd.DataFrame
+    codebook: pd.DataFrame
+    rows_in: dict = field(default_factory=dict)
+    raw_files: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """Rows in / used / rejected per raw table, and flags per rule.
+
+        Returns:
+            ``{"tables": {table: {"in", "used", "rejected"}}, "flags": {rule: count}}``.
+        """
+        used = {"sources": len(self.sources), "units": len(self.units), "codebook": len(self.codebook)}
+        used.update(self.observations["table"].value_counts().reindex(list(OBSERVATION_TABLES), fill_value=0))
+        rejected = self.rejects.drop_duplicates(["table", "line"])["table"].value_counts()
+        tables = {t: {"in": int(self.rows_in.get(t, used[t] + rejected.get(t, 0))), "used": int(used[t]),
+                      "rejected": int(rejected.get(t, 0))} for t in RAW_TABLES}
+        flags = self.flags["rule"].value_counts().reindex(list(RULES), fill_value=0)
+        return {"tables": tables, "flags": {rule: int(n) for rule, n in flags.items() if n}}
+
+
+def load_dataset(raw_dir: Path | str | None = None) -> Dataset:
+    """Build the dataset in memory from the raw tables.
+
+    Args:
+        raw_dir: Folder with the five raw CSV tables; default
+            :func:`analysis.paths.raw_dir`.
+
+    Returns:
+        The :class:`Dataset` (nothing is written).
+
+    Raises:
+        InputError: A file-level problem in any table (all are listed).
+
+    Examples:
+        >>> counts = load_dataset().summary()["tables"]["observations"]
+        >>> counts["in"] == counts["used"] + counts["rejected"]
+        True
+    """
+    raw_dir = Path(raw_dir) if raw_dir is not None else paths.raw_dir()
+    if not raw_dir.is_dir():
+        raise InputError("no such folder of raw tables", file=raw_dir)
+    with _timed("read"):
+        frames = _read_tables(raw_dir)
+    hashes = {table: frame.attrs["sha256"] for table, frame in frames.items()}
+    rejects = []
+
+    def validate(table, **references):
+        frame = frames[table]
+        with _timed(f"validate {table}"):
+            found = validate_raw(frame, table, raw_schema(table, **references))
+        rejects.append(found)
+        return frame.loc[~frame.index.isin(found["line"])]
+
+    sources = validate("sources")
+    units = validate("units")
+    codebook = validate("codebook")
+    for table in OBSERVATION_TABLES:
+        frames[table] = with_numbers(frames[table])
+    observed = {t: validate(t, source_ids=sources["source_id"], codebook=codebook) for t in OBSERVATION_TABLES}
+    raw_obs = _concat_tables(observed)
+
+    dated_units = _dated_units(units)
+    with _timed("build observations"):
+        observations, unit_rejects = _build_observations(raw_obs, sources, units, dated_units, codebook)
+    rejects.append(unit_rejects)
+    with _timed("quality"):
+        flags, preferred = check_quality(observations, codebook, dated_units)
+        observations["preferred"] = preferred.to_numpy()
+        observations["flags"] = flags_by_observation(flags, observations["obs_id"]).to_numpy()
+
+    ds = Dataset(
+        observations=_as_text(observations[PROCESSED_COLUMNS]),
+        flags=flags.reset_index(drop=True),
+        rejects=_combine_rejects(rejects),
+        sources=sources.reset_index(drop=True), units=units.reset_index(drop=True),
+        codebook=codebook.reset_index(drop=True),
+        rows_in={t: len(frames[t]) for t in RAW_TABLES},
+        raw_files={f"{t}.csv": hashes[t] for t in RAW_TABLES},
+    )
+    _check_row_counts(ds)
+    return ds
+
+
+def _read_tables(raw_dir: Path) -> dict[str, pd.DataFrame]:
+    """Read every raw table; raise one InputError listing every file-level problem."""
+    frames, problems = {}, []
+    for table in RAW_TABLES:
+        path = raw_dir / f"{table}.csv"
+        try:
+            frame = read_csv_table(path, categorical=CATEGORICAL if table in OBSERVATION_TABLES else ())
+        except InputError as err:
+            problems.append(err)
+            continue
+        found = column_problems(list(frame.columns), table)
+        if not found and frame.empty and table not in MAY_BE_EMPTY:
+            found = ["no rows: the table has a header only"]
+        problems.extend(InputError(p, file=path, row=1) for p in found)
+        frames[table] = frame
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InputError(f"{len(problems)} problems: " + "; ".join(str(p) for p in problems))
+    return frames
+
+
+def _build_observations(raw: pd.DataFrame, sources: pd.DataFrame, units: pd.DataFrame,
+                        dated_units: pd.DataFrame, codebook: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Processed observations from valid raw rows, and the rows whose unit is unknown."""
+    book = codebook.set_index("indicator")
+    kind = _lookup(raw["indicator"], book["kind"])
+    published = parse_dates(_lookup(raw["source_id"], sources.set_index("source_id")["published"]))
+    dates = {c: parse_dates(raw[c]) for c in ("as_of", "period_start", "period_end")}
+    up_to_publication = (raw["period_end_basis"] == "publication_date").to_numpy()
+    fill = {"as_of": (kind == "stock").to_numpy() & (raw["as_of"] == "").to_numpy() & up_to_publication,
+            "period_end": (kind == "flow").to_numpy() & (raw["period_end"] == "").to_numpy() & up_to_publication}
+    for column, rows in fill.items():
+        dates[column] = dates[column].copy()
+        dates[column].loc[rows, ["first", "last", "precision"]] = published.loc[rows, ["first", "last", "precision"]]
+    levels = np.column_stack([d["precision"].cat.codes.to_numpy() for d in dates.values()])
+    coarsest = np.where(levels < 0, 99, levels).min(axis=1)
+    precision = pd.Categorical.from_codes(np.where(coarsest == 99, -1, coarsest),
+                                          categories=dates["as_of"]["precision"].cat.categories)
+    as_of, start, end = dates["as_of"]["last"], dates["period_start"]["first"], dates["period_end"]["last"]
+    log.debug("dates resolved")
+
+    names = on_distinct(raw["unit_name"], clean_name, categorical=True)
+    province = on_distinct(raw["province"], clean_name, categorical=True)
+    reference = as_of.where(kind == "stock", end).fillna(published["last"])
+    places = pd.DataFrame({"unit_name": names, "province": province, "scope": raw["scope"], "date": reference})
+    resolved = resolve_units(places, dated_units, date="date")
+    log.debug("units resolved")
+    unknown = resolved["unit_code"].isna().to_numpy()
+    unit_rejects = pd.DataFrame({
+        "table": raw.index.get_level_values("table")[unknown], "line": raw.index.get_level_values("line")[unknown],
+        "record_id": raw["obs_id"].to_numpy()[unknown], "field": "unit_name",
+        "value": raw["unit_name"].to_numpy(dtype=object)[unknown], "reason": resolved["reason"].to_numpy()[unknown],
+    })
+
+    hierarchy = unit_hierarchy(units)
+    codes = pd.Series(pd.Categorical(resolved["unit_code"]), index=raw.index)
+    obs = pd.DataFrame({
+        "obs_id": raw["obs_id"], "table": raw["table"], "source_id": raw["source_id"],
+        "locator": _missing_if_empty(raw["locator"]), "unit_name": names,
+        "province": _missing_if_empty(province), "scope": raw["scope"], "unit_code": codes,
+        "unit_label": _lookup(codes, hierarchy["unit_label"]), "unit_level": _lookup(codes, hierarchy["unit_level"]),
+        "district_code": _lookup(codes, hierarchy["district_code"]),
+        "province_code": _lookup(codes, hierarchy["province_code"]),
+        "indicator": raw["indicator"], "family": _lookup(raw["indicator"], book["family"]), "kind": kind,
+        "value": raw["_number"] if "_number" in raw else parse_numbers(raw["value"]),
+        "value_unit": raw["unit"], "value_decimals": on_distinct(raw["value"], _decimals).astype("int64"),
+        "qualifier": raw["qualifier"], "approximate": (raw["qualifier"] != "exact").to_numpy(),
+        "as_of": as_of, "period_start": start, "period_end": end,
+        "date_precision": precision,
+        "period_end_basis": raw["period_end_basis"], "status": raw["status"], "published": published["iso"],
+        "preferred": True, "flags": "", "note": _missing_if_empty(raw["note"]),
+    }).loc[~unknown].reset_index(drop=True)
+    return obs, unit_rejects
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical and object columns as pandas text (``str``), as they read back from CSV."""
+    text = [c for c in frame.columns if frame[c].dtype in (object, "category")]
+    return frame.astype({c: "str" for c in text})
+
+
+def _lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
+    """``mapping[key]`` for each key (missing when absent), once per distinct key, as a categorical."""
+    found = mapping.to_dict()
+    return on_distinct(keys, lambda key: found.get(key, np.nan), categorical=True)
+
+
+def _decimals(value: str) -> int:
+    """How many decimals a number was written with ('10.20' -> 2)."""
+    return len(value.partition(".")[2])
+
+
+def _concat_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Stack tables with the same columns, keeping categoricals (index: table, line)."""
+    frames = {table: frame for table, frame in frames.items() if len(frame)}
+    parts = list(frames.values())
+    columns = {}
+    for column in parts[0].columns:
+        values = [p[column] for p in parts]
+        if all(isinstance(v.dtype, pd.CategoricalDtype) for v in values):
+            columns[column] = union_categoricals([v.array for v in values], ignore_order=True)
+        else:
+            columns[column] = pd.concat(values, ignore_index=True).array
+    index = pd.MultiIndex.from_arrays(
+        [np.repeat(list(frames), [len(p) for p in parts]), np.concatenate([p.index.to_numpy() for p in parts])],
+        names=["table", "line"])
+    stacked = pd.DataFrame(columns, index=index)
+    stacked["table"] = pd.Categorical(index.get_level_values("table"))
+    return stacked
+
+
+def _missing_if_empty(values: pd.Series) -> pd.Series:
+    return values.where(values != "")
+
+
+def _dated_units(units: pd.DataFrame) -> pd.DataFrame:
+    """The unit table with validity as datetimes (first day from, last day to)."""
+    return units.assign(valid_from=parse_dates(units["valid_from"])["first"],
+                        valid_to=parse_dates(units["valid_to"])["last"])
+
+
+def _combine_rejects(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    rejects = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
+    if rejects is None:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "line" else "str") for c in REJECT_COLUMNS})
+    order = {t: i for i, t in enumerate(RAW_TABLES)}
+    rejects = rejects.assign(_order=rejects["table"].map(order)).sort_values(["_order", "line"], kind="stable")
+    return rejects[REJECT_COLUMNS].astype({"line": "int64"}).reset_index(drop=True)
+
+
+def _check_row_counts(ds: Dataset) -> None:
+    """Rows in = rows used + rows rejected, for every raw table (a bug otherwise)."""
+    for table, counts in ds.summary()["tables"].items():
+        if counts["in"] != counts["used"] + counts["rejected"]:
+            raise RuntimeError(f"{table}: {counts['in']} rows in but {counts['used']} used and "
+                               f"{counts['rejected']} rejected; some rows were lost")
+
+
+def write_processed(ds: Dataset, out_dir: Path | str | None = None,
+                    extra_tables: dict[str, pd.DataFrame] | None = None, lock_timeout: float = 30.0) -> dict:
+    """Write the processed tables and ``build.json`` atomically, under the build lock.
+
+    Every table is written to a temporary file first and then replaces the
+    old one; ``build.json`` goes last and records the hash of every table,
+    so a set of files that did not come from one build is detected by
+    :func:`read_processed` (see :mod:`analysis.storage` for the guarantee).
+
+    Args:
+        ds: The dataset to write.
+        out_dir: The folder; default :func:`analysis.paths.processed_dir`.
+        extra_tables: More tables to write in the same atomic step
+            (``{"metrics": frame}`` writes ``metrics.csv``).
+        lock_timeout: Seconds to wait for another build holding the lock.
+
+    Returns:
+        The content of ``build.json``.
+
+    Raises:
+        BusyError: Another build held the lock for ``lock_timeout`` seconds.
+
+    Examples:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> build = write_processed(load_dataset(), folder)
+        >>> sorted(build["outputs"])
+        ['codebook.csv', 'flags.csv', 'observations.csv', 'rejects.csv', 'sources.csv', 'units.csv']
+    """
+    out_dir = Path(out_dir) if out_dir is not None else paths.processed_dir()
+    tables = {name: getattr(ds, name) for name in PROCESSED_FILES}
+    tables.update(extra_tables or {})
+    contents = {f"{name}.csv": csv_bytes(frame) for name, frame in tables.items()}
+    summary = ds.summary()
+    build = {
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "rows": summary["tables"],
+        "flags": summary["flags"],
+        "raw_files": ds.raw_files,
+        "outputs": {name: sha256(content) for name, content in contents.items()},
+    }
+    with build_lock(out_dir, timeout=lock_timeout):
+        replace_files({**contents, BUILD_FILE: json_bytes(build)}, out_dir)
+    return build
+
+
+def read_processed(processed_dir: Path | str | None = None) -> Dataset:
+    """Read the processed tables of the last build.
+
+    Args:
+        processed_dir: The folder; default :func:`analysis.paths.processed_dir`.
+
+    Returns:
+        The :class:`Dataset`, with the same dtypes as :func:`load_dataset` gives.
+
+    Raises:
+        InputError: No build there, or the files do not match ``build.json``
+            (an interrupted build or an edited file): rebuild.
+
+    Examples:
+        >>> import tempfile
+        >>> ds, folder = load_dataset(), tempfile.mkdtemp()
+        >>> _ = write_processed(ds, folder)
+        >>> read_processed(folder).observations.equals(ds.observations)
+        True
+    """
+    folder = Path(processed_dir) if processed_dir is not None else paths.processed_dir()
+    build_path = folder / BUILD_FILE
+    if not build_path.exists():
+        raise InputError("no processed data here; run `python -m analysis build`", file=build_path)
+    build = json.loads(build_path.read_text(encoding="utf-8"))
+    for name, digest in build["outputs"].items():
+        if not (folder / name).exists() or file_sha256(folder / name) != digest:
+            raise InputError("does not match build.json (an interrupted build or an edited file); "
+                             "run `python -m analysis build`", file=folder / name)
+    text = {t: pd.read_csv(folder / PROCESSED_FILES[t], dtype=str, keep_default_na=False)
+            for t in ("sources", "units", "codebook")}
+    flags = pd.read_csv(folder / PROCESSED_FILES["flags"], dtype=str, keep_default_na=False)
+    rejects = pd.read_csv(folder / PROCESSED_FILES["rejects"], dtype=str, keep_default_na=False)
+    return Dataset(
+        observations=_read_observations(folder / PROCESSED_FILES["observations"]),
+        flags=flags[FLAG_COLUMNS], rejects=rejects.astype({"line": "int64"})[REJECT_COLUMNS],
+        rows_in={t: counts["in"] for t, counts in build["rows"].items()},
+        raw_files=build["raw_files"], **text,
+    )
+
+
+def _read_observations(path: Path) -> pd.DataFrame:
+    dates = ["as_of", "period_start", "period_end"]
+    types = {"value": "float64", "value_decimals": "int64", "approximate": "bool", "preferred": "bool"}
+    text = {c: "str" for c in PROCESSED_COLUMNS if c not in types and c not in dates}
+    obs = pd.read_csv(path, dtype={**text, **types}, parse_dates=dates)
+    obs["flags"] = obs["flags"].fillna("")
+    return processed_schema().validate(obs)
+

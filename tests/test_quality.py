@@ -1,0 +1,177 @@
+"""Quality rules, each with the rows that trigger it (tests/fixtures/raw_small)."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.dataset import load_dataset
+from analysis.quality import RULES, flags_by_observation
+
+
+@pytest.fixture(scope="module")
+def fixture_ds():
+    """The fixture dataset, loaded once for the tests that only read it."""
+    return load_dataset(Path(__file__).parent / "fixtures" / "raw_small")
+
+
+def flagged(ds, rule):
+    """obs_ids sets of the flags of one rule."""
+    return [set(ids.split(";")) for ids in ds.flags.loc[ds.flags["rule"] == rule, "obs_ids"]]
+
+
+def message(ds, rule, obs_id):
+    rows = ds.flags.loc[(ds.flags["rule"] == rule) & ds.flags["obs_ids"].str.contains(obs_id)]
+    assert len(rows) == 1, rows
+    return rows["message"].iloc[0]
+
+
+def replace_in(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def append(path, *lines):
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("".join(line + "\n" for line in lines))
+
+
+def test_every_rule_fires_on_the_fixture_with_its_severity(fixture_ds):
+    counts = fixture_ds.flags.groupby("rule")["severity"].agg(["size", "first"])
+    assert set(counts.index) == set(RULES)
+    assert counts["first"].to_dict() == RULES
+
+
+def test_kon_ray_discipline_breakdown_exceeds_its_total(fixture_ds):
+    assert flagged(fixture_ds, "breakdown_exceeds_total") == [{"O0003", "O0004", "O0005", "O0006"}]
+    assert message(fixture_ds, "breakdown_exceeds_total", "O0003") == (
+        "severity breakdown of disciplined_members sums to 27 (3+2+22), more than the total 22")
+
+
+def test_a_breakdown_within_its_total_or_under_a_lower_bound_is_not_flagged(small_raw):
+    obs = small_raw / "observations.csv"
+    replace_in(obs, "disciplined_reprimand,22,", "disciplined_reprimand,17,")
+    assert flagged(load_dataset(small_raw), "breakdown_exceeds_total") == []
+    replace_in(obs, "disciplined_reprimand,17,", "disciplined_reprimand,22,")
+    replace_in(obs, "disciplined_members,22,count,exact", "disciplined_members,22,count,more_than")
+    assert flagged(load_dataset(small_raw), "breakdown_exceeds_total") == []
+
+
+def test_a_printed_percent_its_counts_do_not_give_is_flagged(fixture_ds):
+    assert flagged(fixture_ds, "percent_count_mismatch") == [{"O0027", "O0025", "O0026"}]
+    assert message(fixture_ds, "percent_count_mismatch", "O0027") == "printed 80% but 30/40 = 75%; tolerance 0.5"
+
+
+def test_rounding_of_the_printed_decimals_is_tolerated_and_no_more(small_raw):
+    # 69/84 = 82.142...: 82.1 (one decimal) is fine, 82.2 is not; 75.51% of 49 villages is 37 exactly.
+    obs = small_raw / "observations.csv"
+    replace_in(obs, "village_heads_party_members_share,82.1,", "village_heads_party_members_share,82.2,")
+    ds = load_dataset(small_raw)
+    assert {"O0016", "O0015", "O0014"} in flagged(ds, "percent_count_mismatch")
+    assert message(ds, "percent_count_mismatch", "O0016") == "printed 82.2% but 69/84 = 82.14%; tolerance 0.05"
+    assert not any("O0001" in ids for ids in flagged(ds, "percent_count_mismatch"))
+
+
+def test_a_percent_that_is_no_whole_count_of_its_denominator_is_flagged(small_raw):
+    replace_in(small_raw / "observations.csv", "village_heads_party_members_share,75.51,", "village_heads_party_members_share,75.6,")
+    replace_in(small_raw / "observations.csv", "O0010,S000", "O0010,S001")  # no numerator from the same source
+    ds = load_dataset(small_raw)
+    assert message(ds, "percent_count_mismatch", "O0001") == (
+        "printed 75.6% but no whole count out of 49 gives it (nearest 37/49 = 75.51%); tolerance 0.05")
+
+
+def test_a_hedged_numerator_is_compared_within_ten_percent(small_raw):
+    obs = small_raw / "observations.csv"
+    replace_in(obs, "villages_with_cell_committee,64,count,exact", "villages_with_cell_committee,64,count,nearly")
+    assert not any("O0017" in ids for ids in flagged(load_dataset(small_raw), "percent_count_mismatch"))
+    replace_in(obs, "villages_with_cell_committee,64,count,nearly", "villages_with_cell_committee,50,count,nearly")
+    assert "more than 10% away from the hedged count 50" in message(load_dataset(small_raw), "percent_count_mismatch", "O0017")
+
+
+def test_dak_ha_members_3362_and_3387_conflict_and_the_dated_figure_is_preferred(fixture_ds):
+    assert {"O0013", "O0019"} in flagged(fixture_ds, "conflicting_sources")
+    assert message(fixture_ds, "conflicting_sources", "O0019") == (
+        "party_members of Đắk Hà: 3362 (S001, 2023-06-30) vs 3387 (S002, date unknown); "
+        "preferred O0013 (a dated figure is preferred to an undated one)")
+    preferred = fixture_ds.observations.set_index("obs_id")["preferred"]
+    assert not preferred["O0019"] and preferred["O0013"]
+    assert preferred.drop(["O0019", "C0006"]).all()
+
+
+def test_same_year_figures_conflict_and_the_later_publication_wins(fixture_ds):
+    assert {"C0005", "C0006"} in flagged(fixture_ds, "conflicting_sources")
+    assert message(fixture_ds, "conflicting_sources", "C0005").endswith(
+        "preferred C0005 (the later publication is preferred)")
+
+
+def test_figures_of_different_dates_or_periods_or_equal_values_do_not_conflict(small_raw):
+    append(small_raw / "observations.csv",
+           "O0901,S000,para 9,Đắk Hà,Kon Tum,district,party_members,3000,count,exact,2018-12-31,,,stated,published,Earlier date.",
+           "O0902,S000,para 9,Đắk Hà,Kon Tum,district,villages,84,count,exact,2023-06-30,,,stated,published,Same value.",
+           "O0903,S002,para 9,Kon Rẫy,Kon Tum,district,admissions,40,count,exact,,2020-01,2021-08-23,stated,published,Longer period.")
+    pairs = flagged(load_dataset(small_raw), "conflicting_sources")
+    assert not any(ids & {"O0902", "O0903"} for ids in pairs)
+    assert {"O0013", "O0901"} not in pairs
+    assert {"O0019", "O0901"} in pairs  # an undated figure may be of any date
+
+
+def test_an_exact_figure_is_preferred_to_a_hedged_one_of_the_same_date(small_raw):
+    append(small_raw / "observations.csv",
+           "O0901,S002,opening,Đắk Hà,Kon Tum,district,party_members,3000,count,more_than,2023-06-30,,,stated,published,Hedged.")
+    ds = load_dataset(small_raw)
+    assert message(ds, "conflicting_sources", "O0901").endswith("preferred O0013 (an exact figure is preferred to a hedged one)")
+    assert not ds.observations.set_index("obs_id").at["O0901", "preferred"]
+
+
+def test_hedged_values_are_flagged_and_approximate(fixture_ds):
+    assert sorted(ids.pop() for ids in flagged(fixture_ds, "hedged_value")) == ["O0017", "O0021", "O0028", "O0031", "O0032"]
+    assert message(fixture_ds, "hedged_value", "O0017") == "printed as 'nearly 76.2'"
+    approximate = fixture_ds.observations.set_index("obs_id")["approximate"]
+    assert approximate[["O0017", "O0021", "O0028", "O0031", "O0032"]].all() and approximate.sum() == 5
+
+
+def test_percentages_without_denominator_are_flagged(fixture_ds):
+    assert flagged(fixture_ds, "denominator_missing") == [{"O0009"}, {"O0011"}]
+    assert message(fixture_ds, "denominator_missing", "O0009") == "no villages figure for this unit"
+    assert message(fixture_ds, "denominator_missing", "O0011") == (
+        "the codebook gives no denominator for members_registered_at_residence_share")
+
+
+def test_flows_without_a_period_and_stocks_without_a_date_are_flagged(fixture_ds):
+    assert flagged(fixture_ds, "period_unknown") == [{"O0012"}, {"O0019"}, {"C0001"}]
+    assert message(fixture_ds, "period_unknown", "O0012") == "flow without a start date"
+    assert message(fixture_ds, "period_unknown", "O0019") == "stock without a date"
+
+
+def test_up_to_now_in_an_undated_source_is_a_flow_without_an_end(small_raw):
+    replace_in(small_raw / "observations.csv", "O0007,S000", "O0007,S002")
+    assert message(load_dataset(small_raw), "period_unknown", "O0007") == (
+        "flow without an end date (ends at publication, but the source is undated)")
+
+
+def test_suspect_notes_and_derived_values_are_flagged(fixture_ds):
+    assert flagged(fixture_ds, "suspect_note") == [{"O0006"}, {"O0019"}, {"C0006"}]
+    assert message(fixture_ds, "suspect_note", "O0006").startswith("SUSPECT: 3+2+22")
+    assert flagged(fixture_ds, "derived_value") == [{"O0010"}]
+
+
+def test_units_that_no_longer_exist_get_one_flag_each(fixture_ds):
+    historical = fixture_ds.flags.loc[fixture_ds.flags["rule"] == "historical_unit"]
+    assert sorted(historical["unit_code"]) == ["23479", "519", "608", "614", "615", "62", "682"]
+    da_teh = historical.set_index("unit_code").loc["682"]
+    assert da_teh["obs_ids"] == "O0023;O0024;O0025;O0026;O0027"
+    assert da_teh["message"] == "Đạ Tẻh (682) existed until 2024-11-30"
+    assert "historical_unit" not in fixture_ds.observations.set_index("obs_id").at["O0032", "flags"]
+
+
+def test_each_observation_lists_its_rules_in_rule_order(fixture_ds):
+    flags = fixture_ds.observations.set_index("obs_id")["flags"]
+    assert flags["O0006"] == "breakdown_exceeds_total;suspect_note;historical_unit"
+    assert flags["O0019"] == "conflicting_sources;period_unknown;suspect_note;historical_unit"
+    assert flags["O0032"] == "hedged_value"
+
+
+def test_flags_by_observation_ignores_unknown_ids_and_leaves_others_empty():
+    flags = pd.DataFrame({"rule": ["derived_value", "hedged_value"], "obs_ids": ["O9", "O1;O9"]})
+    assert flags_by_observation(flags, pd.Series(["O1", "O2"])).tolist() == ["hedged_value", ""]
