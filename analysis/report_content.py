@@ -1,0 +1,1175 @@
+"""What the report notebooks show: tables, narration, figures and the JSON artifact.
+
+The three report notebooks stay thin: each cell calls one function here and
+displays what it returns. For each report (``profile``, ``comparison``,
+``quality``) there is
+
+* ``build_<report>(ds, params)``: every table the report shows, computed
+  once, in a small dataclass (:class:`Profile`, :class:`Comparison`,
+  :class:`Quality`) that also keeps the checked params and ``facts``, the
+  values the narration quotes;
+* ``<report>_plots(report)``: named figures from :mod:`analysis.plots`
+  (profile and comparison);
+* ``<report>_section(report, name)``: what one section displays (narration,
+  then a table or figures), as a list for ``display(*...)``;
+* ``<report>_artifact(report, ...)``: the machine-readable summary (plain
+  JSON types), which :func:`finish` writes atomically where ``output_json``
+  says, and which the tests assert on.
+
+Every number shown can be traced: a table of figures carries each figure's
+``obs_id``, source, publisher, title, date and locator; a table of metrics
+carries the ``obs_ids`` each estimate used and their sources.
+
+Language: :func:`narrate` and :func:`say` render the narration in English or
+Vietnamese from :data:`NARRATIVE`; :func:`show_table` labels columns from
+:data:`COLUMNS` and writes numbers as readers of the language do; indicator,
+metric, comparison, availability and reason labels come from the codebook,
+:func:`analysis.metrics.metric_definitions` and :mod:`analysis.plots`, so a
+report follows ``lang`` throughout.
+
+Examples:
+    >>> narrate("artifact_skipped", "vi")
+    'Không có tham số `output_json`, nên không ghi bản tóm tắt dạng máy đọc.'
+    >>> period_text(pd.Series(pd.to_datetime(["2020-01-01", "2021-06-30"])),
+    ...             pd.Series(pd.to_datetime(["2021-08-23", "2021-06-30"]))).tolist()
+    ['2020-01-01 – 2021-08-23', '2021-06-30']
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.compare import AVAILABILITY, availability, compare_districts
+from analysis.errors import UsageError
+from analysis.metrics import FAMILIES, compute_metrics, metric_definitions, severity_mix
+from analysis.plots import (
+    availability_plot, caterpillar_plot, funnel_plot, level_text, number_text, reason_text, severity_mix_plot,
+)
+from analysis.plots import text as plot_text
+from analysis.report_params import ComparisonParams, ProfileParams, QualityParams
+from analysis.storage import json_bytes, replace_files
+
+# --------------------------------------------------------------------------- words
+
+#: Narrative paragraphs of the three reports, by key and language.
+NARRATIVE = {
+    # district profile
+    "profile_title": {
+        "en": "# Profile of {full_name}, {province} province",
+        "vi": "# Hồ sơ: {full_name}, tỉnh {province}"},
+    "profile_intro": {
+        "en": "This report gathers every published figure on file about {district} and the communes and "
+              "villages in it{period}: **{n_figures} figures from {n_sources} sources**. Each figure is listed "
+              "with the document that printed it, so that any number below can be traced back to its source.",
+        "vi": "Báo cáo này tập hợp mọi số liệu đã công bố hiện có về {district} và các xã, thôn trong "
+              "huyện{period}: **{n_figures} số liệu từ {n_sources} nguồn**. Mỗi số liệu đi kèm tài liệu đã đăng "
+              "nó, để mọi con số dưới đây đều truy được về nguồn."},
+    "profile_period": {"en": " for the period {start} to {end}", "vi": " trong thời kỳ từ {start} đến {end}"},
+    "profile_nothing": {
+        "en": "No published figure about {district} falls in this period, so the rest of the report is empty.",
+        "vi": "Không có số liệu đã công bố nào về {district} trong thời kỳ này, nên các phần sau để trống."},
+    "figures_heading": {"en": "## Every published figure", "vi": "## Toàn bộ số liệu đã công bố"},
+    "figures_text": {
+        "en": "One row per figure, with its value as printed, hedge included (\"more than 1,800\"). *Flags* are "
+              "the quality checks explained at the end. The figure id and source id lead back to the raw tables.",
+        "vi": "Mỗi dòng là một số liệu, với giá trị đúng như đã đăng, kể cả từ ước lượng (\"hơn 1.800\"). Cột "
+              "*cảnh báo* là kết quả kiểm tra chất lượng, giải thích ở cuối báo cáo. Mã số liệu và mã nguồn dẫn "
+              "về các bảng dữ liệu gốc."},
+    "sources_heading": {"en": "## Sources", "vi": "## Nguồn"},
+    "sources_text": {
+        "en": "The documents the figures come from, with publisher, title and date, and how many figures each "
+              "gave.",
+        "vi": "Các tài liệu là nguồn của số liệu, với cơ quan đăng, tiêu đề, ngày đăng và số số liệu lấy từ "
+              "mỗi tài liệu."},
+    "metrics_heading": {"en": "## Metrics against the province", "vi": "## Các chỉ số so với toàn tỉnh"},
+    "metrics_text": {
+        "en": "{n_metrics} metrics can be formed from these figures; {n_compared} can be compared. Each estimate "
+              "has its {inner} interval. The benchmark is the pooled value of the districts of {province} that "
+              "report the same metric: *similar* means the benchmark lies inside the district's {inner} "
+              "interval, *higher* or *lower* that it lies outside it, *much higher* or *much lower* that it "
+              "lies outside the {outer} interval too. A metric that cannot be compared says why.",
+        "vi": "Từ các số liệu này lập được {n_metrics} chỉ số, trong đó {n_compared} chỉ số so sánh được. Mỗi "
+              "ước lượng có khoảng tin cậy {inner}. Mốc so sánh là giá trị gộp của các huyện trong tỉnh "
+              "{province} có cùng chỉ số: *tương đương* nghĩa là mốc nằm trong khoảng {inner} của huyện, *cao "
+              "hơn* hay *thấp hơn* là mốc nằm ngoài khoảng đó, *cao hơn nhiều* hay *thấp hơn nhiều* là mốc nằm "
+              "ngoài cả khoảng {outer}. Chỉ số nào không so sánh được thì ghi rõ lý do."},
+    "metrics_none": {
+        "en": "No metric can be formed from the figures about {district}.",
+        "vi": "Không lập được chỉ số nào từ các số liệu về {district}."},
+    "plots_heading": {"en": "## Charts", "vi": "## Biểu đồ"},
+    "plots_text": {
+        "en": "{district} among the districts of {province} that report the same metrics. Thick bars are "
+              "{inner} intervals, thin bars {outer} intervals; the dashed line is the benchmark.",
+        "vi": "{district} giữa các huyện của tỉnh {province} có cùng chỉ số. Vạch đậm là khoảng tin cậy "
+              "{inner}, vạch mảnh là khoảng {outer}; đường nét đứt là mốc so sánh."},
+    "plots_none": {
+        "en": "There is nothing to draw: no metric of {district} can be compared, and no breakdown of "
+              "discipline by form was published.",
+        "vi": "Không có gì để vẽ: không chỉ số nào của {district} so sánh được, và không có số liệu kỷ luật "
+              "theo hình thức."},
+    "flags_heading": {"en": "## Quality flags on these figures", "vi": "## Cảnh báo chất lượng của các số liệu"},
+    "flags_text": {
+        "en": "Checks that found something worth a second look in the figures above ({n_flags} flags). A flag "
+              "never removes a figure; it says what to keep in mind.",
+        "vi": "Các phép kiểm tra phát hiện điểm cần xem lại trong số liệu trên ({n_flags} cảnh báo). Cảnh báo "
+              "không loại bỏ số liệu nào; nó cho biết điều cần lưu ý."},
+    "flags_none": {"en": "No quality check raised a flag on these figures.",
+                   "vi": "Không có cảnh báo chất lượng nào cho các số liệu này."},
+    # comparison
+    "comparison_title": {
+        "en": "# Comparing the districts of {province}: {family}",
+        "vi": "# So sánh các huyện của tỉnh {province}: {family}"},
+    "comparison_intro": {
+        "en": "{n_districts} districts of {province}, compared on the {n_metrics} metrics of {family}. "
+              "Benchmark: {benchmark}. A district is *similar* when the benchmark lies inside its {inner} "
+              "interval, *higher* or *lower* when outside it, *much higher* or *much lower* when outside its "
+              "{outer} interval too. Whether higher is better is not for the software to say.",
+        "vi": "{n_districts} huyện của tỉnh {province}, so sánh theo {n_metrics} chỉ số về {family}. Mốc so "
+              "sánh: {benchmark}. Một huyện *tương đương* khi mốc nằm trong khoảng tin cậy {inner} của huyện, "
+              "*cao hơn* hay *thấp hơn* khi nằm ngoài khoảng đó, *cao hơn nhiều* hay *thấp hơn nhiều* khi nằm "
+              "ngoài cả khoảng {outer}. Cao hơn là tốt hơn hay không, phần mềm không phán xét."},
+    "benchmark_pooled": {
+        "en": "the pooled value of the districts compared on each metric",
+        "vi": "giá trị gộp của các huyện được so sánh theo từng chỉ số"},
+    "benchmark_given": {"en": "{value}, given for every metric", "vi": "{value}, áp dụng cho mọi chỉ số"},
+    "availability_heading": {"en": "## What each district published", "vi": "## Số liệu mỗi huyện đã công bố"},
+    "availability_text": {
+        "en": "*Computed*: the metric could be formed. *Reported without denominator*: a figure was printed "
+              "but its base (villages, members, period) is missing or too far in time. *Not reported*: nothing "
+              "on file.",
+        "vi": "*Tính được*: lập được chỉ số. *Có số liệu, thiếu mẫu số*: có số liệu đã đăng nhưng thiếu cơ số "
+              "(số thôn, số đảng viên, thời kỳ) hoặc cơ số quá xa về thời gian. *Không công bố*: không có số "
+              "liệu."},
+    "classification_heading": {"en": "## Classification against the benchmark",
+                               "vi": "## Phân loại so với mốc so sánh"},
+    "classification_text": {
+        "en": "One row per district and metric that was reported ({n_compared} compared). The *figures used* "
+              "and *sources* columns give the trail from each estimate to the documents. The shrunken estimate "
+              "pulls small districts towards the benchmark (empirical Bayes); it is shown beside the raw "
+              "estimate, not instead of it.",
+        "vi": "Mỗi dòng là một huyện và một chỉ số có số liệu ({n_compared} dòng được so sánh). Cột *số liệu sử "
+              "dụng* và *nguồn* cho biết mỗi ước lượng lấy từ tài liệu nào. Ước lượng co kéo các huyện nhỏ về "
+              "gần mốc so sánh (Bayes thực nghiệm); nó được đặt cạnh ước lượng gốc, không thay thế."},
+    "classification_none": {
+        "en": "No district published any metric of {family}.",
+        "vi": "Không huyện nào công bố chỉ số nào về {family}."},
+    "caterpillar_heading": {"en": "## Caterpillar plots", "vi": "## Biểu đồ khoảng tin cậy"},
+    "caterpillar_text": {
+        "en": "Each district's estimate with its {inner} (thick) and {outer} (thin) intervals; black diamonds "
+              "are the shrunken estimates, the dashed line the benchmark.",
+        "vi": "Ước lượng của từng huyện với khoảng tin cậy {inner} (vạch đậm) và {outer} (vạch mảnh); hình "
+              "thoi đen là ước lượng co, đường nét đứt là mốc so sánh."},
+    "funnel_heading": {"en": "## Funnel plots", "vi": "## Đồ thị phễu"},
+    "funnel_text": {
+        "en": "Each metric against its precision (denominator or member-years). Districts outside the funnel "
+              "differ from the benchmark by more than chance would explain at that level. Drawn for metrics "
+              "that at least two districts report.",
+        "vi": "Mỗi chỉ số theo độ chính xác của nó (mẫu số hoặc số đảng viên-năm). Huyện nằm ngoài phễu khác "
+              "mốc so sánh nhiều hơn mức ngẫu nhiên có thể giải thích. Chỉ vẽ cho chỉ số có ít nhất hai huyện."},
+    "plots_nothing": {"en": "Nothing to draw: no district can be compared.",
+                      "vi": "Không có gì để vẽ: không huyện nào so sánh được."},
+    "caveats_heading": {"en": "## Caveats", "vi": "## Lưu ý"},
+    "caveats_none": {"en": "No particular caveat applies.", "vi": "Không có lưu ý đặc biệt."},
+    # data quality
+    "quality_title": {"en": "# Data quality review", "vi": "# Rà soát chất lượng dữ liệu"},
+    "quality_intro": {
+        "en": "{rows_in} rows were read from the raw tables in `{data_dir}`: **{used} are used and {rejected} "
+              "rejected**. The quality checks raised **{n_flags} flags**, {n_warnings} of them warnings. A flag "
+              "never removes a figure; a rejected row is not used at all until it is fixed.",
+        "vi": "Đã đọc {rows_in} dòng từ các bảng dữ liệu gốc trong `{data_dir}`: **{used} dòng được dùng, "
+              "{rejected} dòng bị loại**. Kiểm tra chất lượng đưa ra **{n_flags} cảnh báo**, trong đó "
+              "{n_warnings} ở mức cần chú ý. Cảnh báo không loại bỏ số liệu; dòng bị loại thì không được dùng "
+              "cho đến khi sửa."},
+    "tables_heading": {"en": "## Rows by table", "vi": "## Số dòng theo bảng"},
+    "rules_heading": {"en": "## Flags by check", "vi": "## Cảnh báo theo quy tắc kiểm tra"},
+    "rules_text": {
+        "en": "How many flags each check raised, with one example message.",
+        "vi": "Số cảnh báo của từng quy tắc kiểm tra, kèm một ví dụ."},
+    "by_source_heading": {"en": "## Flags by source", "vi": "## Cảnh báo theo nguồn"},
+    "by_source_text": {
+        "en": "A flag is counted once for each source whose figures it involves.",
+        "vi": "Mỗi cảnh báo được đếm một lần cho mỗi nguồn có số liệu liên quan."},
+    "by_district_heading": {"en": "## Flags by district", "vi": "## Cảnh báo theo huyện"},
+    "by_district_text": {
+        "en": "A flag is counted once for each district whose figures (or whose communes' and villages') it "
+              "involves; province-level figures are under the province.",
+        "vi": "Mỗi cảnh báo được đếm một lần cho mỗi huyện có số liệu liên quan (kể cả số liệu của xã, thôn "
+              "trong huyện); số liệu cấp tỉnh xếp theo tỉnh."},
+    "rejects_heading": {"en": "## Rejected rows", "vi": "## Các dòng bị loại"},
+    "rejects_text": {
+        "en": "{rejected} rows could not be used. Each is named by table and line, with the field and the "
+              "reason: fix them in the raw table.",
+        "vi": "{rejected} dòng không dùng được. Mỗi dòng ghi rõ bảng, số dòng, trường và lý do: hãy sửa trong "
+              "bảng dữ liệu gốc."},
+    "rejects_none": {"en": "No row was rejected.", "vi": "Không có dòng nào bị loại."},
+    "all_flags_heading": {"en": "## Every flag", "vi": "## Toàn bộ cảnh báo"},
+    # all
+    "artifact_written": {
+        "en": "A machine-readable summary of this report was written to `{path}`.",
+        "vi": "Bản tóm tắt dạng máy đọc của báo cáo này đã được ghi vào `{path}`."},
+    "artifact_skipped": {
+        "en": "No `output_json` was given, so no machine-readable summary was written.",
+        "vi": "Không có tham số `output_json`, nên không ghi bản tóm tắt dạng máy đọc."},
+}
+
+#: Table column labels, by column name and language.
+COLUMNS = {
+    "unit_label": ("Unit", "Đơn vị"), "indicator_label": ("Indicator", "Chỉ tiêu"),
+    "value": ("Value as printed", "Giá trị như đã đăng"),
+    "date": ("Date or period", "Thời điểm, thời kỳ"), "approximate": ("Approximate", "Ước chừng"),
+    "flags": ("Flags", "Cảnh báo"), "obs_id": ("Figure id", "Mã số liệu"), "source_id": ("Source id", "Mã nguồn"),
+    "publisher": ("Publisher", "Cơ quan đăng"), "title": ("Title", "Tiêu đề"), "published": ("Published", "Ngày đăng"),
+    "locator": ("Where in the document", "Vị trí trong tài liệu"), "url": ("Link", "Đường dẫn"),
+    "n_figures": ("Figures", "Số số liệu"), "metric_label": ("Metric", "Chỉ số"), "period": ("Period", "Thời kỳ"),
+    "estimate": ("Estimate", "Ước lượng"), "lower": ("Lower bound", "Cận dưới"), "upper": ("Upper bound", "Cận trên"),
+    "benchmark": ("Benchmark", "Mốc so sánh"), "comparison_label": ("Comparison", "So sánh"),
+    "reason": ("Why not compared", "Lý do không so sánh"), "obs_ids": ("Figures used", "Số liệu sử dụng"),
+    "source_ids": ("Sources", "Nguồn"), "shrunk_estimate": ("Shrunken estimate", "Ước lượng co"),
+    "rule": ("Check", "Quy tắc kiểm tra"), "severity": ("Severity", "Mức độ"), "message": ("Message", "Nội dung"),
+    "count": ("Flags", "Số cảnh báo"), "example": ("Example", "Ví dụ"), "table": ("Table", "Bảng"),
+    "line": ("Line", "Dòng"), "record_id": ("Record", "Bản ghi"), "field": ("Field", "Trường"),
+    "rows_in": ("Rows read", "Số dòng đọc vào"), "used": ("Used", "Được dùng"), "rejected": ("Rejected", "Bị loại"),
+    "indicator": ("Indicator id", "Mã chỉ tiêu"), "district": ("District", "Huyện"),
+}
+
+#: Hedge words of the ``qualifier`` column (empty for exact figures).
+QUALIFIERS = {"exact": ("", ""), "more_than": ("more than", "hơn"), "nearly": ("nearly", "gần"),
+              "about": ("about", "khoảng"), "at_least": ("at least", "ít nhất")}
+SEVERITIES = {"info": ("info", "thông tin"), "warning": ("warning", "cần chú ý")}
+FAMILY_LABELS = {"coverage": ("member coverage", "độ bao phủ của đảng viên"),
+                 "admissions": ("admissions of new members", "kết nạp đảng viên mới"),
+                 "discipline": ("discipline", "kỷ luật đảng viên")}
+
+#: Caveats of a comparison: id -> (English, Vietnamese); ``{units}`` lists the districts concerned.
+CAVEATS = {
+    "breakdown_exceeds_total": (
+        "{units}: the published breakdown of discipline by form adds up to more than the published total. "
+        "The total is used for the rate; the breakdown is shown as printed.",
+        "{units}: số đảng viên bị kỷ luật theo từng hình thức cộng lại lớn hơn tổng số đã công bố. Tỷ lệ dùng "
+        "tổng số; các hình thức được giữ nguyên như đã đăng."),
+    "conflicting_sources": (
+        "{units}: sources disagree on a figure used here; the preferred one is used (see the data-quality "
+        "review for which and why).",
+        "{units}: các nguồn không khớp nhau về một số liệu được dùng ở đây; số liệu được ưu tiên đã được dùng "
+        "(xem báo cáo rà soát chất lượng)."),
+    "percent_count_mismatch": (
+        "{units}: a printed percentage does not match its count and base beyond rounding.",
+        "{units}: một tỷ lệ phần trăm đã đăng không khớp với số đếm và cơ số của nó."),
+    "suspect_note": (
+        "{units}: the coder marked a figure used here as suspect (see its note).",
+        "{units}: người nhập liệu đã đánh dấu nghi vấn một số liệu được dùng ở đây (xem ghi chú)."),
+    "approximate": (
+        "{units}: some figures were printed with a hedge (\"more than\", \"nearly\"); those estimates are "
+        "approximate.",
+        "{units}: một số số liệu được đăng kèm từ ước lượng (\"hơn\", \"gần\"); các ước lượng đó chỉ là gần "
+        "đúng."),
+    "periods_differ": (
+        "The estimates cover {n} different periods; rates are per member-year, but they describe different "
+        "times.",
+        "Các ước lượng thuộc {n} thời kỳ khác nhau; tỷ lệ tính theo đảng viên-năm nhưng vẫn mô tả những thời "
+        "điểm khác nhau."),
+    "exposure_from_one_stock": (
+        "Rates divide by member-years: one published member count near the period times its length, not an "
+        "average over the period.",
+        "Tỷ lệ chia cho số đảng viên-năm: một số đảng viên đã công bố gần thời kỳ nhân với độ dài thời kỳ, "
+        "không phải số bình quân trong thời kỳ."),
+    "not_compared": (
+        "{n} district × metric rows reported something but cannot be compared: {reasons}.",
+        "{n} dòng huyện × chỉ số có số liệu nhưng không so sánh được: {reasons}."),
+    "historical_unit": (
+        "{units}: these units no longer exist (the district level was abolished in 2025); figures describe "
+        "them as they were.",
+        "{units}: các đơn vị này không còn (cấp huyện đã bỏ từ năm 2025); số liệu mô tả đơn vị khi còn tồn tại."),
+}
+
+_FLAG_CAVEATS = ("breakdown_exceeds_total", "conflicting_sources", "percent_count_mismatch", "suspect_note",
+                 "historical_unit")
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "vi" else pair[0]
+
+
+def narrate(key: str, lang: str, **values) -> str:
+    """One narrative paragraph in English or Vietnamese, with values filled in.
+
+    Args:
+        key: A key of :data:`NARRATIVE`.
+        lang: ``'en'`` or ``'vi'``.
+        **values: The placeholders of the paragraph.
+
+    Returns:
+        Markdown text.
+
+    Raises:
+        UsageError: Unknown key or language.
+
+    Examples:
+        >>> narrate("flags_none", "en")
+        'No quality check raised a flag on these figures.'
+    """
+    if key not in NARRATIVE:
+        raise UsageError(f"no narrative {key!r}", field="key")
+    if lang not in ("en", "vi"):
+        raise UsageError(f"lang must be 'en' or 'vi'; got {lang!r}", field="lang")
+    return NARRATIVE[key][lang].format(**values)
+
+
+def say(*keys: str, lang: str, **values):
+    """:func:`narrate` of one or more paragraphs, as Markdown for a notebook to display.
+
+    Examples:
+        >>> print(say("rejects_heading", "rejects_none", lang="en").data)
+        ## Rejected rows
+        <BLANKLINE>
+        No row was rejected.
+    """
+    from IPython.display import Markdown
+
+    return Markdown("\n\n".join(narrate(key, lang, **values) for key in keys))
+
+
+def show_table(frame: pd.DataFrame, lang: str, columns=None):
+    """A table for the reader: labelled columns in ``lang``, no index, numbers as readers write them.
+
+    Booleans show as a tick, ``severity`` in words of ``lang``, ``;``-joined
+    lists with a space after each ``;`` (so they wrap), text left-aligned;
+    columns of whole numbers show no decimals, other numbers two.
+
+    Args:
+        frame: A table built here (its column names are keys of :data:`COLUMNS`;
+            other columns keep their names).
+        lang: ``'en'`` or ``'vi'`` (Vietnamese writes ``8,95`` and ``1.639``).
+        columns: The columns to show, in order (default all).
+
+    Returns:
+        A pandas ``Styler`` (renders as HTML in the notebook and report).
+
+    Examples:
+        >>> styled = show_table(pd.DataFrame({"estimate": [8.9512], "count": [1639]}), "vi")
+        >>> list(styled.data.columns), "8,95" in styled.to_html(), "1.639" in styled.to_html()
+        (['Ước lượng', 'Số cảnh báo'], True, True)
+    """
+    shown = frame if columns is None else frame[list(columns)]
+    changed = {c: shown[c].map({True: "✓", False: ""}) for c in shown.columns
+               if pd.api.types.is_bool_dtype(shown[c])}
+    if "severity" in shown:
+        changed["severity"] = shown["severity"].map({k: _pick(v, lang) for k, v in SEVERITIES.items()}).fillna(
+            shown["severity"])
+    for column in ("flags", "obs_ids", "source_ids"):
+        if column in shown:
+            changed[column] = shown[column].fillna("").astype(str).str.replace(";", "; ", regex=False)
+    shown = shown.assign(**changed)
+    numbers = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])]
+    whole = [c for c in numbers if (shown[c].dropna() % 1 == 0).all()]
+    text = [c for c in shown.columns if c not in numbers]
+    labels = {c: _pick(COLUMNS[c], lang) for c in shown.columns if c in COLUMNS}
+    decimal, thousands = (",", ".") if lang == "vi" else (".", ",")
+    styled = shown.rename(columns=labels).style.hide(axis="index")
+    styled = styled.format(precision=2, decimal=decimal, thousands=thousands, na_rep="")
+    styled = styled.format(precision=0, thousands=thousands, na_rep="", subset=[labels.get(c, c) for c in whole])
+    return styled.set_properties(subset=[labels.get(c, c) for c in text], **{"text-align": "left"})
+
+
+def value_text(values: pd.Series, decimals: pd.Series, qualifier: pd.Series, value_unit: pd.Series,
+               lang: str) -> pd.Series:
+    """Published figures as printed: hedge, number with its printed decimals, percent sign.
+
+    Args:
+        values: The numbers.
+        decimals: Decimals printed (``value_decimals`` of the observations).
+        qualifier: ``exact``, ``more_than``, ``nearly``, ``about``, ``at_least``.
+        value_unit: ``count`` or ``percent``.
+        lang: ``'en'`` or ``'vi'``.
+
+    Returns:
+        Text per row (empty for a missing value).
+
+    Examples:
+        >>> value_text(pd.Series([1800.0, 75.51]), pd.Series([0, 2]), pd.Series(["more_than", "exact"]),
+        ...            pd.Series(["count", "percent"]), "vi").tolist()
+        ['hơn 1.800', '75,51%']
+    """
+    number = pd.Series("", index=values.index, dtype=object)
+    places = decimals.fillna(0).astype(int).clip(0, 6)
+    for digits in pd.unique(places):
+        mine = (places == digits) & values.notna()
+        number[mine] = values[mine].map(f"{{:,.{digits}f}}".format)
+    if lang == "vi":
+        number = number.str.translate(str.maketrans({",": ".", ".": ","}))
+    hedge = qualifier.map({k: _pick(v, lang) for k, v in QUALIFIERS.items()}).fillna("")
+    text = (hedge + " " + number).str.strip() + value_unit.map({"percent": "%"}).fillna("")
+    return text.where(values.notna(), "")
+
+
+def show_figure(fig):
+    """A figure as an inline PNG image (embedded in the notebook and its HTML).
+
+    Works whatever matplotlib backend the kernel has (``agg`` draws nothing
+    inline by itself).
+
+    Args:
+        fig: A matplotlib Figure.
+
+    Returns:
+        An ``IPython.display.Image``.
+    """
+    import io
+    import warnings
+
+    from IPython.display import Image
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():  # a layout fallback is matplotlib's business, not the reader's
+        warnings.filterwarnings("ignore", message="constrained_layout not applied", category=UserWarning)
+        fig.savefig(buffer, format="png", dpi=100)
+    return Image(data=buffer.getvalue(), format="png")
+
+
+def figure_title(fig) -> str:
+    """The figure's overall title, else its first panel's title.
+
+    Examples:
+        >>> from matplotlib.figure import Figure
+        >>> fig = Figure(); ax = fig.subplots(); _ = ax.set_title("Đồ thị phễu")
+        >>> figure_title(fig)
+        'Đồ thị phễu'
+    """
+    suptitle = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    return suptitle or (fig.axes[0].get_title() if fig.axes else "")
+
+
+# --------------------------------------------------------------------------- shared pieces
+
+
+def period_text(start: pd.Series, end: pd.Series) -> pd.Series:
+    """``start – end`` per row; one date when both are equal; ``?`` for a missing end."""
+    first = pd.to_datetime(start).dt.strftime("%Y-%m-%d")
+    last = pd.to_datetime(end).dt.strftime("%Y-%m-%d")
+    both = first.fillna("?") + " – " + last.fillna("?")
+    text = both.where(first != last, first)
+    return text.where(first.notna() | last.notna(), "")
+
+
+def _reference(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Reference interval of observations: the period of a flow, [as_of, as_of] for a stock."""
+    has_period = frame["period_start"].notna() | frame["period_end"].notna()
+    start = frame["period_start"].where(has_period, frame["as_of"])
+    end = frame["period_end"].where(has_period, frame["as_of"])
+    return start.fillna(end), end.fillna(start)
+
+
+def overlaps(start: pd.Series, end: pd.Series, period_start=None, period_end=None) -> pd.Series:
+    """Rows whose interval [start, end] overlaps the period; undated rows only when no period is set.
+
+    Examples:
+        >>> s = pd.Series(pd.to_datetime(["2019-01-01", "2021-01-01", None]))
+        >>> overlaps(s, s, "2020-01-01", None).tolist()
+        [False, True, False]
+        >>> overlaps(s, s).tolist()
+        [True, True, True]
+    """
+    keep = pd.Series(True, index=start.index)
+    if period_start is not None:
+        keep &= pd.to_datetime(end) >= pd.Timestamp(period_start)
+    if period_end is not None:
+        keep &= pd.to_datetime(start) <= pd.Timestamp(period_end)
+    return keep.fillna(False).astype(bool)
+
+
+def sources_of(obs_ids: pd.Series, observations: pd.DataFrame) -> pd.Series:
+    """The sources (``;``-joined, sorted) of ``;``-joined obs_id lists.
+
+    Examples:
+        >>> obs = pd.DataFrame({"obs_id": ["O1", "O2", "C1"], "source_id": ["S000", "S000", "C001"]})
+        >>> sources_of(pd.Series(["O1;C1", "O2", None]), obs).tolist()
+        ['C001;S000', 'S000', '']
+    """
+    items = obs_ids.fillna("").astype(str).str.split(";").explode()
+    found = items.map(observations.drop_duplicates("obs_id").set_index("obs_id")["source_id"])
+    found = found.dropna().astype(str)
+    joined = found.groupby(level=0).agg(lambda s: ";".join(sorted(set(s))))
+    return joined.reindex(obs_ids.index).fillna("").astype(str)
+
+
+def _indicator_labels(codebook: pd.DataFrame, lang: str) -> pd.Series:
+    return codebook.set_index("indicator")[f"label_{lang}"]
+
+
+def _metric_rows(compared: pd.DataFrame, observations: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Display columns of compared metric rows (unit, metric, period, estimate, comparison, trail)."""
+    classes = plot_text(lang)["classes"]
+    reason = compared["comparison_reason"].where(compared["comparison"] == "not compared").fillna("").astype(str)
+    return pd.DataFrame({
+        "unit_code": compared["unit_code"], "unit_label": compared["unit_label"], "metric": compared["metric"],
+        "metric_label": compared[f"label_{lang}"],
+        "period": period_text(compared["period_start"], compared["period_end"]),
+        "estimate": compared["estimate"], "lower": compared["lower"], "upper": compared["upper"],
+        "computable": compared["computable"].fillna(False).astype(bool),
+        "benchmark": compared["benchmark"].where(compared["comparison"] != "not compared"),
+        "comparison": compared["comparison"],
+        "comparison_label": compared["comparison"].map(classes).fillna(compared["comparison"]),
+        "shrunk_estimate": compared["shrunk_estimate"],
+        "reason": reason if lang == "en" else reason_text(reason, lang),
+        "full_reason": reason,
+        "approximate": compared["approximate"].fillna(False).astype(bool),
+        "flags": compared["flags"].fillna("").astype(str),
+        "obs_ids": compared["obs_ids"].fillna("").astype(str),
+        "source_ids": sources_of(compared["obs_ids"], observations),
+    })
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of plain JSON values (NaN and NA become None)."""
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _plain(value):
+    """One value as a JSON type."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_artifact(artifact: dict, path) -> Path | None:
+    """Write the report's JSON artifact atomically (temporary file, then rename).
+
+    Args:
+        artifact: Plain JSON types (the ``*_artifact`` functions give them).
+        path: Destination, or None to write nothing.
+
+    Returns:
+        The path written, or None.
+
+    Examples:
+        >>> import json, tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "r.json"
+        >>> write_artifact({"kind": "x", "value": float("nan")}, target) == target
+        True
+        >>> json.loads(target.read_text())
+        {'kind': 'x', 'value': None}
+    """
+    if path is None:
+        return None
+    path = Path(path)
+    replace_files({path.name: json_bytes(_plain(artifact))}, path.parent)
+    return path
+
+
+def finish(report, artifact: dict):
+    """Write a report's artifact (when ``output_json`` is set) and say where it went.
+
+    Args:
+        report: A :class:`Profile`, :class:`Comparison` or :class:`Quality`.
+        artifact: Its ``*_artifact`` summary.
+
+    Returns:
+        The closing Markdown line of the report.
+    """
+    path = write_artifact(artifact, report.params.output_json)
+    lang = report.params.lang
+    return say("artifact_skipped", lang=lang) if path is None else say("artifact_written", lang=lang, path=path)
+
+
+# --------------------------------------------------------------------------- district profile
+
+#: Columns of the profile's tables, in the order shown.
+FIGURE_COLUMNS = ("unit_label", "indicator_label", "value", "date", "flags", "obs_id", "source_id", "publisher",
+                  "title", "published", "locator")
+SOURCE_COLUMNS = ("source_id", "publisher", "title", "published", "url", "n_figures")
+PROFILE_METRIC_COLUMNS = ("metric_label", "period", "estimate", "lower", "upper", "benchmark", "comparison_label",
+                          "reason", "approximate", "flags", "obs_ids", "source_ids")
+PROFILE_FLAG_COLUMNS = ("rule", "severity", "indicator", "message", "obs_ids")
+
+
+@dataclass
+class Profile:
+    """Everything the district profile shows.
+
+    Attributes:
+        params: The checked :class:`~analysis.report_params.ProfileParams`.
+        facts: Values quoted by the narration.
+        figures: One row per published figure about the district (and its
+            communes and villages) in the period, with its source.
+        sources: The documents those figures come from.
+        metrics: The district's metrics, compared with the province.
+        compared: The comparison rows of every district that can be compared
+            on a metric the district can be compared on (for the charts).
+        severity: The district's discipline by form (``analysis.metrics.severity_mix``).
+        flags: Quality flags on the district's figures.
+    """
+
+    params: ProfileParams
+    facts: dict
+    figures: pd.DataFrame
+    sources: pd.DataFrame
+    metrics: pd.DataFrame
+    compared: pd.DataFrame
+    severity: pd.DataFrame
+    flags: pd.DataFrame
+
+
+def district_observations(observations: pd.DataFrame, unit_code: str, period_start=None,
+                          period_end=None) -> pd.DataFrame:
+    """The figures of a district and of the communes and villages in it, within a period.
+
+    Args:
+        observations: Processed observations.
+        unit_code: The district's code.
+        period_start, period_end: ISO dates or None; a figure is kept when its
+            date or period overlaps; undated figures are kept only without a period.
+
+    Returns:
+        The matching observations, in their original order.
+
+    Examples:
+        >>> obs = pd.DataFrame({"district_code": ["614", "614", "615"], "unit_code": ["614", "23320", "615"],
+        ...     "as_of": pd.to_datetime(["2021-08-23", "2019-01-01", "2021-01-01"]),
+        ...     "period_start": pd.NaT, "period_end": pd.NaT})
+        >>> district_observations(obs, "614")["unit_code"].tolist()
+        ['614', '23320']
+        >>> district_observations(obs, "614", period_start="2020-01-01")["unit_code"].tolist()
+        ['614']
+    """
+    mine = observations[(observations["district_code"] == unit_code) | (observations["unit_code"] == unit_code)]
+    start, end = _reference(mine)
+    return mine[overlaps(start, end, period_start, period_end)]
+
+
+def build_profile(ds, params) -> Profile:
+    """Compute the district profile.
+
+    Metrics are those of :func:`analysis.metrics.compute_metrics` whose
+    period overlaps the profile's period; the benchmark of each metric is
+    the pooled value of the province's districts that can be compared on it
+    (:func:`analysis.compare.compare_districts`).
+
+    Args:
+        ds: The :class:`~analysis.dataset.Dataset`.
+        params: :class:`~analysis.report_params.ProfileParams`.
+
+    Returns:
+        The :class:`Profile`.
+    """
+    lang = params.lang
+    obs = ds.observations
+    mine = district_observations(obs, params.unit_code, params.period_start, params.period_end)
+    sources = ds.sources.set_index("source_id")
+    figures = pd.DataFrame({
+        "unit_label": mine["unit_label"], "indicator": mine["indicator"],
+        "indicator_label": mine["indicator"].map(_indicator_labels(ds.codebook, lang)),
+        "value": value_text(mine["value"], mine["value_decimals"], mine["qualifier"], mine["value_unit"], lang),
+        "date": period_text(*_reference(mine)), "approximate": mine["approximate"],
+        "flags": mine["flags"], "obs_id": mine["obs_id"], "source_id": mine["source_id"],
+        "publisher": mine["source_id"].map(sources["publisher"]), "title": mine["source_id"].map(sources["title"]),
+        "published": mine["source_id"].map(sources["published"]), "locator": mine["locator"],
+    }).reset_index(drop=True)
+    used = mine["source_id"].value_counts()
+    source_table = (ds.sources[ds.sources["source_id"].isin(used.index)]
+                    .assign(n_figures=lambda s: s["source_id"].map(used).astype(int))
+                    [list(SOURCE_COLUMNS)].reset_index(drop=True))
+
+    metrics = compute_metrics(obs[obs["province_code"] == params.province_code])
+    metrics = metrics[overlaps(metrics["period_start"], metrics["period_end"], params.period_start,
+                               params.period_end)]
+    compared = pd.concat([compare_districts(ds, province=params.province_code, family=family, metrics=metrics)
+                          for family in FAMILIES], ignore_index=True)
+    own = compared[(compared["unit_code"] == params.unit_code) & (compared["reason"].fillna("") != "not reported")]
+    comparable = own.loc[own["comparison"] != "not compared", "metric"]
+    charted = compared[compared["metric"].isin(comparable) & (compared["comparison"] != "not compared")]
+
+    items = flag_items(ds.flags, obs)
+    touched = sorted(items.loc[items["obs_id"].isin(mine["obs_id"]), "flag"].unique())
+    flags = ds.flags.reset_index(drop=True).loc[touched, list(PROFILE_FLAG_COLUMNS)].reset_index(drop=True)
+    full_names = ds.units.set_index("unit_code")["full_name"]
+    facts = {"district": params.district, "province": params.province,
+             "full_name": full_names.get(params.unit_code, params.district),
+             "n_figures": len(figures), "n_sources": len(source_table), "n_metrics": len(own),
+             "n_compared": int(comparable.size), "n_flags": len(flags),
+             "inner": level_text(0.95, lang), "outer": level_text(0.998, lang),
+             "period": (narrate("profile_period", lang, start=params.period_start or "…",
+                                end=params.period_end or "…")
+                        if params.period_start or params.period_end else "")}
+    return Profile(params=params, facts=facts, figures=figures, sources=source_table,
+                   metrics=_metric_rows(own, obs, lang).reset_index(drop=True),
+                   compared=charted.reset_index(drop=True), severity=severity_mix(mine), flags=flags)
+
+
+def profile_plots(profile: Profile) -> dict:
+    """The profile's charts: a caterpillar plot per family the district can be compared on, and its
+    discipline by form when published.
+
+    Args:
+        profile: From :func:`build_profile`.
+
+    Returns:
+        Figure name (``caterpillar_<family>``, ``severity_mix``) → Figure.
+    """
+    lang = profile.params.lang
+    plots = {}
+    for family in pd.unique(profile.compared["family"]):
+        plots[f"caterpillar_{family}"] = caterpillar_plot(
+            profile.compared[profile.compared["family"] == family], lang=lang)
+    if profile.severity["count"].notna().any():
+        mix = profile.severity.assign(period=period_text(profile.severity["period_start"],
+                                                         profile.severity["period_end"]))
+        plots["severity_mix"] = severity_mix_plot(mix, lang=lang)
+    return plots
+
+
+def profile_section(profile: Profile, section: str, plots: dict | None = None) -> list:
+    """What one section of the profile displays: narration, then a table or figures.
+
+    Args:
+        profile: From :func:`build_profile`.
+        section: ``intro``, ``figures``, ``sources``, ``metrics``, ``charts``
+            (needs ``plots``) or ``flags``.
+        plots: From :func:`profile_plots`, for ``charts``.
+
+    Returns:
+        Objects for ``display(*...)``.
+
+    Raises:
+        UsageError: An unknown section.
+    """
+    lang, facts = profile.params.lang, profile.facts
+    empty = facts["n_figures"] == 0
+    if section == "intro":
+        return [say("profile_title", "profile_nothing" if empty else "profile_intro", lang=lang, **facts)]
+    if section == "figures":
+        return [] if empty else [say("figures_heading", "figures_text", lang=lang, **facts),
+                                 show_table(profile.figures, lang, FIGURE_COLUMNS)]
+    if section == "sources":
+        return [] if empty else [say("sources_heading", "sources_text", lang=lang, **facts),
+                                 show_table(profile.sources, lang, SOURCE_COLUMNS)]
+    if section == "metrics":
+        if profile.metrics.empty:
+            return [say("metrics_heading", "metrics_none", lang=lang, **facts)]
+        return [say("metrics_heading", "metrics_text", lang=lang, **facts),
+                show_table(profile.metrics, lang, PROFILE_METRIC_COLUMNS)]
+    if section == "charts":
+        if not plots:
+            return [say("plots_heading", "plots_none", lang=lang, **facts)]
+        return [say("plots_heading", "plots_text", lang=lang, **facts)] + [show_figure(f) for f in plots.values()]
+    if section == "flags":
+        if profile.flags.empty:
+            return [say("flags_heading", "flags_none", lang=lang, **facts)]
+        return [say("flags_heading", "flags_text", lang=lang, **facts),
+                show_table(profile.flags, lang, PROFILE_FLAG_COLUMNS)]
+    raise UsageError(f"unknown profile section {section!r}", field="section")
+
+
+def profile_artifact(profile: Profile, plots: dict) -> dict:
+    """The profile's machine-readable summary.
+
+    Returns:
+        ``kind``, ``district``, ``unit_code``, ``province_code``, ``lang``,
+        ``period_start``, ``period_end``, ``n_observations``, ``obs_ids``,
+        ``sources`` (ids), ``metrics`` (one dict per metric the district
+        reports: ``metric``, ``label``, ``period``, ``estimate``, ``lower``,
+        ``upper``, ``computable``, ``reason``, ``comparison``, ``benchmark``,
+        ``obs_ids``, ``source_ids``), ``flags`` (rules), ``figures`` (names)
+        and ``figure_titles`` (name → title, in ``lang``).
+    """
+    p, m = profile.params, profile.metrics
+    metrics = m[["metric", "metric_label", "period", "estimate", "lower", "upper", "computable", "full_reason",
+                 "comparison", "comparison_label", "benchmark", "obs_ids", "source_ids"]].rename(
+        columns={"metric_label": "label", "full_reason": "reason"})
+    return {
+        "kind": "district_profile", "district": p.district, "unit_code": p.unit_code,
+        "province_code": p.province_code, "lang": p.lang, "period_start": p.period_start,
+        "period_end": p.period_end, "n_observations": len(profile.figures),
+        "obs_ids": profile.figures["obs_id"].tolist(), "sources": profile.sources["source_id"].tolist(),
+        "metrics": _records(metrics), "flags": sorted(profile.flags["rule"].unique().tolist()),
+        "figures": list(plots), "figure_titles": {name: figure_title(fig) for name, fig in plots.items()},
+    }
+
+
+# --------------------------------------------------------------------------- district comparison
+
+COMPARISON_COLUMNS = ("unit_label", "metric_label", "period", "estimate", "lower", "upper", "benchmark",
+                      "comparison_label", "shrunk_estimate", "reason", "approximate", "flags", "obs_ids", "source_ids")
+
+
+@dataclass
+class Comparison:
+    """Everything the district comparison shows.
+
+    Attributes:
+        params: The checked :class:`~analysis.report_params.ComparisonParams`.
+        facts: Values quoted by the narration.
+        availability: District × metric matrix of :func:`analysis.compare.availability`,
+            every compared district included.
+        compared: The output of :func:`analysis.compare.compare_districts`.
+        table: Display rows of every reported district × metric, with their trail.
+        caveats: ``{"id", "units", "text"}`` for each caveat that applies.
+    """
+
+    params: ComparisonParams
+    facts: dict
+    availability: pd.DataFrame
+    compared: pd.DataFrame
+    table: pd.DataFrame
+    caveats: list = field(default_factory=list)
+
+
+def build_comparison(ds, params) -> Comparison:
+    """Compute the district comparison.
+
+    Args:
+        ds: The :class:`~analysis.dataset.Dataset`.
+        params: :class:`~analysis.report_params.ComparisonParams`.
+
+    Returns:
+        The :class:`Comparison`.
+    """
+    lang = params.lang
+    obs = ds.observations[ds.observations["province_code"] == params.province_code]
+    codes = list(params.unit_codes)
+    metrics = compute_metrics(obs[obs["district_code"].isin(codes)], families=[params.family],
+                              conf_level=params.levels[0])
+    compared = compare_districts(ds, province=params.province_code, districts=codes, family=params.family,
+                                 benchmark=params.benchmark, levels=params.levels, conf_level=params.levels[0],
+                                 metrics=metrics)
+    definitions = metric_definitions()
+    names = definitions.loc[definitions["family"] == params.family, "metric"].tolist()
+    roster = compared[["unit_code", "unit_label"]].drop_duplicates("unit_code")
+    matrix = availability(obs, metrics, metric_names=names).reset_index(level="unit_label", drop=True)
+    matrix = matrix.reindex(roster["unit_code"], fill_value=AVAILABILITY[2])
+    matrix.index = pd.MultiIndex.from_frame(roster)
+    reported = compared[compared["reason"].fillna("") != "not reported"]
+    given = params.benchmark != "pooled"
+    facts = {"province": params.province, "family": _pick(FAMILY_LABELS[params.family], lang),
+             "n_districts": len(roster), "n_metrics": len(names),
+             "n_compared": int((reported["comparison"] != "not compared").sum()),
+             "benchmark": (narrate("benchmark_given", lang, value=number_text(params.benchmark, lang)) if given
+                           else narrate("benchmark_pooled", lang)),
+             "inner": level_text(params.levels[0], lang), "outer": level_text(params.levels[1], lang)}
+    return Comparison(params=params, facts=facts, availability=matrix, compared=compared,
+                      table=_metric_rows(reported, ds.observations, lang).reset_index(drop=True),
+                      caveats=comparison_caveats(reported, lang))
+
+
+def comparison_caveats(reported: pd.DataFrame, lang: str) -> list[dict]:
+    """The caveats that apply to the reported rows of a comparison.
+
+    Args:
+        reported: Rows of :func:`analysis.compare.compare_districts` for
+            districts that reported the metric.
+        lang: ``'en'`` or ``'vi'``.
+
+    Returns:
+        One ``{"id", "units", "text"}`` per caveat that applies, in the order
+        of :data:`CAVEATS`.
+
+    Examples:
+        >>> rows = pd.DataFrame({"unit_label": ["Kon Rẫy", "Đắk Hà"], "metric": "d", "kind": "rate",
+        ...     "comparison": ["similar", "not compared"], "comparison_reason": [None, "period unknown"],
+        ...     "approximate": [False, True], "flags": ["breakdown_exceeds_total", ""],
+        ...     "period_start": pd.to_datetime(["2020-01-01", None]),
+        ...     "period_end": pd.to_datetime(["2021-08-23", None])})
+        >>> [c["id"] for c in comparison_caveats(rows, "en")]
+        ['breakdown_exceeds_total', 'approximate', 'exposure_from_one_stock', 'not_compared']
+        >>> comparison_caveats(rows, "vi")[0]["units"]
+        ['Kon Rẫy']
+        >>> comparison_caveats(rows, "vi")[-1]["text"]
+        '1 dòng huyện × chỉ số có số liệu nhưng không so sánh được: 1 × không rõ thời kỳ.'
+    """
+    flags = reported["flags"].fillna("").astype(str)
+    compared = reported["comparison"] != "not compared"
+    units = {rule: reported.loc[flags.str.contains(rf"(?:^|;){rule}(?:;|$)", regex=True), "unit_label"]
+             for rule in _FLAG_CAVEATS}
+    units["approximate"] = reported.loc[reported["approximate"].fillna(False).astype(bool), "unit_label"]
+    periods = reported.loc[compared, ["period_start", "period_end"]].drop_duplicates()
+    hidden = reported.loc[~compared, "comparison_reason"].fillna("").astype(str)
+    counts = reason_text(hidden, lang).value_counts()
+    caveats = []
+    for key, pair in CAVEATS.items():
+        template = _pick(pair, lang)
+        names = sorted(pd.unique(units[key].astype(str))) if key in units else []
+        if names:
+            caveats.append({"id": key, "units": names, "text": template.format(units=", ".join(names))})
+        elif key == "periods_differ" and len(periods) > 1:
+            caveats.append({"id": key, "units": [], "text": template.format(n=len(periods))})
+        elif key == "exposure_from_one_stock" and (reported.loc[compared, "kind"] == "rate").any():
+            caveats.append({"id": key, "units": [], "text": template})
+        elif key == "not_compared" and len(hidden):
+            listing = "; ".join(f"{n} × {reason}" for reason, n in counts.items())
+            caveats.append({"id": key, "units": [], "text": template.format(n=len(hidden), reasons=listing)})
+    return caveats
+
+
+def comparison_plots(comparison: Comparison) -> dict:
+    """The comparison's charts: availability, and per comparable metric a caterpillar and a funnel plot.
+
+    A funnel plot is drawn for metrics that at least two districts can be
+    compared on.
+
+    Args:
+        comparison: From :func:`build_comparison`.
+
+    Returns:
+        Figure name (``availability``, ``caterpillar_<metric>``,
+        ``funnel_<metric>``) → Figure.
+    """
+    params = comparison.params
+    plots = {"availability": availability_plot(comparison.availability, lang=params.lang)}
+    compared = comparison.compared
+    reported = compared[compared["reason"].fillna("") != "not reported"]
+    counts = reported[reported["comparison"] != "not compared"].groupby("metric", sort=False).size()
+    benchmark = None if params.benchmark == "pooled" else params.benchmark
+    for metric, n in counts.items():
+        plots[f"caterpillar_{metric}"] = caterpillar_plot(reported, metric=metric, lang=params.lang)
+        if n >= 2:
+            plots[f"funnel_{metric}"] = funnel_plot(reported, metric, benchmark=benchmark, levels=params.levels,
+                                                    lang=params.lang)
+    return plots
+
+
+def comparison_section(comparison: Comparison, section: str, plots: dict | None = None) -> list:
+    """What one section of the comparison displays: narration, then a table or figures.
+
+    Args:
+        comparison: From :func:`build_comparison`.
+        section: ``intro``, ``availability``, ``classification``,
+            ``caterpillar``, ``funnel`` (these three need ``plots``) or ``caveats``.
+        plots: From :func:`comparison_plots`.
+
+    Returns:
+        Objects for ``display(*...)``.
+
+    Raises:
+        UsageError: An unknown section.
+    """
+    lang, facts, plots = comparison.params.lang, comparison.facts, plots or {}
+    if section == "intro":
+        return [say("comparison_title", "comparison_intro", lang=lang, **facts)]
+    if section == "availability":
+        return [say("availability_heading", "availability_text", lang=lang, **facts)] + \
+            [show_figure(plots[name]) for name in ("availability",) if name in plots]
+    if section == "classification":
+        if comparison.table.empty:
+            return [say("classification_heading", "classification_none", lang=lang, **facts)]
+        return [say("classification_heading", "classification_text", lang=lang, **facts),
+                show_table(comparison.table, lang, COMPARISON_COLUMNS)]
+    if section in ("caterpillar", "funnel"):
+        chosen = [fig for name, fig in plots.items() if name.startswith(section + "_")]
+        text = f"{section}_text" if chosen else "plots_nothing"
+        return [say(f"{section}_heading", text, lang=lang, **facts)] + [show_figure(f) for f in chosen]
+    if section == "caveats":
+        if not comparison.caveats:
+            return [say("caveats_heading", "caveats_none", lang=lang)]
+        from IPython.display import Markdown
+
+        items = "\n".join(f"- {c['text']}" for c in comparison.caveats)
+        return [say("caveats_heading", lang=lang), Markdown(items)]
+    raise UsageError(f"unknown comparison section {section!r}", field="section")
+
+
+def comparison_artifact(comparison: Comparison, plots: dict) -> dict:
+    """The comparison's machine-readable summary.
+
+    Returns:
+        ``kind``, ``province_code``, ``family``, ``benchmark``, ``levels``,
+        ``lang``, ``unit_codes``, ``rows`` (every reported district × metric:
+        ``unit_code``, ``unit_label``, ``metric``, ``label``, ``period``,
+        ``estimate``, ``lower``, ``upper``, ``benchmark``, ``comparison`` (in
+        ``lang``), ``reason``, ``shrunk_estimate``, ``obs_ids``,
+        ``source_ids``), ``not_compared`` (``unit_code``, ``unit_label``,
+        ``metric``, ``reason``; districts that reported nothing have reason
+        ``not reported``), ``availability`` (unit_code → metric → status),
+        ``caveats``, ``figures`` and ``figure_titles``.
+    """
+    p, c = comparison.params, comparison.compared
+    rows = comparison.table[["unit_code", "unit_label", "metric", "metric_label", "period", "estimate", "lower",
+                             "upper", "benchmark", "comparison", "comparison_label", "full_reason",
+                             "shrunk_estimate", "obs_ids",
+                             "source_ids"]].rename(columns={"metric_label": "label", "full_reason": "reason"})
+    hidden = c.loc[c["comparison"] == "not compared", ["unit_code", "unit_label", "metric", "comparison_reason"]]
+    return {
+        "kind": "district_comparison", "province_code": p.province_code, "family": p.family,
+        "benchmark": p.benchmark, "levels": list(p.levels), "lang": p.lang, "unit_codes": list(p.unit_codes),
+        "rows": _records(rows),
+        "not_compared": _records(hidden.rename(columns={"comparison_reason": "reason"}).fillna({"reason": ""})),
+        "availability": comparison.availability.reset_index(level="unit_label", drop=True).to_dict(orient="index"),
+        "caveats": comparison.caveats,
+        "figures": list(plots), "figure_titles": {name: figure_title(fig) for name, fig in plots.items()},
+    }
+
+
+# --------------------------------------------------------------------------- data quality
+
+QUALITY_FLAG_COLUMNS = ("rule", "severity", "unit_label", "indicator", "message", "obs_ids", "source_ids")
+
+
+@dataclass
+class Quality:
+    """Everything the data-quality review shows.
+
+    Attributes:
+        params: The checked :class:`~analysis.report_params.QualityParams`.
+        facts: Values quoted by the narration.
+        tables: Rows read, used and rejected per raw table.
+        rules: Flags per check, with severity and an example message.
+        by_source: Flag counts, source × check.
+        by_district: Flag counts, district (or province) × check.
+        flags: Every flag with the sources of its figures.
+        rejects: Every rejected row.
+    """
+
+    params: QualityParams
+    facts: dict
+    tables: pd.DataFrame
+    rules: pd.DataFrame
+    by_source: pd.DataFrame
+    by_district: pd.DataFrame
+    flags: pd.DataFrame
+    rejects: pd.DataFrame
+
+
+def flag_items(flags: pd.DataFrame, observations: pd.DataFrame) -> pd.DataFrame:
+    """One row per flag × figure involved, with the figure's source and district.
+
+    Args:
+        flags: Quality flags (``obs_ids`` ``;``-joined).
+        observations: Processed observations.
+
+    Returns:
+        ``flag`` (the flag's row number), ``rule``, ``obs_id``, ``source_id``
+        and ``place`` (the district's code, or the unit's own code above
+        district level).
+
+    Examples:
+        >>> flags = pd.DataFrame({"rule": ["hedged_value"], "obs_ids": ["O1;O2"]})
+        >>> obs = pd.DataFrame({"obs_id": ["O1", "O2"], "source_id": ["S1", "S2"],
+        ...     "district_code": ["614", None], "unit_code": ["614", "62"]})
+        >>> flag_items(flags, obs)[["obs_id", "source_id", "place"]].values.tolist()
+        [['O1', 'S1', '614'], ['O2', 'S2', '62']]
+    """
+    items = (flags.reset_index(drop=True).rename_axis("flag").reset_index()
+             .assign(obs_id=lambda f: f["obs_ids"].fillna("").astype(str).str.split(";"))
+             .explode("obs_id")[["flag", "rule", "obs_id"]])
+    where = observations[["obs_id", "source_id", "district_code", "unit_code"]].drop_duplicates("obs_id")
+    items = items.merge(where, on="obs_id", how="left")
+    items["place"] = items["district_code"].fillna(items["unit_code"])
+    return items[["flag", "rule", "obs_id", "source_id", "place"]]
+
+
+def _crosstab(items: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Flags counted once per value of ``by`` they involve: ``by`` × rule."""
+    once = items.dropna(subset=[by]).drop_duplicates(["flag", by])
+    table = pd.crosstab(once[by], once["rule"]) if len(once) else pd.DataFrame(index=pd.Index([], name=by))
+    table.columns.name = None
+    return table.astype(int)
+
+
+def build_quality(ds, params) -> Quality:
+    """Compute the data-quality review.
+
+    Args:
+        ds: The :class:`~analysis.dataset.Dataset`.
+        params: :class:`~analysis.report_params.QualityParams`.
+
+    Returns:
+        The :class:`Quality`.
+    """
+    summary = ds.summary()
+    tables = pd.DataFrame([{"table": t, "rows_in": c["in"], "used": c["used"], "rejected": c["rejected"]}
+                           for t, c in summary["tables"].items()])
+    flags = ds.flags
+    grouped = flags.groupby("rule", sort=False)
+    rules = pd.DataFrame({"severity": grouped["severity"].first(), "count": grouped.size(),
+                          "example": grouped["message"].first()}).rename_axis("rule").reset_index()
+    rules = rules.sort_values(["count", "rule"], ascending=[False, True]).reset_index(drop=True)
+    items = flag_items(flags, ds.observations)
+    names = ds.units.set_index("unit_code")["name"]
+    by_district = _crosstab(items, "place")
+    codes = by_district.index.to_series().astype(str)
+    by_district.index = pd.Index(codes.map(names).fillna(codes) + " (" + codes + ")", name="district")
+    listing = flags.assign(source_ids=sources_of(flags["obs_ids"], ds.observations),
+                           unit_label=flags["unit_code"].map(names).fillna(flags["unit_code"]))
+    facts = {"rows_in": int(tables["rows_in"].sum()), "used": int(tables["used"].sum()),
+             "rejected": int(tables["rejected"].sum()), "n_flags": len(flags),
+             "n_warnings": int((flags["severity"] == "warning").sum()), "data_dir": str(params.data_dir)}
+    return Quality(params=params, facts=facts, tables=tables, rules=rules,
+                   by_source=_crosstab(items, "source_id").reset_index(), by_district=by_district.reset_index(),
+                   flags=listing[list(QUALITY_FLAG_COLUMNS)].reset_index(drop=True),
+                   rejects=ds.rejects.reset_index(drop=True))
+
+
+def quality_section(quality: Quality, section: str) -> list:
+    """What one section of the data-quality review displays.
+
+    Args:
+        quality: From :func:`build_quality`.
+        section: ``intro``, ``rules``, ``by_source``, ``by_district``,
+            ``rejects`` or ``flags``.
+
+    Returns:
+        Objects for ``display(*...)``.
+
+    Raises:
+        UsageError: An unknown section.
+    """
+    lang, facts = quality.params.lang, quality.facts
+    if section == "intro":
+        return [say("quality_title", "quality_intro", "tables_heading", lang=lang, **facts),
+                show_table(quality.tables, lang)]
+    if section == "rules":
+        return [say("rules_heading", "rules_text", lang=lang), show_table(quality.rules, lang)]
+    if section in ("by_source", "by_district"):
+        return [say(f"{section}_heading", f"{section}_text", lang=lang), show_table(getattr(quality, section), lang)]
+    if section == "rejects":
+        if quality.rejects.empty:
+            return [say("rejects_heading", "rejects_none", lang=lang)]
+        return [say("rejects_heading", "rejects_text", lang=lang, **facts), show_table(quality.rejects, lang)]
+    if section == "flags":
+        return [say("all_flags_heading", lang=lang), show_table(quality.flags, lang, QUALITY_FLAG_COLUMNS)]
+    raise UsageError(f"unknown quality section {section!r}", field="section")
+
+
+def quality_artifact(quality: Quality) -> dict:
+    """The data-quality review's machine-readable summary.
+
+    Returns:
+        ``kind``, ``lang``, ``data_dir``, ``rows_in``, ``used``,
+        ``rejected`` (totals), ``tables`` (per raw table: ``in``, ``used``,
+        ``rejected``), ``flags_by_rule`` (rule → count), ``warnings``,
+        ``rejects`` (every rejected row), ``by_source`` (source → rule →
+        count) and ``by_district`` (``name (code)`` → rule → count).
+    """
+    def nested(frame: pd.DataFrame, key: str) -> dict:
+        counts = frame.set_index(key).to_dict(orient="index")
+        return {str(k): {rule: int(n) for rule, n in row.items() if n} for k, row in counts.items()}
+
+    facts = quality.facts
+    return {
+        "kind": "data_quality", "lang": quality.params.lang, "data_dir": facts["data_dir"],
+        "rows_in": facts["rows_in"], "used": facts["used"], "rejected": facts["rejected"],
+        "tables": {row["table"]: {"in": row["rows_in"], "used": row["used"], "rejected": row["rejected"]}
+                   for row in _records(quality.tables)},
+        "flags_by_rule": {row["rule"]: row["count"] for row in _records(quality.rules)},
+        "warnings": facts["n_warnings"],
+        "rejects": _records(quality.rejects),
+        "by_source": nested(quality.by_source, "source_id"),
+        "by_district": nested(quality.by_district, "district"),
+    }

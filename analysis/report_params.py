@@ -1,0 +1,567 @@
+"""Parameters of the report notebooks: checked, normalised, explained when wrong.
+
+Each report notebook (``notebooks/*.ipynb``) has a ``parameters`` cell of
+literals, which papermill may replace, and then one call to the matching
+``validate_<kind>_params`` function below. That call either returns a frozen
+params object with every value in its normal form (codes resolved, dates
+parsed, paths absolute) or raises :class:`~analysis.errors.UsageError` with
+one line saying what is wrong and what would be right: an unknown district
+lists the valid districts of the province, an unknown family the families,
+and so on. A name such as ``'../../etc/passwd'`` is simply an unknown
+district: names are looked up in the unit table, never used as paths.
+
+Only ``units.csv`` is read here (to resolve names), so a mistyped parameter
+fails in a second, before the dataset is built.
+
+Decisions that apply to all three notebooks:
+
+* ``data_dir=None`` means :func:`analysis.paths.raw_dir`; a folder given
+  must exist.
+* ``output_json=None`` means *no artifact is written* (exploring a notebook
+  in JupyterLab then leaves no files behind); the report runner always
+  passes an absolute path. A path given must end in ``.json`` and its folder
+  must exist; a relative path is taken from the working directory.
+* ``lang`` is ``'en'`` or ``'vi'``.
+
+Examples:
+    >>> check_lang("VI")
+    'vi'
+    >>> check_period("2020", "2021-08")
+    ('2020-01-01', '2021-08-31')
+    >>> check_period("2021", "2020")
+    Traceback (most recent call last):
+    ...
+    analysis.errors.UsageError: period_end: ends (2020-12-31) before it starts (2021-01-01)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import paths
+from analysis.errors import UsageError
+
+LANGS = ("en", "vi")
+#: Benchmark keyword of the comparison notebook (else a number in display units).
+POOLED = "pooled"
+
+
+@dataclass(frozen=True)
+class ProfileParams:
+    """Checked parameters of ``district_profile.ipynb``.
+
+    Attributes:
+        district: The district's name in the unit table (``'Kon Rẫy'``).
+        unit_code: Its GSO code (``'614'``).
+        province: The province's name in the unit table.
+        province_code: The province's code (``'62'``).
+        period_start, period_end: ISO dates limiting the figures shown, or None.
+        lang: ``'en'`` or ``'vi'``.
+        data_dir: Absolute raw-data folder.
+        output_json: Absolute artifact path, or None (no artifact).
+    """
+
+    district: str
+    unit_code: str
+    province: str
+    province_code: str
+    period_start: str | None
+    period_end: str | None
+    lang: str
+    data_dir: Path
+    output_json: Path | None
+
+
+@dataclass(frozen=True)
+class ComparisonParams:
+    """Checked parameters of ``district_comparison.ipynb``.
+
+    Attributes:
+        province: The province's name in the unit table.
+        province_code: Its code.
+        unit_codes: Codes of the districts compared (all of the province when
+            the ``districts`` parameter is None), in GSO order.
+        family: ``coverage``, ``admissions`` or ``discipline``.
+        benchmark: ``'pooled'`` or a number in display units.
+        levels: Inner and outer confidence levels, e.g. ``(0.95, 0.998)``.
+        lang, data_dir, output_json: As in :class:`ProfileParams`.
+    """
+
+    province: str
+    province_code: str
+    unit_codes: tuple[str, ...]
+    family: str
+    benchmark: str | float
+    levels: tuple[float, float]
+    lang: str
+    data_dir: Path
+    output_json: Path | None
+
+
+@dataclass(frozen=True)
+class QualityParams:
+    """Checked parameters of ``data_quality.ipynb`` (see :class:`ProfileParams`)."""
+
+    lang: str
+    data_dir: Path
+    output_json: Path | None
+
+
+# ----------------------------------------------------------------- single values
+
+
+def check_lang(lang) -> str:
+    """The report language, ``'en'`` or ``'vi'`` (case and spaces ignored).
+
+    Raises:
+        UsageError: Any other value.
+
+    Examples:
+        >>> check_lang(" en ")
+        'en'
+        >>> check_lang("fr")
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: lang: must be 'en' or 'vi', not 'fr'
+    """
+    text = str(lang).strip().lower() if isinstance(lang, str) else lang
+    if text not in LANGS:
+        raise UsageError(f"must be 'en' or 'vi', not {lang!r}", field="lang")
+    return text
+
+
+def check_data_dir(data_dir) -> Path:
+    """The raw-data folder as an absolute path (None: the project's ``data/raw``).
+
+    Raises:
+        UsageError: The folder does not exist.
+
+    Examples:
+        >>> check_data_dir(None) == paths.raw_dir()
+        True
+        >>> check_data_dir("/no/such/folder")
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: data_dir: no such folder: /no/such/folder
+    """
+    folder = paths.raw_dir() if data_dir is None else Path(str(data_dir)).expanduser().resolve()
+    if not folder.is_dir():
+        raise UsageError(f"no such folder: {folder}", field="data_dir")
+    return folder
+
+
+def check_output_json(output_json) -> Path | None:
+    """Where the artifact goes: an absolute ``.json`` path in an existing folder, or None.
+
+    Raises:
+        UsageError: Not a ``.json`` name, or its folder does not exist.
+
+    Examples:
+        >>> check_output_json(None) is None
+        True
+        >>> check_output_json("/no/such/folder/report.json")
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: output_json: folder does not exist: /no/such/folder
+        >>> check_output_json("/tmp/report.txt")
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: output_json: must be a .json file name, not '/tmp/report.txt'
+    """
+    if output_json is None:
+        return None
+    path = Path(str(output_json)).expanduser()
+    if path.suffix.lower() != ".json":
+        raise UsageError(f"must be a .json file name, not {str(output_json)!r}", field="output_json")
+    path = path.resolve()
+    if not path.parent.is_dir():
+        raise UsageError(f"folder does not exist: {path.parent}", field="output_json")
+    return path
+
+
+def check_period(period_start, period_end) -> tuple[str | None, str | None]:
+    """A period as ISO dates; a partial start is its first day, a partial end its last.
+
+    Either end may be None (open). Dates are ``YYYY``, ``YYYY-MM`` or
+    ``YYYY-MM-DD`` (text, or a year as a number). A period that holds no
+    figure is allowed: the report then says that nothing was published for it.
+
+    Raises:
+        UsageError: An unreadable date, or an end before the start.
+
+    Examples:
+        >>> check_period(None, 2021)
+        (None, '2021-12-31')
+        >>> check_period("2021-02-30", None)
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: period_start: not a date: '2021-02-30' (use YYYY, YYYY-MM or YYYY-MM-DD)
+    """
+    from analysis.schema import parse_dates
+
+    found = {}
+    for name, value, side in (("period_start", period_start, "first"), ("period_end", period_end, "last")):
+        if value is None:
+            found[name] = None
+            continue
+        text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+        parsed = parse_dates(pd.Series([text or ""])).iloc[0] if text else None
+        if parsed is None or parsed["status"] != "ok" or "/" in text:
+            raise UsageError(f"not a date: {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)", field=name)
+        found[name] = parsed[side].strftime("%Y-%m-%d")
+    start, end = found["period_start"], found["period_end"]
+    if start and end and end < start:
+        raise UsageError(f"ends ({end}) before it starts ({start})", field="period_end")
+    return start, end
+
+
+def check_family(family) -> str:
+    """A metric family: ``coverage``, ``admissions`` or ``discipline``.
+
+    Raises:
+        UsageError: Any other value.
+
+    Examples:
+        >>> check_family("Discipline")
+        'discipline'
+        >>> check_family("structure")
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: family: unknown family 'structure'; use one of coverage, admissions, discipline
+    """
+    from analysis.metrics import FAMILIES
+
+    text = str(family).strip().lower() if isinstance(family, str) else family
+    if text not in FAMILIES:
+        raise UsageError(f"unknown family {family!r}; use one of {', '.join(FAMILIES)}", field="family")
+    return text
+
+
+def check_benchmark(benchmark) -> str | float:
+    """``'pooled'`` or a benchmark value in display units (a number, or a number as text).
+
+    Text is accepted because schedules and ``papermill -p`` may give one.
+
+    Raises:
+        UsageError: Anything else, a negative number, NaN or infinity.
+
+    Examples:
+        >>> check_benchmark("pooled"), check_benchmark(4), check_benchmark("4.5")
+        ('pooled', 4.0, 4.5)
+        >>> check_benchmark("national")
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: benchmark: must be 'pooled' or a number (display units, ...), not 'national'
+    """
+    if isinstance(benchmark, str) and benchmark.strip().lower() == POOLED:
+        return POOLED
+    value = None
+    if isinstance(benchmark, (int, float, str)) and not isinstance(benchmark, bool):
+        try:
+            value = float(benchmark)
+        except ValueError:
+            value = None
+    if value is None or not math.isfinite(value) or value < 0:
+        raise UsageError(f"must be 'pooled' or a number (display units, e.g. 4.0 per 1,000 member-years), "
+                         f"not {benchmark!r}", field="benchmark")
+    return value
+
+
+def check_levels(levels) -> tuple[float, float]:
+    """Two confidence levels, inner then outer, each strictly between 0 and 1.
+
+    Raises:
+        UsageError: Not two numbers, outside (0, 1), or not increasing.
+
+    Examples:
+        >>> check_levels([0.95, 0.998])
+        (0.95, 0.998)
+        >>> check_levels([95, 99.8])
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: levels: must be two confidence levels between 0 and 1, ...; got [95, 99.8]
+    """
+    ok = isinstance(levels, (list, tuple)) and len(levels) == 2 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in levels)
+    if ok:
+        inner, outer = (float(v) for v in levels)
+        ok = 0 < inner < outer < 1
+    if not ok:
+        raise UsageError("must be two confidence levels between 0 and 1, inner then outer, "
+                         f"e.g. [0.95, 0.998]; got {levels!r}", field="levels")
+    return inner, outer
+
+
+# ----------------------------------------------------------------- units
+
+
+def _read_units(data_dir: Path) -> pd.DataFrame:
+    from analysis.units import load_units
+
+    return load_units(data_dir / "units.csv")
+
+
+def _province(units: pd.DataFrame, province) -> tuple[str, str]:
+    """(name, code) of a province given by name (any spelling) or code."""
+    from analysis.units import resolve_unit
+
+    provinces = units[units["level"] == "province"]
+    text = str(province).strip() if province is not None else ""
+    by_code = provinces[provinces["unit_code"] == text]
+    if len(by_code):
+        return by_code["name"].iloc[0], text
+    try:
+        code = resolve_unit(text, level="province", units=units) if text else None
+    except UsageError:  # unknown, or ambiguous
+        code = None
+    if code is None:
+        names = ", ".join(_sorted_names(provinces["name"]))
+        raise UsageError(f"unknown province {province!r}; valid provinces: {names}", field="province")
+    return provinces.loc[provinces["unit_code"] == code, "name"].iloc[0], code
+
+
+def _sorted_names(names: pd.Series) -> list[str]:
+    from analysis.names import name_key
+
+    return sorted(names.astype(str).unique(), key=name_key)
+
+
+def districts_of(units: pd.DataFrame, province_code: str) -> pd.DataFrame:
+    """The districts of a province in the unit table (historical ones included).
+
+    Args:
+        units: The unit table.
+        province_code: The province's code.
+
+    Returns:
+        ``unit_code`` and ``name``, in GSO code order.
+
+    Examples:
+        >>> units = pd.DataFrame({"unit_code": ["62", "615", "614"], "name": ["Kon Tum", "Đắk Hà", "Kon Rẫy"],
+        ...     "level": ["province", "district", "district"], "parent_code": ["", "62", "62"]})
+        >>> districts_of(units, "62")["name"].tolist()
+        ['Kon Rẫy', 'Đắk Hà']
+    """
+    chosen = units[(units["level"] == "district") & (units["parent_code"] == province_code)]
+    return chosen[["unit_code", "name"]].sort_values("unit_code").reset_index(drop=True)
+
+
+def _district(units: pd.DataFrame, district, province: str, province_code: str) -> tuple[str, str]:
+    """(name, code) of one district of the province, by name (any spelling) or code."""
+    from analysis.units import resolve_unit
+
+    valid = districts_of(units, province_code)
+    text = str(district).strip() if isinstance(district, (str, int)) and not isinstance(district, bool) else ""
+    code = text if text in set(valid["unit_code"]) else None
+    if code is None and text:
+        try:
+            code = resolve_unit(text, province=province, level="district", units=units)
+        except UsageError:  # unknown, or ambiguous
+            code = None
+    if code is None or code not in set(valid["unit_code"]):
+        names = ", ".join(_sorted_names(valid["name"])) or "(none in the unit table)"
+        raise UsageError(f"unknown district {district!r} in {province}; valid districts: {names}"
+                         f"{_elsewhere(units, text)}", field="district")
+    return valid.loc[valid["unit_code"] == code, "name"].iloc[0], code
+
+
+def _district_anywhere(units: pd.DataFrame, district) -> tuple[str, str, str, str]:
+    """(name, code, province name, province code) of a district of any province."""
+    from analysis.names import closest_names, name_key, name_keys
+    from analysis.units import resolve_unit
+
+    districts = units[units["level"] == "district"]
+    text = str(district).strip() if isinstance(district, (str, int)) and not isinstance(district, bool) else ""
+    code = text if text in set(districts["unit_code"]) else None
+    if code is None and text:
+        try:
+            code = resolve_unit(text, level="district", units=units)
+        except UsageError:  # unknown, or ambiguous
+            code = None
+    if code is None:
+        namesakes = districts[name_keys(districts["name"]) == name_key(text)] if text else districts.iloc[:0]
+        if len(namesakes) > 1:
+            where = units.loc[units["unit_code"].isin(namesakes["parent_code"]), "name"]
+            raise UsageError(f"district {district!r} exists in several provinces ({', '.join(_sorted_names(where))})"
+                             "; set province", field="district")
+        close = closest_names(text, districts["name"]) if text else []
+        hint = f"; closest: {', '.join(close)}" if close else "; set province to list its districts"
+        raise UsageError(f"unknown district {district!r}{hint}", field="district")
+    parent = districts.loc[districts["unit_code"] == code, "parent_code"].iloc[0]
+    province = units.loc[units["unit_code"] == parent, "name"]
+    return (districts.loc[districts["unit_code"] == code, "name"].iloc[0], code,
+            province.iloc[0] if len(province) else "", parent)
+
+
+def _elsewhere(units: pd.DataFrame, name: str) -> str:
+    """A hint when the name is a district of another province, else ''."""
+    from analysis.units import resolve_unit
+
+    try:
+        code = resolve_unit(name, level="district", units=units) if name else None
+    except UsageError:  # unknown, or ambiguous
+        return ""
+    parent = units.loc[units["unit_code"] == code, "parent_code"]
+    provinces = units.loc[units["unit_code"].isin(parent), "name"]
+    return f" ({name!r} is a district of {provinces.iloc[0]}: set province)" if len(provinces) else ""
+
+
+# ----------------------------------------------------------------- the three notebooks
+
+
+def validate_profile_params(district, province="Kon Tum", period_start=None, period_end=None, lang="en",
+                            data_dir=None, output_json=None) -> ProfileParams:
+    """Check the parameters of the district profile notebook.
+
+    Args:
+        district: District name in any spelling the unit table knows
+            (``'Kon Rẫy'``, ``'huyện Kon Ray'``) or its GSO code.
+        province: Province name or code; None to look the district up in
+            every province (its name must then be unique).
+        period_start, period_end: Optional dates limiting the figures shown
+            (see :func:`check_period`).
+        lang: ``'en'`` or ``'vi'``.
+        data_dir: Raw-data folder, or None for the project's.
+        output_json: Artifact path, or None for no artifact.
+
+    Returns:
+        The :class:`ProfileParams`.
+
+    Raises:
+        UsageError: One line naming the parameter; an unknown district lists
+            the valid districts of the province.
+        InputError: ``units.csv`` in ``data_dir`` is missing or unreadable.
+
+    Examples:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "units.csv").write_text(
+        ...     "unit_code,name,full_name,level,parent_code,valid_from,valid_to,aliases\\n"
+        ...     "62,Kon Tum,Tỉnh Kon Tum,province,,,,\\n"
+        ...     "614,Kon Rẫy,Huyện Kon Rẫy,district,62,,,Kon Ray\\n"
+        ...     "615,Đắk Hà,Huyện Đắk Hà,district,62,,,Đăk Hà\\n", encoding="utf-8")
+        >>> p = validate_profile_params("Kon Ray", data_dir=folder, period_start="2020")
+        >>> p.district, p.unit_code, p.province_code, p.period_start
+        ('Kon Rẫy', '614', '62', '2020-01-01')
+        >>> validate_profile_params("../../etc/passwd", data_dir=folder)
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: district: unknown district '../../etc/passwd' in Kon Tum; valid ...: Đắk Hà, Kon Rẫy
+    """
+    lang = check_lang(lang)
+    start, end = check_period(period_start, period_end)
+    folder = check_data_dir(data_dir)
+    output = check_output_json(output_json)
+    units = _read_units(folder)
+    if province is None:
+        name, code, province_name, province_code = _district_anywhere(units, district)
+    else:
+        province_name, province_code = _province(units, province)
+        name, code = _district(units, district, province_name, province_code)
+    return ProfileParams(district=name, unit_code=code, province=province_name, province_code=province_code,
+                         period_start=start, period_end=end, lang=lang, data_dir=folder, output_json=output)
+
+
+def validate_comparison_params(province="Kon Tum", districts=None, family="discipline", benchmark=POOLED,
+                               levels=(0.95, 0.998), lang="en", data_dir=None,
+                               output_json=None) -> ComparisonParams:
+    """Check the parameters of the district comparison notebook.
+
+    Args:
+        province: Province name or code.
+        districts: District names or codes (a list; one name as text is one
+            district), or None for every district of the province. At least
+            two different districts.
+        family: ``coverage``, ``admissions`` or ``discipline``.
+        benchmark: ``'pooled'`` or a number in display units.
+        levels: Inner and outer confidence levels.
+        lang, data_dir, output_json: As in :func:`validate_profile_params`.
+
+    Returns:
+        The :class:`ComparisonParams`.
+
+    Raises:
+        UsageError: One line naming the parameter; unknown districts are all
+            named, with the valid districts of the province.
+        InputError: ``units.csv`` in ``data_dir`` is missing or unreadable.
+
+    Examples:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "units.csv").write_text(
+        ...     "unit_code,name,full_name,level,parent_code,valid_from,valid_to,aliases\\n"
+        ...     "62,Kon Tum,Tỉnh Kon Tum,province,,,,\\n"
+        ...     "614,Kon Rẫy,Huyện Kon Rẫy,district,62,,,\\n"
+        ...     "615,Đắk Hà,Huyện Đắk Hà,district,62,,,Đăk Hà\\n", encoding="utf-8")
+        >>> p = validate_comparison_params(data_dir=folder, benchmark="4")
+        >>> p.unit_codes, p.family, p.benchmark, p.levels
+        (('614', '615'), 'discipline', 4.0, (0.95, 0.998))
+        >>> validate_comparison_params(districts=["Đăk Hà"], data_dir=folder)
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: districts: a comparison needs at least two districts; got Đắk Hà
+    """
+    lang = check_lang(lang)
+    family = check_family(family)
+    benchmark = check_benchmark(benchmark)
+    levels = check_levels(levels)
+    folder = check_data_dir(data_dir)
+    output = check_output_json(output_json)
+    units = _read_units(folder)
+    province_name, province_code = _province(units, province)
+    if districts is None:
+        codes = districts_of(units, province_code)["unit_code"].tolist()
+    else:
+        codes = _district_list(units, districts, province_name, province_code)
+    if len(codes) < 2:
+        named = ", ".join(districts_of(units, province_code).set_index("unit_code").loc[codes, "name"])
+        if districts is None:
+            raise UsageError(f"a comparison needs at least two districts; {province_name} has "
+                             f"{named or 'none'} in the unit table", field="province")
+        raise UsageError(f"a comparison needs at least two districts; got {named}", field="districts")
+    return ComparisonParams(province=province_name, province_code=province_code, unit_codes=tuple(sorted(codes)),
+                            family=family, benchmark=benchmark, levels=levels, lang=lang, data_dir=folder,
+                            output_json=output)
+
+
+def _district_list(units: pd.DataFrame, districts, province: str, province_code: str) -> list[str]:
+    """Codes of the districts named; every unknown name reported at once."""
+    given = [districts] if isinstance(districts, str) else districts
+    if not isinstance(given, (list, tuple)) or not given:
+        raise UsageError(f"must be a list of district names, or None for all; got {districts!r}",
+                         field="districts")
+    codes, unknown = [], []
+    for name in given:
+        try:
+            codes.append(_district(units, name, province, province_code)[1])
+        except UsageError:
+            unknown.append(repr(name))
+    if unknown:
+        valid = ", ".join(_sorted_names(districts_of(units, province_code)["name"]))
+        raise UsageError(f"unknown district(s) {', '.join(unknown)} in {province}; valid districts: {valid}",
+                         field="districts")
+    return list(dict.fromkeys(codes))
+
+
+def validate_quality_params(data_dir=None, lang="en", output_json=None) -> QualityParams:
+    """Check the parameters of the data-quality notebook.
+
+    Args:
+        data_dir, lang, output_json: As in :func:`validate_profile_params`.
+
+    Returns:
+        The :class:`QualityParams`.
+
+    Raises:
+        UsageError: One line naming the parameter.
+
+    Examples:
+        >>> validate_quality_params(lang="vi").lang
+        'vi'
+    """
+    return QualityParams(lang=check_lang(lang), data_dir=check_data_dir(data_dir),
+                         output_json=check_output_json(output_json))

@@ -1,0 +1,202 @@
+"""What the report notebooks show: narration, tables, trails, caveats and artifacts."""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from analysis import report_content as rc
+from analysis.errors import UsageError
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("key", sorted(rc.NARRATIVE))
+def test_every_narrative_has_both_languages_with_the_same_placeholders(key):
+    entry = rc.NARRATIVE[key]
+    assert set(entry) == {"en", "vi"}
+    assert _placeholders(entry["en"]) == _placeholders(entry["vi"])
+
+
+@pytest.mark.parametrize("key", sorted(rc.CAVEATS))
+def test_every_caveat_has_both_languages_with_the_same_placeholders(key):
+    english, vietnamese = rc.CAVEATS[key]
+    assert _placeholders(english) == _placeholders(vietnamese)
+    assert english != vietnamese
+
+
+def test_narration_fills_values_and_refuses_unknown_keys_and_languages():
+    text = rc.narrate("rejects_text", "vi", rejected=3)
+    assert text.startswith("3 dòng không dùng được.")
+    with pytest.raises(UsageError, match="no narrative 'nope'"):
+        rc.narrate("nope", "en")
+    with pytest.raises(UsageError, match="lang must be 'en' or 'vi'"):
+        rc.narrate("rejects_none", "fr")
+
+
+def test_say_joins_paragraphs_as_markdown():
+    shown = rc.say("caveats_heading", "caveats_none", lang="vi")
+    assert shown.data == "## Lưu ý\n\nKhông có lưu ý đặc biệt."
+
+
+def test_show_table_labels_columns_in_the_language_and_ticks_booleans():
+    frame = pd.DataFrame({"obs_ids": ["O1;C1", "O2"], "estimate": [1639.5, 75.51], "count": [1639, 2],
+                          "approximate": [True, False], "severity": ["warning", "info"], "extra": ["x", "y"]})
+    styled = rc.show_table(frame, "vi", ["obs_ids", "estimate", "count", "approximate", "severity", "extra"])
+    assert list(styled.data.columns) == ["Số liệu sử dụng", "Ước lượng", "Số cảnh báo", "Ước chừng", "Mức độ",
+                                         "extra"]
+    assert styled.data["Ước chừng"].tolist() == ["✓", ""]
+    assert styled.data["Mức độ"].tolist() == ["cần chú ý", "thông tin"]
+    assert styled.data["Số liệu sử dụng"].tolist() == ["O1; C1", "O2"]
+    html = styled.to_html()
+    assert "1.639,50" in html and "75,51" in html and ">1.639<" in html
+    english = rc.show_table(frame, "en", ["estimate", "count"]).to_html()
+    assert "1,639.50" in english and ">1,639<" in english
+
+
+def test_value_text_keeps_the_printed_decimals_hedge_and_percent_sign():
+    values = pd.Series([1639.0, 75.51, 1800.0, 10.2, None])
+    shown = rc.value_text(values, pd.Series([0, 2, 0, 1, 0]),
+                          pd.Series(["exact", "exact", "more_than", "about", "exact"]),
+                          pd.Series(["count", "percent", "count", "percent", "count"]), "en")
+    assert shown.tolist() == ["1,639", "75.51%", "more than 1,800", "about 10.2%", ""]
+
+
+def test_period_text_shows_one_date_for_stocks_and_a_range_for_flows():
+    start = pd.Series(pd.to_datetime(["2020-01-01", "2021-06-20", None, None]))
+    end = pd.Series(pd.to_datetime(["2021-08-23", "2021-06-20", "2021-08-23", None]))
+    assert rc.period_text(start, end).tolist() == ["2020-01-01 – 2021-08-23", "2021-06-20", "? – 2021-08-23", ""]
+
+
+def test_overlaps_keeps_intervals_touching_the_period_and_drops_undated_ones_only_with_a_period():
+    start = pd.Series(pd.to_datetime(["2019-01-01", "2020-01-01", "2022-01-01", None]))
+    end = pd.Series(pd.to_datetime(["2019-12-31", "2021-08-23", "2022-01-01", None]))
+    assert rc.overlaps(start, end, "2020-06-01", "2021-12-31").tolist() == [False, True, False, False]
+    assert rc.overlaps(start, end, None, "2019-12-31").tolist() == [True, False, False, False]
+    assert rc.overlaps(start, end).tolist() == [True, True, True, True]
+
+
+def test_sources_of_lists_each_source_once_sorted_and_empty_for_no_figures():
+    obs = pd.DataFrame({"obs_id": ["O1", "O2", "C1"], "source_id": ["S002", "S001", "C001"]})
+    assert rc.sources_of(pd.Series(["O1;O2;C1", "O2;O2", "", None], index=[5, 6, 7, 8]), obs).to_dict() == {
+        5: "C001;S001;S002", 6: "S001", 7: "", 8: ""}
+
+
+def test_flag_items_count_a_flag_once_per_source_and_district_in_crosstabs():
+    flags = pd.DataFrame({"rule": ["conflicting_sources", "hedged_value"], "severity": ["warning", "info"],
+                          "obs_ids": ["O1;O2;O3", "O3"]})
+    obs = pd.DataFrame({"obs_id": ["O1", "O2", "O3"], "source_id": ["S1", "S1", "S2"],
+                        "district_code": ["614", "614", None], "unit_code": ["614", "23320", "62"]})
+    items = rc.flag_items(flags, obs)
+    assert len(items) == 4
+    by_source = rc._crosstab(items, "source_id")
+    assert by_source.to_dict(orient="index") == {"S1": {"conflicting_sources": 1, "hedged_value": 0},
+                                                 "S2": {"conflicting_sources": 1, "hedged_value": 1}}
+    assert rc._crosstab(items, "place").index.tolist() == ["614", "62"]
+
+
+def _compared_rows(**changes) -> pd.DataFrame:
+    rows = pd.DataFrame({
+        "unit_label": ["Kon Rẫy", "Đắk Hà", "Sa Thầy"], "metric": "disciplined_per_1000_member_years",
+        "kind": "rate", "comparison": ["similar", "lower", "not compared"],
+        "comparison_reason": [None, None, "no denominator: party_members not reported"],
+        "approximate": [False, False, False],
+        "flags": ["breakdown_exceeds_total;historical_unit", "historical_unit", ""],
+        "period_start": pd.to_datetime(["2020-01-01", "2020-01-01", None]),
+        "period_end": pd.to_datetime(["2021-08-23", "2021-08-23", None])})
+    return rows.assign(**changes)
+
+
+def test_caveats_name_the_districts_whose_figures_raise_them():
+    caveats = rc.comparison_caveats(_compared_rows(), "en")
+    by_id = {c["id"]: c for c in caveats}
+    assert list(by_id) == ["breakdown_exceeds_total", "exposure_from_one_stock", "not_compared", "historical_unit"]
+    assert by_id["breakdown_exceeds_total"]["units"] == ["Kon Rẫy"]
+    assert by_id["breakdown_exceeds_total"]["text"].startswith("Kon Rẫy: the published breakdown of discipline")
+    assert by_id["not_compared"]["text"] == ("1 district × metric rows reported something but cannot be "
+                                             "compared: 1 × no denominator.")
+    assert by_id["historical_unit"]["units"] == ["Kon Rẫy", "Đắk Hà"]
+
+
+def test_caveats_flag_rules_match_whole_rule_ids_only():
+    rows = _compared_rows(flags=["not_breakdown_exceeds_total_x", "", ""])
+    assert "breakdown_exceeds_total" not in [c["id"] for c in rc.comparison_caveats(rows, "en")]
+
+
+def test_caveats_say_when_periods_differ_and_follow_the_language():
+    rows = _compared_rows(period_end=pd.to_datetime(["2021-08-23", "2022-12-31", None]))
+    caveats = {c["id"]: c["text"] for c in rc.comparison_caveats(rows, "vi")}
+    assert caveats["periods_differ"].startswith("Các ước lượng thuộc 2 thời kỳ khác nhau")
+    assert caveats["not_compared"].endswith("1 × không có mẫu số.")
+
+
+def test_write_artifact_writes_plain_json_atomically_and_none_writes_nothing(tmp_path):
+    target = tmp_path / "a.json"
+    artifact = {"kind": "x", "n": pd.Series([3]).iloc[0], "x": float("nan"), "when": pd.Timestamp("2021-08-23"),
+                "path": Path("/p"), "nested": [{"ok": pd.Series([True]).iloc[0]}], "tên": "Kon Rẫy"}
+    assert rc.write_artifact(artifact, target) == target
+    assert json.loads(target.read_text(encoding="utf-8")) == {
+        "kind": "x", "n": 3, "x": None, "when": "2021-08-23", "path": "/p", "nested": [{"ok": True}],
+        "tên": "Kon Rẫy"}
+    assert "Kon Rẫy" in target.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+    assert rc.write_artifact(artifact, None) is None
+
+
+def test_unknown_sections_are_refused():
+    quality = rc.Quality(params=SimpleNamespace(lang="en"), facts={}, tables=None, rules=None, by_source=None,
+                         by_district=None, flags=None, rejects=None)
+    with pytest.raises(UsageError, match="unknown quality section 'charts'"):
+        rc.quality_section(quality, "charts")
+
+
+# ------------------------------------------------------------------ on the small fixture dataset
+
+
+def test_profile_of_a_period_without_figures_says_so_and_shows_no_tables(small_dataset, small_raw):
+    from analysis.report_params import validate_profile_params
+
+    params = validate_profile_params("Kon Rẫy", period_start="1900", period_end="1901", data_dir=small_raw)
+    profile = rc.build_profile(small_dataset, params)
+    [intro] = rc.profile_section(profile, "intro")
+    assert intro.data.endswith("No published figure about Kon Rẫy falls in this period, so the rest of the "
+                               "report is empty.")
+    assert rc.profile_section(profile, "figures") == [] and rc.profile_section(profile, "sources") == []
+    assert rc.profile_section(profile, "metrics")[0].data.endswith("No metric can be formed from the figures "
+                                                                   "about Kon Rẫy.")
+    plots = rc.profile_plots(profile)
+    assert plots == {}
+    artifact = rc.profile_artifact(profile, plots)
+    assert (artifact["n_observations"], artifact["metrics"], artifact["flags"]) == (0, [], [])
+
+
+def test_profile_charts_are_png_images_under_their_heading(small_dataset, small_raw):
+    from analysis.report_params import validate_profile_params
+
+    profile = rc.build_profile(small_dataset, validate_profile_params("Kon Rẫy", data_dir=small_raw))
+    plots = rc.profile_plots(profile)
+    heading, *images = rc.profile_section(profile, "charts", plots)
+    assert heading.data.startswith("## Charts")
+    assert [image.data[:8] for image in images] == [b"\x89PNG\r\n\x1a\n"] * len(plots) and len(plots) == 2
+
+
+def test_comparison_availability_keeps_every_district_compared_even_without_figures(small_dataset, small_raw):
+    from analysis.report_params import validate_comparison_params
+
+    params = validate_comparison_params(family="coverage", data_dir=small_raw)
+    comparison = rc.build_comparison(small_dataset, params)
+    matrix = comparison.availability
+    assert matrix.index.tolist() == [("608", "Kon Tum"), ("614", "Kon Rẫy"), ("615", "Đắk Hà")]
+    assert matrix.loc[("615", "Đắk Hà"), "village_heads_party_members_share"] == "computed"
+    assert matrix.loc[("614", "Kon Rẫy"), "village_heads_party_members_share"] == "reported without denominator"
+    assert (matrix.loc[("608", "Kon Tum")] != "computed").all()
+    trail = comparison.table.set_index(["unit_code", "metric"])
+    assert trail.loc[("615", "village_heads_party_members_share"), ["obs_ids", "source_ids"]].tolist() == [
+        "O0015;O0014", "S001"]

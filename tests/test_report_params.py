@@ -1,0 +1,245 @@
+"""Parameters of the report notebooks: normal forms, and one-line messages when wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis.errors import EXIT_USAGE, InputError, UsageError
+from analysis.report_params import (
+    ComparisonParams, ProfileParams, check_benchmark, check_levels, check_output_json, check_period,
+    validate_comparison_params, validate_profile_params, validate_quality_params,
+)
+
+UNITS = """unit_code,name,full_name,level,parent_code,valid_from,valid_to,aliases
+62,Kon Tum,Tỉnh Kon Tum,province,,,,
+64,Gia Lai,Tỉnh Gia Lai,province,,,,
+608,Kon Tum,Thành phố Kon Tum,district,62,,2025-06-30,TP Kon Tum
+614,Kon Rẫy,Huyện Kon Rẫy,district,62,,2025-06-30,Kon Ray
+615,Đắk Hà,Huyện Đắk Hà,district,62,,2025-06-30,Đăk Hà|Dak Ha
+625,Ia Grai,Huyện Ia Grai,district,64,,2025-06-30,
+23320,Đăk Ruồng,Xã Đăk Ruồng,commune,614,,,
+"""
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Path:
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    (folder / "units.csv").write_text(UNITS, encoding="utf-8")
+    return folder
+
+
+# ------------------------------------------------------------------ district profile
+
+
+@pytest.mark.parametrize("given", ["Kon Rẫy", "kon ray", "Huyện Kon Rẫy", "614", 614])
+def test_profile_district_in_any_known_spelling_or_code_resolves_to_its_code(raw, given):
+    params = validate_profile_params(given, data_dir=raw)
+    assert (params.district, params.unit_code, params.province_code) == ("Kon Rẫy", "614", "62")
+
+
+def test_profile_unknown_district_lists_the_valid_districts_of_that_province_only(raw):
+    with pytest.raises(UsageError) as caught:
+        validate_profile_params("Kon Rây Mới", data_dir=raw)
+    assert str(caught.value) == ("district: unknown district 'Kon Rây Mới' in Kon Tum; "
+                                 "valid districts: Đắk Hà, Kon Rẫy, Kon Tum")
+    assert caught.value.exit_code == EXIT_USAGE
+
+
+def test_profile_district_of_another_province_is_unknown_in_this_one(raw):
+    with pytest.raises(UsageError, match="unknown district 'Ia Grai' in Kon Tum"):
+        validate_profile_params("Ia Grai", province="Kon Tum", data_dir=raw)
+    assert validate_profile_params("Ia Grai", province="Gia Lai", data_dir=raw).unit_code == "625"
+
+
+@pytest.mark.parametrize("given", ["../../etc/passwd", "/etc/passwd", "", None, True, ["Kon Rẫy"]])
+def test_profile_path_like_or_odd_district_is_just_an_unknown_district(raw, given):
+    with pytest.raises(UsageError, match="^district: unknown district .*; valid districts: Đắk Hà, Kon Rẫy"):
+        validate_profile_params(given, data_dir=raw)
+
+
+def test_profile_a_commune_is_not_a_district(raw):
+    with pytest.raises(UsageError, match="unknown district 'Đăk Ruồng'"):
+        validate_profile_params("Đăk Ruồng", data_dir=raw)
+
+
+def test_profile_unknown_province_lists_the_provinces(raw):
+    with pytest.raises(UsageError, match=r"^province: unknown province 'Atlantis'; valid provinces: Gia Lai, Kon Tum$"):
+        validate_profile_params("Kon Rẫy", province="Atlantis", data_dir=raw)
+
+
+def test_profile_defaults_keep_no_period_english_and_no_artifact(raw):
+    params = validate_profile_params("Kon Rẫy", data_dir=raw)
+    assert params == ProfileParams(district="Kon Rẫy", unit_code="614", province="Kon Tum", province_code="62",
+                                   period_start=None, period_end=None, lang="en", data_dir=raw.resolve(),
+                                   output_json=None)
+
+
+def test_profile_partial_period_dates_widen_to_whole_months_and_years(raw):
+    params = validate_profile_params("Kon Rẫy", period_start="2020-02", period_end=2021, data_dir=raw)
+    assert (params.period_start, params.period_end) == ("2020-02-01", "2021-12-31")
+
+
+def test_profile_period_far_outside_the_data_is_allowed(raw):
+    params = validate_profile_params("Kon Rẫy", period_start="1900", period_end="2100-12-31", data_dir=raw)
+    assert (params.period_start, params.period_end) == ("1900-01-01", "2100-12-31")
+
+
+@pytest.mark.parametrize("start, end, message", [
+    ("2021", "2020", "period_end: ends (2020-12-31) before it starts (2021-01-01)"),
+    ("20/6/2021", None, "period_start: not a date: '20/6/2021' (use YYYY, YYYY-MM or YYYY-MM-DD)"),
+    (None, "2021-13", "period_end: not a date: '2021-13' (use YYYY, YYYY-MM or YYYY-MM-DD)"),
+    (None, 2021.5, "period_end: not a date: 2021.5 (use YYYY, YYYY-MM or YYYY-MM-DD)"),
+])
+def test_bad_periods_are_refused_with_the_parameter_named(start, end, message):
+    with pytest.raises(UsageError) as caught:
+        check_period(start, end)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("lang, expected", [("vi", "vi"), (" EN ", "en")])
+def test_lang_is_normalised(raw, lang, expected):
+    assert validate_profile_params("Kon Rẫy", lang=lang, data_dir=raw).lang == expected
+
+
+@pytest.mark.parametrize("lang", ["fr", "", None, 1])
+def test_other_languages_are_refused(raw, lang):
+    with pytest.raises(UsageError, match="^lang: must be 'en' or 'vi'"):
+        validate_profile_params("Kon Rẫy", lang=lang, data_dir=raw)
+
+
+def test_missing_data_dir_is_a_usage_error_naming_the_folder(tmp_path):
+    with pytest.raises(UsageError, match=f"^data_dir: no such folder: {tmp_path / 'nowhere'}$"):
+        validate_profile_params("Kon Rẫy", data_dir=tmp_path / "nowhere")
+
+
+def test_data_dir_without_units_table_is_an_input_error_naming_the_file(tmp_path):
+    with pytest.raises(InputError, match="units.csv"):
+        validate_profile_params("Kon Rẫy", data_dir=tmp_path)
+
+
+def test_output_json_relative_path_is_taken_from_the_working_directory(raw, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params = validate_profile_params("Kon Rẫy", data_dir=raw, output_json="profile.json")
+    assert params.output_json == tmp_path.resolve() / "profile.json"
+
+
+@pytest.mark.parametrize("path, message", [
+    ("nowhere/report.json", "output_json: folder does not exist: "),
+    ("report.html", "output_json: must be a .json file name, not 'report.html'"),
+])
+def test_output_json_must_be_a_json_name_in_an_existing_folder(tmp_path, monkeypatch, path, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as caught:
+        check_output_json(path)
+    assert str(caught.value).startswith(message)
+
+
+def test_validation_stops_at_the_first_bad_value_before_reading_data(tmp_path):
+    # lang is checked before the (missing) data folder is looked at
+    with pytest.raises(UsageError, match="^lang:"):
+        validate_profile_params("Kon Rẫy", lang="de", data_dir=tmp_path / "nowhere")
+
+
+# ------------------------------------------------------------------ district comparison
+
+
+def test_comparison_defaults_take_every_district_of_the_province(raw):
+    params = validate_comparison_params(data_dir=raw)
+    assert params == ComparisonParams(province="Kon Tum", province_code="62", unit_codes=("608", "614", "615"),
+                                      family="discipline", benchmark="pooled", levels=(0.95, 0.998), lang="en",
+                                      data_dir=raw.resolve(), output_json=None)
+
+
+def test_comparison_named_districts_resolve_and_duplicates_count_once(raw):
+    params = validate_comparison_params(districts=["Dak Ha", "Kon Rẫy", "Đăk Hà", "614"], data_dir=raw)
+    assert params.unit_codes == ("614", "615")
+
+
+def test_comparison_names_every_unknown_district_at_once(raw):
+    with pytest.raises(UsageError) as caught:
+        validate_comparison_params(districts=["Kon Rẫy", "Xyz", "Ia Grai"], data_dir=raw)
+    assert str(caught.value) == ("districts: unknown district(s) 'Xyz', 'Ia Grai' in Kon Tum; "
+                                 "valid districts: Đắk Hà, Kon Rẫy, Kon Tum")
+
+
+@pytest.mark.parametrize("districts", [["Kon Rẫy"], "Kon Rẫy", ["Kon Rẫy", "kon ray"]])
+def test_comparison_needs_two_different_districts(raw, districts):
+    with pytest.raises(UsageError, match="^districts: a comparison needs at least two districts; got Kon Rẫy$"):
+        validate_comparison_params(districts=districts, data_dir=raw)
+
+
+@pytest.mark.parametrize("districts", [[], {"a": 1}, 614])
+def test_comparison_districts_must_be_a_list_or_none(raw, districts):
+    with pytest.raises(UsageError, match="^districts: must be a list of district names, or None for all"):
+        validate_comparison_params(districts=districts, data_dir=raw)
+
+
+def test_comparison_unknown_family_lists_the_families(raw):
+    with pytest.raises(UsageError, match="^family: unknown family 'inspection'; use one of coverage, admissions, "
+                                         "discipline$"):
+        validate_comparison_params(family="inspection", data_dir=raw)
+
+
+@pytest.mark.parametrize("given, expected", [("pooled", "pooled"), (" Pooled ", "pooled"), (4, 4.0),
+                                             ("8.95", 8.95), (0, 0.0)])
+def test_benchmark_is_pooled_or_a_number(given, expected):
+    assert check_benchmark(given) == expected
+
+
+@pytest.mark.parametrize("given", ["national", -1, float("nan"), float("inf"), True, None, [4.0]])
+def test_benchmark_refuses_anything_else(given):
+    with pytest.raises(UsageError, match="^benchmark: must be 'pooled' or a number"):
+        check_benchmark(given)
+
+
+@pytest.mark.parametrize("given", [[95, 99.8], [0.998, 0.95], [0.95], [0.95, 0.95], [0, 0.5], [0.9, 1],
+                                   "0.95", [0.95, "0.998"], [True, 0.998]])
+def test_levels_must_be_two_increasing_levels_between_zero_and_one(given):
+    with pytest.raises(UsageError, match=r"^levels: must be two confidence levels between 0 and 1"):
+        check_levels(given)
+
+
+def test_levels_accept_a_tuple_and_give_floats():
+    assert check_levels((0.9, 0.99)) == (0.9, 0.99)
+
+
+# ------------------------------------------------------------------ data quality
+
+
+def test_quality_params_check_language_folder_and_artifact(raw, tmp_path):
+    params = validate_quality_params(data_dir=raw, lang="vi", output_json=tmp_path / "q.json")
+    assert (params.lang, params.data_dir, params.output_json) == ("vi", raw.resolve(), tmp_path.resolve() / "q.json")
+    with pytest.raises(UsageError, match="^data_dir: no such folder"):
+        validate_quality_params(data_dir=tmp_path / "none")
+
+
+def test_profile_district_of_another_province_says_which_province_it_is_in(raw):
+    with pytest.raises(UsageError) as caught:
+        validate_profile_params("Ia Grai", data_dir=raw)
+    assert str(caught.value).endswith("valid districts: Đắk Hà, Kon Rẫy, Kon Tum ('Ia Grai' is a district of "
+                                      "Gia Lai: set province)")
+
+
+def test_profile_without_province_finds_the_district_in_any_province(raw):
+    params = validate_profile_params("Ia Grai", province=None, data_dir=raw)
+    assert (params.district, params.unit_code, params.province, params.province_code) == (
+        "Ia Grai", "625", "Gia Lai", "64")
+
+
+def test_profile_without_province_refuses_a_name_of_several_provinces_and_suggests_close_names(raw):
+    with pytest.raises(UsageError, match=r"^district: unknown district 'Ia Gray'; closest: Ia Grai$"):
+        validate_profile_params("Ia Gray", province=None, data_dir=raw)
+    extra = "626,Kon Rẫy,Huyện Kon Rẫy,district,64,,,\n"
+    (raw / "units.csv").write_text(UNITS + extra, encoding="utf-8")
+    with pytest.raises(UsageError, match=r"^district: district 'Kon Rẫy' exists in several provinces "
+                                         r"\(Gia Lai, Kon Tum\); set province$"):
+        validate_profile_params("Kon Rẫy", province=None, data_dir=raw)
+
+
+def test_comparison_of_a_province_with_one_district_says_so(raw):
+    with pytest.raises(UsageError, match="^province: a comparison needs at least two districts; Gia Lai has "
+                                         "Ia Grai in the unit table$"):
+        validate_comparison_params(province="Gia Lai", data_dir=raw)
