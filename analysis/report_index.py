@@ -1,0 +1,156 @@
+"""The index of a report run: ``index.json`` for programs, ``index.html`` for people.
+
+Both describe the same run: when it started and ended, how it ran, and per
+job the notebook, parameters, status, duration, error and the files it left.
+The page is static HTML without scripts, opens from disk (``file://``)
+without a server, links every file relative to the index, and escapes every
+text that comes from a schedule, a notebook or an error message. A file is
+linked only if it exists when the index is written. Both files are written
+atomically (:func:`analysis.storage.replace_files`).
+
+Examples:
+    >>> record = {"run": {"schedule": "s.yml"}, "counts": {"ok": 0, "failed": 1}, "jobs": [
+    ...     {"name": "toy", "notebook": "toy", "parameters": {"title": "<script>x</script>"},
+    ...      "status": "failed", "reason": "error", "error": "ValueError: <b>", "duration": 1.0,
+    ...      "outputs": {}}]}
+    >>> page = render_index_html(record)
+    >>> "<script>" in page, "&lt;script&gt;x&lt;/script&gt;" in page, "ValueError: &lt;b&gt;" in page
+    (False, True, True)
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from urllib.parse import quote
+
+from analysis.storage import json_bytes, replace_files
+
+INDEX_VERSION = 1
+
+#: Link labels, in the order they are shown.
+OUTPUT_LABELS = {"html": "report", "notebook": "notebook", "artifact": "data (JSON)", "log": "kernel log"}
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; }
+.ok { color: #176117; font-weight: bold; }
+.failed { color: #a31515; font-weight: bold; }
+.params { font-family: ui-monospace, monospace; font-size: .9em; }
+.error { color: #a31515; white-space: pre-wrap; }
+td.num { text-align: right; }
+"""
+
+
+def build_index(results, out_dir: Path | str, run: dict) -> dict:
+    """The index record of a run: run facts, counts and one entry per job.
+
+    Args:
+        results: :class:`analysis.runner.JobResult` objects or their dicts.
+        out_dir: The output folder; output paths are relative to it.
+        run: Facts about the run (``schedule``, ``started``, ``finished``,
+            ``duration``, ``executor``, ``kernel``, time limits ...).
+
+    Returns:
+        A JSON-ready mapping; each job's ``outputs`` keeps only files that exist.
+
+    Examples:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp())
+        >>> _ = (out / "a.html").write_text("x")
+        >>> record = build_index([{"name": "a", "status": "ok", "outputs": {"html": "a.html", "notebook": "a.ipynb"}}],
+        ...                      out, {"schedule": "s.yml"})
+        >>> record["counts"], record["jobs"][0]["outputs"]
+        ({'ok': 1, 'failed': 0}, {'html': 'a.html'})
+    """
+    out_dir = Path(out_dir)
+    jobs = []
+    for result in results:
+        entry = dict(result if isinstance(result, dict) else result.to_dict())
+        entry["outputs"] = {kind: path for kind, path in (entry.get("outputs") or {}).items()
+                            if (out_dir / path).is_file()}
+        jobs.append(entry)
+    counts = {status: sum(job["status"] == status for job in jobs) for status in ("ok", "failed")}
+    return {"version": INDEX_VERSION, "run": dict(run), "counts": counts, "jobs": jobs}
+
+
+def _text(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _link(path: str, label: str) -> str:
+    return f'<a href="{_text(quote(path))}">{_text(label)}</a>'
+
+
+def _parameters(parameters: dict) -> str:
+    return "<br>".join(f"{_text(k)} = {_text(v)}" for k, v in sorted((parameters or {}).items()))
+
+
+def render_index_html(record: dict) -> str:
+    """The index page of a run (static HTML, no script).
+
+    Args:
+        record: As returned by :func:`build_index`.
+
+    Returns:
+        A complete HTML document.
+    """
+    run, counts, jobs = record.get("run", {}), record.get("counts", {}), record.get("jobs", [])
+    facts = [("schedule", run.get("schedule")), ("started", run.get("started")),
+             ("finished", run.get("finished")), ("duration", _seconds(run.get("duration"))),
+             ("executor", run.get("executor")), ("kernel", run.get("kernel")),
+             ("time limits", run.get("limits"))]
+    rows = []
+    for job in jobs:
+        status = job.get("status", "")
+        outputs = job.get("outputs", {})
+        links = " · ".join(_link(outputs[kind], ("failed " if status == "failed" else "") + label)
+                           for kind, label in OUTPUT_LABELS.items() if kind in outputs)
+        error = job.get("error", "")
+        reason = job.get("reason", "")
+        rows.append(
+            f'<tr id="{_text(job.get("name", ""))}"><td class="{_text(status)}">{_text(status)}</td>'
+            f'<td>{_text(job.get("notebook", ""))}</td><td class="params">{_parameters(job.get("parameters"))}</td>'
+            f'<td class="num">{_text(_seconds(job.get("duration")))}</td>'
+            f'<td class="error">{_text(f"{reason}: {error}" if reason else error)}</td><td>{links}</td></tr>'
+        )
+    failed = [job for job in jobs if job.get("status") == "failed"]
+    failed_list = ""
+    if failed:
+        items = "".join(f'<li><a href="#{_text(job.get("name", ""))}">{_text(job.get("name", ""))}</a>: '
+                        f'{_text(job.get("error", ""))}</li>' for job in failed)
+        failed_list = f"<h2>Failed jobs</h2><ul>{items}</ul>"
+    summary = f"{len(jobs)} jobs: {counts.get('ok', 0)} ok, {counts.get('failed', 0)} failed"
+    facts_html = "".join(f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>" for k, v in facts if v not in (None, ""))
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>Reports: {_text(summary)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>Reports</h1>\n<p><strong>{_text(summary)}</strong></p>\n"
+        f"<table class=\"run\">{facts_html}</table>\n{failed_list}\n<h2>Jobs</h2>\n"
+        "<table class=\"jobs\"><thead><tr><th>status</th><th>notebook</th><th>parameters</th>"
+        "<th>duration</th><th>error</th><th>files</th></tr></thead>\n<tbody>\n"
+        + "\n".join(rows)
+        + "\n</tbody></table>\n<p>Also as <a href=\"index.json\">index.json</a>.</p>\n</body>\n</html>\n"
+    )
+
+
+def _seconds(value) -> str:
+    return "" if value is None else f"{float(value):.1f} s"
+
+
+def write_index(out_dir: Path | str, record: dict) -> tuple[Path, Path]:
+    """Write ``index.json`` and ``index.html`` atomically into the output folder.
+
+    Args:
+        out_dir: The output folder.
+        record: As returned by :func:`build_index`.
+
+    Returns:
+        The paths of the HTML and JSON files.
+    """
+    out_dir = Path(out_dir)
+    replace_files({"index.json": json_bytes(record), "index.html": render_index_html(record).encode("utf-8")},
+                  out_dir)
+    return out_dir / "index.html", out_dir / "index.json"

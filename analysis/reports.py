@@ -1,0 +1,174 @@
+"""Scheduled report runs: a checked schedule in, reports and an index out.
+
+:func:`run_schedule` is the one entry point: it loads and checks a schedule
+(:mod:`analysis.schedule`), makes sure the project's kernel exists, runs the
+jobs in local worker processes or on an existing Dask cluster
+(:mod:`analysis.runner`), and writes ``index.html`` and ``index.json``
+(:mod:`analysis.report_index`) into the output folder, which it holds a lock
+on while it runs. :func:`check_notebooks` is the lint rule for the stored
+notebooks (no outputs, a ``parameters`` cell).
+
+Typical use (what ``python -m analysis report`` does)::
+
+    summary = run_schedule("schedules/default.yml", workers=2)
+    summary.failed        # the failed JobResults; summary.index_html is the page
+
+Examples:
+    >>> check_notebooks(Path("/nonexistent"))
+    []
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis import paths
+from analysis.errors import UsageError
+from analysis.runner import FAILED, KERNEL_NAME, JobResult, RunSettings, ensure_kernel, run_jobs, timestamp
+from analysis.schedule import Schedule, load_schedule
+
+EXECUTORS = ("local", "dask")
+
+
+@dataclass
+class RunSummary:
+    """What a run produced: one result per job and the index files."""
+
+    results: list[JobResult]
+    index_html: Path
+    index_json: Path
+
+    @property
+    def failed(self) -> list[JobResult]:
+        """The results of the jobs that failed, in schedule order."""
+        return [r for r in self.results if r.status == FAILED]
+
+
+def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None = None, workers: int | None = None,
+                 executor: str = "local", scheduler: str | None = None, cell_timeout: float | None = None,
+                 job_timeout: float | None = None, kernel_name: str = KERNEL_NAME,
+                 on_result=None) -> RunSummary:
+    """Run every job of a schedule and write the index.
+
+    Args:
+        schedule: A checked :class:`~analysis.schedule.Schedule` or the path
+            of a schedule file (checked before anything runs).
+        out_dir: Output folder (default :func:`analysis.paths.reports_dir`).
+        workers: Jobs at a time (default: the number of cores; with Dask, the
+            cluster's number of worker threads).
+        executor: ``local`` (worker processes on this machine) or ``dask``.
+        scheduler: The Dask scheduler's address (``tcp://host:8786``), for ``dask``.
+        cell_timeout: Seconds per cell, overriding the schedule's.
+        job_timeout: Seconds per job, overriding the schedule's.
+        kernel_name: The kernelspec every notebook runs with (installed
+            into this environment if missing).
+        on_result: Called with each :class:`~analysis.runner.JobResult` as it arrives.
+
+    Returns:
+        The results and the paths of ``index.html`` and ``index.json``.
+
+    Raises:
+        UsageError: A problem with the schedule or the arguments (nothing ran).
+        BusyError: Another run is writing to the same output folder.
+    """
+    from analysis.report_index import build_index, write_index
+    from analysis.storage import build_lock
+
+    if executor not in EXECUTORS:
+        raise UsageError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if executor == "dask" and not scheduler:
+        raise UsageError("the dask executor needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--jobs must be at least 1, not {workers}")
+    for name, value in (("cell timeout", cell_timeout), ("job timeout", job_timeout)):
+        if value is not None and not value > 0:
+            raise UsageError(f"the {name} must be a positive number of seconds, not {value}")
+    if not isinstance(schedule, Schedule):
+        schedule = load_schedule(schedule)
+    out_dir = Path(out_dir or paths.reports_dir()).resolve()
+    settings = RunSettings(out_dir=str(out_dir), kernel_name=kernel_name,
+                           cell_timeout=cell_timeout or schedule.cell_timeout,
+                           job_timeout=job_timeout or schedule.job_timeout)
+    ensure_kernel(kernel_name)
+    with build_lock(out_dir, timeout=5):
+        started, clock = timestamp(), time.monotonic()
+        if executor == "dask":
+            results, workers = _run_on_dask(schedule, settings, scheduler, workers, on_result)
+        else:
+            workers = workers or os.cpu_count() or 1
+            results = run_jobs(schedule.jobs, settings, workers=workers, on_result=on_result)
+        run = {"schedule": schedule.source, "started": started, "finished": timestamp(),
+               "duration": round(time.monotonic() - clock, 3), "executor": executor,
+               "scheduler": scheduler, "workers": workers, "kernel": kernel_name,
+               "limits": f"cell {settings.cell_timeout:g} s, job {settings.job_timeout:g} s"}
+        index_html, index_json = write_index(out_dir, build_index(results, out_dir, run))
+    return RunSummary(results=results, index_html=index_html, index_json=index_json)
+
+
+def _run_on_dask(schedule: Schedule, settings: RunSettings, address: str, workers: int | None, on_result):
+    """Submit the jobs through a Dask distributed client's executor."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("the dask executor needs the 'distributed' package: pip install 'dask[distributed]'") from None
+    from analysis.runner import prepare_worker
+
+    try:
+        client = Client(address, timeout=15, set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {err}") from None
+    with client:
+        threads = sum(client.nthreads().values())
+        if not threads:
+            raise UsageError(f"the Dask cluster at {address} has no workers")
+        client.run(prepare_worker)
+        workers = workers or threads
+        results = run_jobs(schedule.jobs, settings, workers=workers, on_result=on_result,
+                           executor=client.get_executor(pure=False))
+    return results, workers
+
+
+def stored_notebook_problems(path: Path | str) -> list[str]:
+    """What is wrong with a notebook as stored in git, for ``make lint``.
+
+    A report notebook is stored without outputs or execution counts and has
+    a cell tagged ``parameters``.
+
+    Args:
+        path: The ``.ipynb`` file.
+
+    Returns:
+        One message per problem, each starting with the file name; empty if fine.
+    """
+    import nbformat
+
+    path = Path(path)
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception as err:  # nbformat raises several unrelated types
+        return [f"{path.name}: cannot be read as a notebook ({type(err).__name__}: {err})"]
+    problems = []
+    if not any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in notebook.cells):
+        problems.append(f"{path.name}: no cell tagged 'parameters'")
+    stored = [str(number) for number, cell in enumerate(notebook.cells, start=1)
+              if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)]
+    if stored:
+        problems.append(f"{path.name}: stored with outputs or execution counts in cell(s) {', '.join(stored)}; "
+                        f"clear them: jupyter nbconvert --clear-output --inplace {path}")
+    return problems
+
+
+def check_notebooks(notebooks_dir: Path | str | None = None) -> list[str]:
+    """:func:`stored_notebook_problems` for every notebook of a folder.
+
+    Args:
+        notebooks_dir: Default :func:`analysis.paths.notebooks_dir`.
+
+    Returns:
+        All problems, notebook by notebook (sorted by name).
+    """
+    folder = Path(notebooks_dir or paths.notebooks_dir())
+    return [p for path in sorted(folder.glob("*.ipynb")) for p in stored_notebook_problems(path)]

@@ -1,0 +1,583 @@
+"""Executing report jobs: one notebook run per job, in parallel worker processes.
+
+A :class:`Job` is one notebook with one set of parameters and a deterministic
+output name (see :mod:`analysis.schedule`). :func:`execute_job` runs it in
+the calling process through papermill and nbconvert and returns a
+:class:`JobResult`; :func:`run_jobs` spreads jobs over worker processes
+(or over any ``concurrent.futures`` executor, such as a Dask client's) and
+collects the results. What a job guarantees:
+
+* the notebook runs in a fresh kernel of the kernelspec given (never the one
+  stored in the notebook), over IPC sockets on POSIX (no TCP port races when
+  several kernels start at once), with the notebook's folder as working
+  directory and matplotlib's inline backend (figures embedded as PNG);
+* each cell has a time limit, kernel start has one, and the whole job has a
+  wall-clock limit enforced by a watchdog thread that kills the kernel's
+  process group; the parent process kills and replaces the worker itself if
+  even that does not end the job;
+* outputs are written under temporary names in a hidden staging folder and
+  moved into place with ``os.replace`` only when complete:
+  ``<out>/<notebook>/<name>.ipynb``, ``<name>.html`` (code hidden, figures
+  inline, no script from the network) and ``<name>.json`` (the artifact,
+  when the notebook declares ``output_json``);
+* a failed job keeps its executed notebook as ``<name>.failed.ipynb`` (and
+  ``<name>.failed.html`` when it converts; ``<name>.failed.log``, the
+  kernel's own output, when the kernel died) for debugging; any error,
+  time-out or dead kernel is caught and reported, never raised, so one job
+  cannot stop the others.
+
+Examples:
+    >>> job = Job("toy", {"name": "Kon Rẫy"}, "toy__name-kon-ray", "/nb/toy.ipynb")
+    >>> job.describe()
+    "toy name='Kon Rẫy'"
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import functools
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import sys
+import threading
+import tempfile
+import time
+import uuid
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: The kernelspec the project installs (``python -m analysis kernel --install``).
+KERNEL_NAME = "grassroots"
+KERNEL_DISPLAY_NAME = "Python (grassroots analysis)"
+
+#: matplotlib's backend inside kernels: headless and embeds figures in the
+#: notebook. (``MPLBACKEND=agg``, which the Makefile exports for scripts,
+#: would make ``plt.show()`` draw nothing in a kernel.)
+KERNEL_MPLBACKEND = "module://matplotlib_inline.backend_inline"
+
+#: Seconds the parent waits beyond a job's wall-clock limit before it kills
+#: the worker process (the watchdog inside the worker normally ends the job first).
+KILL_GRACE = 30.0
+
+STAGING_PREFIX = ".tmp-"
+
+OK = "ok"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook run.
+
+    Args:
+        notebook: Notebook name without ``.ipynb`` (also the output subfolder).
+        parameters: The values to inject (JSON types only).
+        name: Deterministic ASCII output name, unique within a run.
+        input_path: Absolute path of the notebook to execute.
+        writes_json: Whether the notebook declares ``output_json``; if so the
+            runner passes a path and the job fails when nothing is written there.
+    """
+
+    notebook: str
+    parameters: dict
+    name: str
+    input_path: str
+    writes_json: bool = False
+
+    def describe(self) -> str:
+        """The notebook and its parameters, for log lines and listings."""
+        params = " ".join(f"{k}={v!r}" for k, v in sorted(self.parameters.items()))
+        return f"{self.notebook} {params}".strip()
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Where and how jobs run.
+
+    Args:
+        out_dir: Absolute output folder (must be shared with remote workers).
+        kernel_name: The kernelspec to execute every notebook with.
+        cell_timeout: Seconds one cell may run.
+        job_timeout: Seconds a whole job may run (kernel start to HTML).
+        start_timeout: Seconds a kernel may take to start.
+        kill_grace: Seconds beyond ``job_timeout`` after which the parent
+            gives up on a worker and kills it.
+        socket_dir: Folder for the kernels' IPC sockets; :func:`run_jobs`
+            makes one per run and removes it, so even killed kernels leave
+            no socket file behind. Where it does not exist (a remote
+            worker), the system's temporary folder is used.
+    """
+
+    out_dir: str
+    kernel_name: str = KERNEL_NAME
+    cell_timeout: float = 300.0
+    job_timeout: float = 900.0
+    start_timeout: float = 60.0
+    kill_grace: float = KILL_GRACE
+    socket_dir: str = ""
+
+
+@dataclass
+class JobResult:
+    """What happened to one job.
+
+    ``status`` is ``ok`` or ``failed``; ``reason`` says how a job failed
+    (``error``, ``cell timeout``, ``job timeout``, ``kernel died``,
+    ``no artifact``, ``worker lost``); ``error`` is one readable line;
+    ``outputs`` maps ``html``/``notebook``/``artifact``/``log`` to paths
+    relative to the output folder (failed jobs: the ``.failed.`` files).
+    """
+
+    name: str
+    notebook: str
+    parameters: dict
+    status: str
+    reason: str = ""
+    error: str = ""
+    started: str = ""
+    finished: str = ""
+    duration: float = 0.0
+    outputs: dict = field(default_factory=dict)
+    host: str = ""
+    pid: int = 0
+
+    def to_dict(self) -> dict:
+        """The result as plain JSON types."""
+        return asdict(self)
+
+
+def timestamp() -> str:
+    """The current local time, ISO 8601 to the second, with its UTC offset."""
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- kernel
+
+
+def install_kernel(name: str = KERNEL_NAME, display_name: str = KERNEL_DISPLAY_NAME) -> Path:
+    """Install a kernelspec running this interpreter into ``sys.prefix``.
+
+    Args:
+        name: Kernelspec name.
+        display_name: Name shown in JupyterLab's launcher.
+
+    Returns:
+        The kernelspec folder.
+    """
+    from ipykernel.kernelspec import install
+
+    return Path(install(prefix=sys.prefix, kernel_name=name, display_name=display_name))
+
+
+def kernel_interpreter_problem(argv0: str) -> str | None:
+    """Why a kernelspec's interpreter is not this environment's, or None if it is.
+
+    A bare ``python``/``python3`` is replaced by ``sys.executable`` when
+    jupyter_client launches it, so it counts as this interpreter. Paths are
+    compared without resolving symlinks: every virtual environment's python
+    is a link to the same system binary.
+
+    Examples:
+        >>> kernel_interpreter_problem(sys.executable) is None
+        True
+        >>> kernel_interpreter_problem("python") is None
+        True
+        >>> kernel_interpreter_problem("/opt/old-env/bin/python")
+        "runs '/opt/old-env/bin/python', not this environment's ..."
+    """
+    bare = {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}
+    if argv0 in bare or os.path.abspath(argv0) == os.path.abspath(sys.executable):
+        return None
+    return f"runs {argv0!r}, not this environment's {sys.executable!r}"
+
+
+@functools.lru_cache(maxsize=None)
+def ensure_kernel(name: str = KERNEL_NAME) -> Path:
+    """Make sure the kernelspec exists and runs this interpreter.
+
+    Installs it into ``sys.prefix`` when missing (once per process).
+
+    Args:
+        name: Kernelspec name.
+
+    Returns:
+        The kernelspec folder.
+
+    Raises:
+        UsageError: A kernelspec of that name exists but runs another
+            interpreter (for example a stale one in the user's Jupyter folder).
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    from analysis.errors import UsageError
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        log.info("installing the %r kernelspec into %s", name, sys.prefix)
+        return install_kernel(name)
+    problem = kernel_interpreter_problem(spec.argv[0])
+    if problem:
+        raise UsageError(f"kernelspec {name!r} at {spec.resource_dir} {problem}; remove it "
+                         f"(jupyter kernelspec remove {name}) and run: python -m analysis kernel --install")
+    return Path(spec.resource_dir)
+
+
+def _kernel_manager_class(started: list, cwd: str, output, socket_dir: str):
+    """A kernel manager class that records its managers in ``started``.
+
+    The watchdog needs the kernel's process to kill it; nbclient creates and
+    cleans up the manager itself, so the class hands each instance over. The
+    kernel runs in ``cwd`` and writes its own stdout/stderr to the open file
+    ``output`` (kept next to a failed job: it shows why a kernel crashed).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class JobKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            if os.name == "posix":  # sockets named by a unique absolute path: no port to collide on
+                folder = socket_dir if os.path.isdir(socket_dir) else tempfile.gettempdir()
+                kwargs.setdefault("transport", "ipc")
+                kwargs.setdefault("ip", os.path.join(folder, f"grassroots-kernel-{uuid.uuid4().hex[:12]}"))
+            super().__init__(**kwargs)
+            started.append(self)
+
+        async def start_kernel(self, **kwargs):
+            kwargs["env"] = {**os.environ, **(kwargs.get("env") or {}), "MPLBACKEND": KERNEL_MPLBACKEND}
+            kwargs.setdefault("cwd", cwd)
+            kwargs.setdefault("stdout", output)
+            kwargs.setdefault("stderr", output)
+            await super().start_kernel(**kwargs)
+
+    return JobKernelManager
+
+
+def _kill_kernel(manager) -> None:
+    """Kill a kernel and its children (its own process group on POSIX)."""
+    process = getattr(manager.provisioner, "process", None)
+    if process is None or process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.name == "posix" and getattr(manager.provisioner, "pgid", None) == process.pid:
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: children go too
+        else:
+            process.kill()
+
+
+def _watchdog(limit: float, managers: list, done: threading.Event, fired: threading.Event) -> None:
+    """After ``limit`` seconds, kill the job's kernels until the job ends."""
+    if done.wait(limit):
+        return
+    fired.set()
+    while not done.is_set():
+        for manager in list(managers):
+            _kill_kernel(manager)
+        done.wait(1.0)
+
+
+# --------------------------------------------------------------------------- one job
+
+
+#: The report template: JupyterLab's, without the require.js, MathJax and
+#: Mermaid scripts it would fetch from a CDN, so a report is one
+#: self-contained file that opens offline.
+_REPORT_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def html_exporter():
+    """The nbconvert exporter for reports: code cells hidden, outputs kept.
+
+    Built once per process (loading the templates is the slow part).
+    """
+    import jinja2
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+        extra_loaders=[jinja2.DictLoader({"report.html.j2": _REPORT_TEMPLATE})],
+        template_file="report.html.j2",
+    )
+
+
+def write_html(notebook_path: Path, html_path: Path) -> None:
+    """Convert an executed notebook to a report page (code hidden).
+
+    Args:
+        notebook_path: The executed ``.ipynb``.
+        html_path: Where to write the HTML (overwritten).
+    """
+    import nbformat
+
+    body, _ = html_exporter().from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    html_path.write_text(body, encoding="utf-8")
+
+
+def prepare_worker() -> None:
+    """Import papermill and nbconvert and load the report template (a worker's warm-up)."""
+    import papermill  # noqa: F401  (the import is the point: it takes seconds)
+
+    html_exporter()
+
+
+def _quiet_worker_log() -> None:
+    """Initialise a local pool worker: silence papermill's log.
+
+    Every failure reaches the parent in the job's result; papermill's and
+    nbclient's own log lines would only repeat it between progress lines.
+    """
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
+
+
+def _describe_error(err: BaseException, settings: RunSettings, timed_out: bool) -> tuple[str, str]:
+    """(reason, one-line error) for an exception raised by a notebook run."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    if timed_out:
+        return "job timeout", f"stopped: the job ran longer than its limit of {settings.job_timeout:g} s"
+    if isinstance(err, PapermillExecutionError):
+        message = f"{err.ename}: {err.evalue}".strip().splitlines()[0] if err.evalue else err.ename
+        return "error", f"{message} (at In [{err.exec_count}])"
+    if isinstance(err, CellTimeoutError):
+        return "cell timeout", f"a cell ran longer than the cell limit of {settings.cell_timeout:g} s"
+    if isinstance(err, DeadKernelError):
+        return "kernel died", "the kernel died while running the notebook (crash, os._exit or out of memory)"
+    if isinstance(err, RuntimeError) and "kernel died" in str(err).lower():
+        return "kernel died", f"the kernel died before it was ready ({err}); see its log"
+    text = str(err).strip().splitlines()
+    return "error", f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def execute_job(job: Job, settings: RunSettings) -> JobResult:
+    """Run one notebook job in this process and put its outputs in place.
+
+    Never raises for a problem of the job itself: errors, time-outs and dead
+    kernels become a ``failed`` result.
+
+    Args:
+        job: The job.
+        settings: Output folder, kernel and time limits.
+
+    Returns:
+        The job's result, with output paths relative to ``settings.out_dir``.
+    """
+    import papermill
+
+    ensure_kernel(settings.kernel_name)
+    started, clock = timestamp(), time.monotonic()
+    out_dir = Path(settings.out_dir)
+    folder = out_dir / job.notebook
+    staging = folder / f"{STAGING_PREFIX}{job.name}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    executed, html, artifact, kernel_log = (staging / f"{job.name}{ext}" for ext in (".ipynb", ".html", ".json", ".log"))
+    parameters = dict(job.parameters)
+    if job.writes_json:
+        parameters["output_json"] = str(artifact)
+
+    managers: list = []
+    done, fired = threading.Event(), threading.Event()
+    watchdog = threading.Thread(target=_watchdog, args=(settings.job_timeout, managers, done, fired),
+                                name=f"watchdog {job.name}", daemon=True)
+    watchdog.start()
+    reason = error = ""
+    try:
+        with open(kernel_log, "wb") as kernel_output:
+            papermill.execute_notebook(
+                job.input_path, str(executed), parameters=parameters, kernel_name=settings.kernel_name,
+                execution_timeout=settings.cell_timeout, start_timeout=settings.start_timeout,
+                report_mode=True, progress_bar=False, log_output=False,
+                shutdown_kernel="immediate",  # outputs are in: a graceful shutdown only costs ~1 s
+                kernel_manager_class=_kernel_manager_class(managers, str(Path(job.input_path).parent),
+                                                           kernel_output, settings.socket_dir),
+            )
+        if job.writes_json and not artifact.exists():
+            reason, error = "no artifact", "the notebook declares output_json but wrote no file there"
+        else:
+            write_html(executed, html)
+    except Exception as err:  # any problem of the job is reported, not raised
+        reason, error = _describe_error(err, settings, fired.is_set())
+    finally:
+        done.set()
+    outputs = _put_in_place(job, staging, folder, failed=bool(reason), keep_log=reason == "kernel died")
+    return JobResult(
+        name=job.name, notebook=job.notebook, parameters=job.parameters,
+        status=FAILED if reason else OK, reason=reason, error=error,
+        started=started, finished=timestamp(), duration=round(time.monotonic() - clock, 3),
+        outputs={kind: path.relative_to(out_dir).as_posix() for kind, path in outputs.items()},
+        host=socket.gethostname(), pid=os.getpid(),
+    )
+
+
+def _put_in_place(job: Job, staging: Path, folder: Path, failed: bool, keep_log: bool) -> dict[str, Path]:
+    """Move a job's staged files to their final names; remove the staging folder.
+
+    A successful job replaces ``<name>.json``, ``.html`` and ``.ipynb`` (in
+    that order, the notebook last) and removes stale ``.failed.`` files of
+    the same name; a failed job keeps ``<name>.failed.ipynb``, its HTML if
+    it converts and, with ``keep_log`` (the kernel died, so the notebook
+    cannot show why), the kernel's own output if there is any
+    (``<name>.failed.log``); earlier good reports are left alone.
+    """
+    staged = {kind: staging / f"{job.name}{ext}"
+              for kind, ext in (("artifact", ".json"), ("html", ".html"), ("notebook", ".ipynb"), ("log", ".log"))}
+    moved: dict[str, Path] = {}
+    if failed:
+        if staged["notebook"].exists():
+            with contextlib.suppress(Exception):  # a half-written notebook may not convert
+                write_html(staged["notebook"], staged["html"])
+        for kind in ("html", "notebook", "log") if keep_log else ("html", "notebook"):
+            source = staged[kind]
+            if source.exists() and source.stat().st_size > 0:
+                target = folder / f"{job.name}.failed{source.suffix}"
+                os.replace(source, target)
+                moved[kind] = target
+    else:
+        for kind in ("artifact", "html", "notebook"):
+            source = staged[kind]
+            if source.exists():
+                target = folder / source.name
+                os.replace(source, target)
+                moved[kind] = target
+        for ext in (".ipynb", ".html", ".log"):
+            (folder / f"{job.name}.failed{ext}").unlink(missing_ok=True)
+    shutil.rmtree(staging, ignore_errors=True)
+    return moved
+
+
+# --------------------------------------------------------------------------- many jobs
+
+
+def _lost_result(job: Job, settings: RunSettings, started: str, clock: float, reason: str, error: str) -> JobResult:
+    """The result of a job whose worker did not report back."""
+    shutil.rmtree(Path(settings.out_dir) / job.notebook / f"{STAGING_PREFIX}{job.name}", ignore_errors=True)
+    return JobResult(name=job.name, notebook=job.notebook, parameters=job.parameters, status=FAILED,
+                     reason=reason, error=error, started=started, finished=timestamp(),
+                     duration=round(time.monotonic() - clock, 3))
+
+
+def local_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes, reused from job to job.
+
+    A worker imports papermill and nbconvert with its first job and keeps
+    them, so the seconds those imports take are paid once per worker.
+    """
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_quiet_worker_log)
+
+
+def _kill_pool(pool: cf.ProcessPoolExecutor) -> None:
+    """Kill a local pool's worker processes (their kernels notice and exit)."""
+    kill = getattr(pool, "kill_workers", None)  # Python 3.14+
+    if kill is not None:
+        kill()
+    else:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_jobs(jobs, settings: RunSettings, *, workers: int, executor: cf.Executor | None = None,
+             on_result=None, task=execute_job) -> list[JobResult]:
+    """Run jobs in parallel and return their results in the order of ``jobs``.
+
+    At most ``workers`` jobs are submitted at a time, so the parent knows when
+    each one started. A job still running ``kill_grace`` seconds after its
+    wall-clock limit is declared failed; with the local pool its worker is
+    killed and the other jobs that were running are restarted in a fresh
+    pool; with an external executor its future is cancelled.
+
+    Args:
+        jobs: The jobs.
+        settings: Output folder, kernel and time limits.
+        workers: How many jobs run at once.
+        executor: An executor to submit to (for example a Dask client's);
+            ``None`` for a local pool of spawned worker processes.
+        on_result: Called with each :class:`JobResult` as it arrives.
+        task: The function run for each job as ``task(job, settings)``;
+            :func:`execute_job` unless an engine or a test needs another.
+
+    Returns:
+        One result per job.
+    """
+    jobs = list(jobs)
+    Path(settings.out_dir).mkdir(parents=True, exist_ok=True)
+    settings = dataclasses.replace(settings, socket_dir=tempfile.mkdtemp(prefix="grassroots-"))
+    pending = collections.deque(range(len(jobs)))
+    results: dict[int, JobResult] = {}
+    lost = collections.Counter()
+    running: dict[cf.Future, tuple[int, str, float]] = {}
+    own_pool = executor is None
+    pool = local_pool(workers) if own_pool else executor
+
+    def finish(index: int, result: JobResult) -> None:
+        results[index] = result
+        if on_result is not None:
+            on_result(result)
+
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                index = pending.popleft()
+                running[pool.submit(task, jobs[index], settings)] = (index, timestamp(), time.monotonic())
+            done, _ = cf.wait(list(running), timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                index, started, clock = running.pop(future)
+                try:
+                    finish(index, future.result())
+                except BrokenProcessPool:  # a worker process died: every job it held is lost
+                    broken = True
+                    lost[index] += 1
+                    if lost[index] < 2:
+                        pending.appendleft(index)
+                    else:
+                        finish(index, _lost_result(jobs[index], settings, started, clock, "worker lost",
+                                                   "the worker process died twice while running this job"))
+                except Exception as err:  # the job could not even start (or a remote worker was lost)
+                    finish(index, _lost_result(jobs[index], settings, started, clock, "error",
+                                               f"the job could not run: {type(err).__name__}: {err}"))
+            limit = settings.job_timeout + settings.kill_grace
+            overdue = {f: running.pop(f) for f, (_, _, clock) in list(running.items())
+                       if time.monotonic() - clock > limit}
+            if own_pool and (broken or overdue):  # kill before cleaning up after the overdue jobs
+                _kill_pool(pool)
+                for index, _, _ in running.values():
+                    log.warning("restarting %s in a fresh worker", jobs[index].name)
+                    pending.appendleft(index)
+                running.clear()
+                pool = local_pool(workers)
+            for future, (index, started, clock) in overdue.items():
+                future.cancel()
+                finish(index, _lost_result(jobs[index], settings, started, clock, "job timeout",
+                                           f"stopped: the job ran longer than its limit of {settings.job_timeout:g} s "
+                                           "and its worker did not respond"))
+    except BaseException:  # Ctrl-C or a bug here: stop the workers, leave no staging folder
+        if own_pool:
+            _kill_pool(pool)
+        for index, _, _ in running.values():
+            shutil.rmtree(Path(settings.out_dir) / jobs[index].notebook / f"{STAGING_PREFIX}{jobs[index].name}",
+                          ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(settings.socket_dir, ignore_errors=True)
+    if own_pool:  # every job is done: idle workers need not spend seconds tearing papermill down
+        _kill_pool(pool)
+    return [results[i] for i in range(len(jobs))]
