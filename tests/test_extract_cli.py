@@ -1,0 +1,206 @@
+"""``python -m analysis extract``: propose, review, accept (analysis.cli.extract).
+
+The round trip runs on a private copy of ``tests/fixtures/raw_small`` (the
+``small_raw`` fixture): its units know Kon Rẫy and Đăk Rve but not Đăk Kôi,
+and its codebook has a few indicators only, which is what the refusal cases
+use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+from analysis.dataset import load_dataset
+
+ARTICLE = """Kon Rẫy: Củng cố tổ chức đảng ở thôn, làng
+Tính đến ngày 20/6/2021, Đảng bộ huyện có 1.639 đảng viên. Thị trấn Đăk Rve và xã Đăk Kôi có 100% thôn trưởng là đảng viên.
+Từ tháng 1/2020 đến nay, các cấp ủy thi hành kỷ luật 22 đảng viên, trong đó khai trừ 03, cảnh cáo 02.
+"""
+NEW_SOURCE = ["--source", "NEW", "--publisher", "Báo Thử Nghiệm", "--title", "Kon Rẫy củng cố tổ chức đảng"]
+
+
+@pytest.fixture
+def article(tmp_path) -> Path:
+    path = tmp_path / "kon_ray.txt"
+    path.write_text(ARTICLE, encoding="utf-8")
+    return path
+
+
+def propose(article, raw, *extra):
+    return main(["extract", str(article), "--unit", "Kon Rẫy, Kon Tum", "--published", "2021-08-23",
+                 "--raw", str(raw), *extra])
+
+
+def review(candidates: Path, answers: dict, edits: dict | None = None) -> None:
+    """Write the reviewer's accept column (by indicator and place) and edits {(row, column): value}."""
+    table = pd.read_csv(candidates, dtype=str, keep_default_na=False)
+    table["accept"] = [answers.get((i, u), "n") for i, u in zip(table["indicator"], table["unit_name"])]
+    for (row, column), value in (edits or {}).items():
+        table.loc[row, column] = value
+    table.to_csv(candidates, index=False)
+
+
+ACCEPT_ALL_KNOWN = {("party_members", "Kon Rẫy"): "y", ("village_heads_party_members_share", "Đăk Rve"): "Y",
+                    ("disciplined_members", "Kon Rẫy"): "yes", ("disciplined_expulsion", "Kon Rẫy"): "x",
+                    ("disciplined_warning", "Kon Rẫy"): "1"}
+
+
+# ---------------------------------------------------------------- proposing
+
+
+def test_extract_writes_candidates_next_to_the_article_and_prints_them(article, small_raw, capsys):
+    assert propose(article, small_raw, *NEW_SOURCE) == 0
+    out = capsys.readouterr().out
+    candidates = pd.read_csv(article.with_suffix(".candidates.csv"), dtype=str, keep_default_na=False)
+    assert candidates["indicator"].tolist() == ["party_members", "village_heads_party_members_share",
+                                                "village_heads_party_members_share", "disciplined_members",
+                                                "disciplined_expulsion", "disciplined_warning"]
+    assert set(candidates["article"]) == {"kon_ray.txt"} and set(candidates["source_title"]) == {NEW_SOURCE[5]}
+    assert "1.639 đảng viên" in out and "Đăk Kôi (commune)" in out
+    assert "6 candidates written to" in out and "--accept" in out
+
+
+def test_an_existing_source_needs_no_details(article, small_raw, capsys):
+    assert propose(article, small_raw, "--source", "S000", "--out", str(article.parent / "c.csv")) == 0
+    candidates = pd.read_csv(article.parent / "c.csv", dtype=str, keep_default_na=False)
+    assert set(candidates["source_id"]) == {"S000"} and set(candidates["source_title"]) == {""}
+
+
+def test_a_review_is_never_overwritten_without_force(article, small_raw, capsys):
+    candidates = article.with_suffix(".candidates.csv")
+    candidates.write_text("my review\n", encoding="utf-8")
+    assert propose(article, small_raw, *NEW_SOURCE) == 2
+    assert "exists and may hold your review" in capsys.readouterr().err
+    assert candidates.read_text(encoding="utf-8") == "my review\n"
+    assert propose(article, small_raw, *NEW_SOURCE, "--force") == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--source", "NEW"], "NEW is not in"),  # a new source without publisher and title
+    (["--source", "S999", "--publisher", "P"], "S999 is not in"),
+    ([], "--source is required"),
+])
+def test_missing_details_are_usage_errors(article, small_raw, capsys, args, message):
+    assert propose(article, small_raw, *args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_article_and_accept_are_exclusive(article, small_raw, capsys):
+    assert main(["extract", str(article), "--accept", "x.csv"]) == 2
+    assert main(["extract"]) == 2
+    assert "give either an ARTICLE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty file"),
+    (b"C\xf3 5 \xf0\xe1ng vi\xean", "not UTF-8 text: byte 0xf3 at byte offset 1"),
+    (b"PK\x03\x04\x00\x00binary", "binary file (NUL byte at byte offset 4)"),
+])
+def test_unreadable_articles_exit_3_with_a_clear_message(tmp_path, small_raw, capsys, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    assert propose(path, small_raw, *NEW_SOURCE) == 3
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not path.with_suffix(".candidates.csv").exists()
+
+
+def test_a_huge_article_is_refused_with_the_limit(tmp_path, small_raw, capsys):
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as handle:  # sparse: 21 MB on paper, nothing on disk
+        handle.truncate(21 * 2**20)
+    assert propose(path, small_raw, *NEW_SOURCE) == 3
+    assert "file is 21.0 MB; the limit for an article is 20 MB" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the review round trip
+
+
+def test_extract_review_accept_build_round_trip(article, small_raw, capsys):
+    observations, sources = small_raw / "observations.csv", small_raw / "sources.csv"
+    before = {p: p.read_bytes() for p in (observations, sources)}
+    assert propose(article, small_raw, *NEW_SOURCE) == 0
+    candidates = article.with_suffix(".candidates.csv")
+    review(candidates, ACCEPT_ALL_KNOWN)
+
+    assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 0
+    assert "appended 5 observations (O0033–O0037)" in capsys.readouterr().out
+    for path, content in before.items():  # existing bytes untouched: rows were appended
+        assert path.read_bytes().startswith(content)
+
+    ds = load_dataset(small_raw)
+    assert ds.rejects.empty
+    new = ds.observations.set_index("obs_id").loc[["O0033", "O0034", "O0035", "O0036", "O0037"]]
+    assert new["indicator"].tolist() == ["party_members", "village_heads_party_members_share",
+                                         "disciplined_members", "disciplined_expulsion", "disciplined_warning"]
+    assert set(new["source_id"]) == {"S104"} and new.loc["O0034", "unit_code"] == "23479"
+    assert str(new.loc["O0036", "period_start"]).startswith("2020-01-01")
+    assert new.loc["O0037", "note"].startswith("Disciplined: warning; part of O0035; proposed by extract v1.0 "
+                                               "from kon_ray.txt chars ")
+    assert ds.sources.set_index("source_id").loc["S104", "publisher"] == "Báo Thử Nghiệm"
+    raw_text = observations.read_text(encoding="utf-8")
+    assert "1.639 đảng viên" not in raw_text and "thôn trưởng là đảng viên" not in raw_text  # no article text
+
+
+def test_accepting_twice_is_refused_and_writes_nothing(article, small_raw, capsys):
+    propose(article, small_raw, *NEW_SOURCE)
+    candidates = article.with_suffix(".candidates.csv")
+    review(candidates, ACCEPT_ALL_KNOWN)
+    main(["extract", "--accept", str(candidates), "--raw", str(small_raw)])
+    after_first = (small_raw / "observations.csv").read_bytes()
+
+    assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 1
+    assert "already in sources.csv as S104" in capsys.readouterr().err
+    review(candidates, ACCEPT_ALL_KNOWN, {(r, "source_id"): "S104" for r in range(6)})
+    assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 1
+    err = capsys.readouterr().err
+    assert f"{candidates}:2: repeats O0033 (party_members 1639 for Kon Rẫy)" in err
+    assert (small_raw / "observations.csv").read_bytes() == after_first
+
+
+def test_rows_that_fail_validation_are_refused_with_reasons(article, small_raw, capsys):
+    before = (small_raw / "observations.csv").read_bytes()
+    propose(article, small_raw, *NEW_SOURCE)
+    candidates = article.with_suffix(".candidates.csv")
+    answers = {**ACCEPT_ALL_KNOWN, ("village_heads_party_members_share", "Đăk Kôi"): "y"}
+    review(candidates, answers, {(0, "value"): "1.639", (3, "indicator"): "disciplined_total"})
+    assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 1
+    err = capsys.readouterr().err
+    assert "refused: nothing appended" in err
+    assert f"{candidates}:2: value '1.639': " in err  # a count with a thousands dot left in
+    assert f"{candidates}:4: unit_name 'Đăk Kôi': unknown unit" in err
+    assert f"{candidates}:5: indicator 'disciplined_total': unknown indicator" in err
+    assert (small_raw / "observations.csv").read_bytes() == before
+    assert (small_raw / "sources.csv").read_bytes().count(b"S104") == 0
+
+
+def test_a_bad_accept_value_names_the_line(article, small_raw, capsys):
+    propose(article, small_raw, *NEW_SOURCE)
+    candidates = article.with_suffix(".candidates.csv")
+    review(candidates, {**ACCEPT_ALL_KNOWN, ("disciplined_warning", "Kon Rẫy"): "maybe"})
+    assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 3
+    assert f"{candidates}:7: accept: 'maybe' is neither yes" in capsys.readouterr().err
+
+
+def test_nothing_accepted_writes_nothing(article, small_raw, capsys):
+    before = (small_raw / "observations.csv").read_bytes()
+    propose(article, small_raw, *NEW_SOURCE)
+    candidates = article.with_suffix(".candidates.csv")
+    assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 0
+    assert "nothing accepted" in capsys.readouterr().out
+    assert (small_raw / "observations.csv").read_bytes() == before
+
+
+def test_a_raw_file_without_a_final_newline_gets_one_before_the_new_rows(article, small_raw, capsys):
+    observations = small_raw / "observations.csv"
+    observations.write_bytes(observations.read_bytes().rstrip(b"\n"))
+    propose(article, small_raw, *NEW_SOURCE)
+    candidates = article.with_suffix(".candidates.csv")
+    review(candidates, {("party_members", "Kon Rẫy"): "y"})
+    assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 0
+    lines = observations.read_text(encoding="utf-8").splitlines()
+    assert lines[-2].startswith("O0032,") and lines[-1].startswith("O0033,S104,")
