@@ -1,0 +1,1 @@
+"""Bad inputs and injected faults: the guarantees listed in docs/reliability.md."""
