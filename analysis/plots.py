@@ -97,8 +97,8 @@ REASONS = (
     (r"^period unknown", "period unknown", "không rõ thời kỳ"),
     (r"days (?:before|after) .*tolerance", "denominator too far in time", "mẫu số lệch thời gian"),
     (r"no whole count", "printed % does not fit n", "tỷ lệ không khớp mẫu số"),
-    (r"^the only comparable district", "only district with a value", "huyện duy nhất có số liệu"),
-    (r"^ratio metric", "ratio: not compared", "tỷ số: không so sánh"),
+    (r"^the only comparable district", "only district with this figure", "huyện duy nhất có số liệu này"),
+    (r"^ratio metric", "a ratio: no interval", "tỷ số: không có khoảng tin cậy"),
     (r"^no benchmark", "no benchmark", "không có mốc so sánh"),
     (r"^(?:zero|denominator is zero)", "zero denominator", "mẫu số bằng 0"),
 )
@@ -232,8 +232,27 @@ def _legend_handles(classes, lang: str, approximate: bool, extra=()):
     handles.extend(extra)
     if approximate:
         handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none",
-                              markeredgecolor="0.3", label=words["approximate"]))
+                              markeredgecolor="0.3", label=textwrap.fill(words["approximate"], 30)))
     return handles
+
+
+def _funnel_range(value: np.ndarray, target: float, outer: pd.DataFrame, smallest: float, cap) -> tuple:
+    """Vertical range of a funnel plot: the points, the benchmark and the outer limits where points lie.
+
+    The funnel's mouth at tiny denominators is cut off rather than squeezing the points. Values
+    below 0 are never shown; a share's range ends a small margin above its multiplier (100%), so
+    that a point at 100% is drawn whole.
+
+    Examples:
+        >>> outer = pd.DataFrame({"precision": [10, 50, 100], "lower": [80, 92, 95], "upper": [100, 100, 100]})
+        >>> _funnel_range(np.array([97.0, 99.0]), 98.0, outer, 50, 100)
+        (91.36, 100.64)
+    """
+    near = outer[outer["precision"] >= smallest]
+    low = min(np.nanmin(value), target, near["lower"].min())
+    high = max(np.nanmax(value), target, near["upper"].max())
+    pad = 0.08 * (high - low) or 0.05 * abs(high) or 1.0
+    return float(max(0.0, low - pad)), float(min(high, cap) + pad if cap is not None else high + pad)
 
 
 def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, levels=(0.95, 0.998), method=None,
@@ -308,7 +327,7 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, levels=(0
         od = {"overdispersion": overdispersion, "phi": fit.phi, "tau2": fit.tau2}
     limits = funnel_limits(target, grid, kind, levels=levels, method=method, multiplier=multiplier, **od)
 
-    fig = _figure(7.5, 5.5)
+    fig = _figure(9, 5.5)
     ax = fig.subplots()
     for level, style in zip(levels, ("--", "-")):
         part = limits[limits["level"] == level]
@@ -329,23 +348,28 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, levels=(0
                 ax.scatter(precision[pick], value[pick], s=40, zorder=3, linewidths=1.2,
                            facecolors="none" if hedged else colour, edgecolors=colour,
                            gid=f"points-{name}" + ("-approximate" if hedged else ""))
-    if annotate or (annotate is None and len(shown) <= 15):
-        names = shown["unit_label" if "unit_label" in shown else "unit_code"].astype(str)
-        for x, y, name in zip(precision, value, names):
-            ax.annotate(name, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=8)
-    label = label or _metric_labels(rows, [metric], lang)[metric]
-    ax.set_title(words["funnel_title"].format(label=label))
-    ax.set_xlabel(words["x_rate" if kind == "rate" else "x_share"])
-    ax.set_ylabel(_value_axis(kind, multiplier, lang))
-    if log_x or (log_x is None and precision.max() > 50 * precision.min()):
+    log = bool(log_x or (log_x is None and precision.max() > 50 * precision.min()))
+    if log:
         ax.set_xscale("log")
         ax.set_xlim(grid.min(), grid.max())
+        across = np.log(precision / grid.min()) / np.log(grid.max() / grid.min())
     else:
         ax.set_xlim(0, grid.max())
-    ax.set_ylim(bottom=0)
+        across = precision / grid.max()
+    if annotate or (annotate is None and len(shown) <= 15):
+        names = shown["unit_label" if "unit_label" in shown else "unit_code"].astype(str)
+        for x, y, name, right in zip(precision, value, names, across > 0.7):  # near the right edge: label to the left
+            ax.annotate(name, (x, y), xytext=(-4 if right else 4, 3), textcoords="offset points", fontsize=8,
+                        ha="right" if right else "left", gid="point-label")
+    label = label or _metric_labels(rows, [metric], lang)[metric]
+    ax.set_title(textwrap.fill(words["funnel_title"].format(label=label), 70))
+    ax.set_xlabel(words["x_rate" if kind == "rate" else "x_share"])
+    ax.set_ylabel(_value_axis(kind, multiplier, lang))
+    ax.set_ylim(*_funnel_range(value, target, limits[limits["level"] == max(levels)], precision.min(),
+                               multiplier if kind == "share" else None))
     handles, _ = ax.get_legend_handles_labels()
     ax.legend(handles=_legend_handles(comparison, lang, approximate.any(), handles), fontsize=8,
-              loc="upper right")
+              loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     hidden = classified.loc[classified["comparison"] == "not compared", "comparison_reason"]
     if len(hidden):
         counts = reason_text(hidden, lang).value_counts()
@@ -353,7 +377,7 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, levels=(0
     return fig
 
 
-def caterpillar_plot(compared: pd.DataFrame, *, metric=None, lang="en"):
+def caterpillar_plot(compared: pd.DataFrame, *, metric=None, lang="en", highlight=None):
     """Caterpillar plot: each district's estimate and intervals against the benchmark.
 
     One panel per metric, three to a row (districts share the vertical
@@ -369,6 +393,8 @@ def caterpillar_plot(compared: pd.DataFrame, *, metric=None, lang="en"):
             ``classify``, optionally with ``shrink``).
         metric: One metric to draw; default every metric in ``compared``.
         lang: ``"en"`` or ``"vi"``.
+        highlight: Code (``unit_code``) of a district whose name is set in
+            bold, e.g. the district a profile is about.
 
     Returns:
         The Figure; the benchmark lines have gid ``benchmark``.
@@ -456,8 +482,13 @@ def caterpillar_plot(compared: pd.DataFrame, *, metric=None, lang="en"):
         hedged_any = hedged_any or bool((hedged & compared_rows).any())
     axes[0].set_yticks(range(len(districts)), districts)
     axes[0].set_ylim(-0.7, len(districts) - 0.3)
+    chosen = set(frame.loc[frame["unit_code"].astype(str) == str(highlight), label_column].astype(str)) \
+        if highlight is not None and "unit_code" in frame else set()
     for ax in axes:
         ax.tick_params(axis="y", labelleft=True)
+        for tick in ax.get_yticklabels():
+            if tick.get_text() in chosen:
+                tick.set_fontweight("bold")
     extra = [Line2D([], [], color="0.2", lw=4, label=words["interval"].format(level=level_text(0.95, lang))),
              Line2D([], [], color="0.2", lw=1, label=words["interval"].format(level=level_text(0.998, lang))),
              Line2D([], [], color="0.2", lw=1, ls="--", label=words["benchmark_line"])]
@@ -479,9 +510,14 @@ def availability_plot(matrix: pd.DataFrame, lang="en", labels=None):
         labels: Optional mapping metric → column label; default from the
             metric definitions.
 
+    Column labels are wrapped: with up to four metrics they stand level
+    under their column, with more they slant. The figure is at least 6.5
+    inches wide, so district names and the title fit even with one metric,
+    and the legend of the three statuses is under the matrix.
+
     Returns:
         The Figure; the image's array holds 0 (computed), 1 (reported without
-        denominator) or 2 (not reported).
+        denominator) or 2 (not reported); the legend is ``fig.legends[0]``.
 
     Raises:
         UsageError: For a status outside the three.
@@ -504,21 +540,28 @@ def availability_plot(matrix: pd.DataFrame, lang="en", labels=None):
     shown = labels if labels is not None else _metric_labels(pd.DataFrame(), names, lang)
     rows = (matrix.index.get_level_values("unit_label") if "unit_label" in (matrix.index.names or [])
             else matrix.index).astype(str)
-    fig = _figure(2.5 + 0.55 * len(names), 2.2 + 0.3 * len(rows))
+    few = len(names) <= 4  # few columns: horizontal, wrapped labels; many: slanted ones
+    ticks = [textwrap.fill(shown.get(n, n), 22 if few else 34) for n in names]
+    lines = max((t.count("\n") + 1 for t in ticks), default=1)
+    longest = max((len(line) for t in ticks for line in t.split("\n")), default=0)
+    label_height = 0.17 * lines if few else 0.04 * longest + 0.15 * lines  # slanted 40°: ~0.04 in per letter
+    fig = _figure(max(6.5, 2.6 + (1.3 if few else 0.6) * len(names)), 2.0 + 0.3 * len(rows) + label_height)
     ax = fig.subplots()
     ax.imshow(codes.to_numpy(float), cmap=ListedColormap(list(STATUS_COLOURS.values())), vmin=0, vmax=2,
               aspect="auto", interpolation="nearest")
-    ax.set_xticks(range(len(names)), [shown.get(n, n) for n in names], rotation=40, ha="right",
-                  rotation_mode="anchor", fontsize=8)
+    if few:
+        ax.set_xticks(range(len(names)), ticks, fontsize=8)
+    else:
+        ax.set_xticks(range(len(names)), ticks, rotation=40, ha="right", rotation_mode="anchor", fontsize=8)
     ax.set_yticks(range(len(rows)), list(rows))
     ax.set_xticks(np.arange(len(names) + 1) - 0.5, minor=True)
     ax.set_yticks(np.arange(len(rows) + 1) - 0.5, minor=True)
     ax.grid(which="minor", color="white", lw=1.5)
     ax.tick_params(which="minor", length=0)
     ax.set_title(words["availability_title"])
-    ax.legend(handles=[Patch(facecolor=c, edgecolor="0.6", label=words["status"][s])
-                       for s, c in STATUS_COLOURS.items()],
-              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.legend(handles=[Patch(facecolor=c, edgecolor="0.6", label=words["status"][s])
+                        for s, c in STATUS_COLOURS.items()],
+               loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     return fig
 
 

@@ -65,21 +65,31 @@ NARRATIVE = {
     "profile_intro": {
         "en": "This report gathers every published figure on file about {district} and the communes and "
               "villages in it{period}: **{n_figures} figures from {n_sources} sources**. Each figure is listed "
-              "with the document that printed it, so that any number below can be traced back to its source.",
+              "with the document that printed it (publisher, title, date and where in the document), so that "
+              "any number below can be traced back to its source.",
         "vi": "Báo cáo này tập hợp mọi số liệu đã công bố hiện có về {district} và các xã, thôn trong "
               "huyện{period}: **{n_figures} số liệu từ {n_sources} nguồn**. Mỗi số liệu đi kèm tài liệu đã đăng "
-              "nó, để mọi con số dưới đây đều truy được về nguồn."},
+              "nó (cơ quan đăng, tiêu đề, ngày đăng và vị trí trong tài liệu), để mọi con số dưới đây đều truy "
+              "được về nguồn."},
+    "profile_former": {
+        "en": "{district} is a former district: it existed until {valid_to}. The figures describe it as it was "
+              "then.",
+        "vi": "{district} là huyện cũ, tồn tại đến ngày {valid_to}. Các số liệu mô tả huyện khi còn tồn tại."},
     "profile_period": {"en": " for the period {start} to {end}", "vi": " trong thời kỳ từ {start} đến {end}"},
     "profile_nothing": {
         "en": "No published figure about {district} falls in this period, so the rest of the report is empty.",
         "vi": "Không có số liệu đã công bố nào về {district} trong thời kỳ này, nên các phần sau để trống."},
     "figures_heading": {"en": "## Every published figure", "vi": "## Toàn bộ số liệu đã công bố"},
     "figures_text": {
-        "en": "One row per figure, with its value as printed, hedge included (\"more than 1,800\"). *Flags* are "
-              "the quality checks explained at the end. The figure id and source id lead back to the raw tables.",
-        "vi": "Mỗi dòng là một số liệu, với giá trị đúng như đã đăng, kể cả từ ước lượng (\"hơn 1.800\"). Cột "
-              "*cảnh báo* là kết quả kiểm tra chất lượng, giải thích ở cuối báo cáo. Mã số liệu và mã nguồn dẫn "
-              "về các bảng dữ liệu gốc."},
+        "en": "One row per figure, with its value as printed, hedge included (\"more than 1,800\"). Figures about "
+              "a commune or village carry its name in the *Unit* column. *Flags* name the quality checks that "
+              "found something to keep in mind; they are explained at the end (that a unit no longer exists is "
+              "said there, not on every row). The figure id and source id lead back to the raw tables.",
+        "vi": "Mỗi dòng là một số liệu, với giá trị đúng như đã đăng, kể cả từ ước lượng (\"hơn 1.800\"). Số "
+              "liệu về một xã hay thôn ghi tên xã, thôn đó ở cột *Đơn vị*. Cột *Cảnh báo* ghi tên các phép kiểm "
+              "tra chất lượng phát hiện điều cần lưu ý, được giải thích ở cuối báo cáo (việc một đơn vị không "
+              "còn tồn tại được nêu ở đó, không lặp lại ở từng dòng). Mã số liệu và mã nguồn dẫn về các bảng dữ "
+              "liệu gốc."},
     "sources_heading": {"en": "## Sources", "vi": "## Nguồn"},
     "sources_text": {
         "en": "The documents the figures come from, with publisher, title and date, and how many figures each "
@@ -88,25 +98,35 @@ NARRATIVE = {
               "mỗi tài liệu."},
     "metrics_heading": {"en": "## Metrics against the province", "vi": "## Các chỉ số so với toàn tỉnh"},
     "metrics_text": {
-        "en": "{n_metrics} metrics can be formed from these figures; {n_compared} can be compared. Each estimate "
-              "has its {inner} interval. The benchmark is the pooled value of the districts of {province} that "
-              "report the same metric: *similar* means the benchmark lies inside the district's {inner} "
-              "interval, *higher* or *lower* that it lies outside it, *much higher* or *much lower* that it "
-              "lies outside the {outer} interval too. A metric that cannot be compared says why.",
-        "vi": "Từ các số liệu này lập được {n_metrics} chỉ số, trong đó {n_compared} chỉ số so sánh được. Mỗi "
-              "ước lượng có khoảng tin cậy {inner}. Mốc so sánh là giá trị gộp của các huyện trong tỉnh "
-              "{province} có cùng chỉ số: *tương đương* nghĩa là mốc nằm trong khoảng {inner} của huyện, *cao "
-              "hơn* hay *thấp hơn* là mốc nằm ngoài khoảng đó, *cao hơn nhiều* hay *thấp hơn nhiều* là mốc nằm "
-              "ngoài cả khoảng {outer}. Chỉ số nào không so sánh được thì ghi rõ lý do."},
+        "en": "A metric divides a published count by its base (villages, members, population, or members × "
+              "years). {n_metrics} metrics can be computed from these figures, and {n_compared} of them compared "
+              "with the other districts of {province}. Each estimate has a {inner} confidence interval (lower "
+              "and upper bound): the range of values consistent with the published counts. The benchmark is "
+              "the pooled value of the districts of {province} that publish the same metric (their counts "
+              "added up). *Similar*: the benchmark lies inside the district's {inner} interval; *higher* or "
+              "*lower*: outside it; *much higher* or *much lower*: outside the wider {outer} interval too. "
+              "*Figures used* gives the ids of the figures (table above) each estimate is computed from; a metric "
+              "that cannot be compared says why.",
+        "vi": "Một chỉ số là một số đếm đã công bố chia cho cơ số của nó (số thôn, số đảng viên, dân số, hoặc "
+              "số đảng viên × số năm). Từ các số liệu này tính được {n_metrics} chỉ số, trong đó {n_compared} "
+              "chỉ số so sánh được với các huyện khác của tỉnh {province}. Mỗi ước lượng có khoảng tin cậy "
+              "{inner} (cận dưới và cận trên): khoảng giá trị phù hợp với các số đếm đã công bố. Mốc so sánh là "
+              "giá trị gộp của các huyện trong tỉnh {province} có cùng chỉ số (cộng dồn số đếm của các huyện). "
+              "*Tương đương*: mốc nằm trong khoảng {inner} của huyện; *cao hơn* hay *thấp hơn*: mốc nằm ngoài "
+              "khoảng đó; *cao hơn nhiều* hay *thấp hơn nhiều*: mốc nằm ngoài cả khoảng {outer} rộng hơn. Cột "
+              "*Số liệu sử dụng* ghi mã các số liệu (bảng trên) dùng để tính mỗi ước lượng; chỉ số nào không so "
+              "sánh được thì ghi rõ lý do."},
     "metrics_none": {
         "en": "No metric can be formed from the figures about {district}.",
         "vi": "Không lập được chỉ số nào từ các số liệu về {district}."},
     "plots_heading": {"en": "## Charts", "vi": "## Biểu đồ"},
     "plots_text": {
-        "en": "{district} among the districts of {province} that report the same metrics. Thick bars are "
-              "{inner} intervals, thin bars {outer} intervals; the dashed line is the benchmark.",
-        "vi": "{district} giữa các huyện của tỉnh {province} có cùng chỉ số. Vạch đậm là khoảng tin cậy "
-              "{inner}, vạch mảnh là khoảng {outer}; đường nét đứt là mốc so sánh."},
+        "en": "{district} (in bold) among the districts of {province} that publish the same metrics. Dots are "
+              "estimates, thick bars {inner} intervals, thin bars {outer} intervals; the dashed line is the "
+              "benchmark, and black diamonds are the shrunken estimates (see the comparison reports).",
+        "vi": "{district} (chữ đậm) giữa các huyện của tỉnh {province} có cùng chỉ số. Chấm tròn là ước lượng, "
+              "vạch đậm là khoảng tin cậy {inner}, vạch mảnh là khoảng {outer}; đường nét đứt là mốc so sánh, "
+              "hình thoi đen là ước lượng co (xem các báo cáo so sánh)."},
     "plots_none": {
         "en": "There is nothing to draw: no metric of {district} can be compared, and no breakdown of "
               "discipline by form was published.",
@@ -115,9 +135,9 @@ NARRATIVE = {
     "flags_heading": {"en": "## Quality flags on these figures", "vi": "## Cảnh báo chất lượng của các số liệu"},
     "flags_text": {
         "en": "Checks that found something worth a second look in the figures above ({n_flags} flags). A flag "
-              "never removes a figure; it says what to keep in mind.",
+              "never removes a figure; it says what to keep in mind. The checks raised here:",
         "vi": "Các phép kiểm tra phát hiện điểm cần xem lại trong số liệu trên ({n_flags} cảnh báo). Cảnh báo "
-              "không loại bỏ số liệu nào; nó cho biết điều cần lưu ý."},
+              "không loại bỏ số liệu nào; nó cho biết điều cần lưu ý. Các phép kiểm tra có cảnh báo ở đây:"},
     "flags_none": {"en": "No quality check raised a flag on these figures.",
                    "vi": "Không có cảnh báo chất lượng nào cho các số liệu này."},
     # comparison
@@ -125,54 +145,91 @@ NARRATIVE = {
         "en": "# Comparing the districts of {province}: {family}",
         "vi": "# So sánh các huyện của tỉnh {province}: {family}"},
     "comparison_intro": {
-        "en": "{n_districts} districts of {province}, compared on the {n_metrics} metrics of {family}. "
-              "Benchmark: {benchmark}. A district is *similar* when the benchmark lies inside its {inner} "
-              "interval, *higher* or *lower* when outside it, *much higher* or *much lower* when outside its "
-              "{outer} interval too. Whether higher is better is not for the software to say.",
-        "vi": "{n_districts} huyện của tỉnh {province}, so sánh theo {n_metrics} chỉ số về {family}. Mốc so "
-              "sánh: {benchmark}. Một huyện *tương đương* khi mốc nằm trong khoảng tin cậy {inner} của huyện, "
-              "*cao hơn* hay *thấp hơn* khi nằm ngoài khoảng đó, *cao hơn nhiều* hay *thấp hơn nhiều* khi nằm "
-              "ngoài cả khoảng {outer}. Cao hơn là tốt hơn hay không, phần mềm không phán xét."},
+        "en": "{n_districts} districts of {province}, compared on {metrics} of {family}. **Benchmark**: "
+              "{benchmark}. Each district's estimate has a {inner} confidence interval, the range of values "
+              "consistent with its published counts. A district is *similar* when the benchmark lies inside "
+              "that interval, *higher* or *lower* when outside it, *much higher* or *much lower* when outside "
+              "the wider {outer} interval too. The labels only say in which direction a district differs; "
+              "whether higher is better is for the reader to judge.",
+        "vi": "{n_districts} huyện của tỉnh {province}, so sánh theo {metrics} về {family}. **Mốc so sánh**: "
+              "{benchmark}. Ước lượng của mỗi huyện có khoảng tin cậy {inner}, tức khoảng giá trị phù hợp với "
+              "các số đếm đã công bố. Một huyện *tương đương* khi mốc nằm trong khoảng đó, *cao hơn* hay *thấp "
+              "hơn* khi nằm ngoài khoảng đó, *cao hơn nhiều* hay *thấp hơn nhiều* khi nằm ngoài cả khoảng {outer} "
+              "rộng hơn. Nhãn chỉ cho biết huyện khác mốc theo chiều nào; cao hơn là tốt hay xấu do người đọc "
+              "đánh giá."},
+    "metric_count": {"en": "{n} metric", "vi": "{n} chỉ số"},
+    "metrics_count": {"en": "{n} metrics", "vi": "{n} chỉ số"},
+    "rates_text": {
+        "en": "Rates are counted per *member-year*: one party member during one year. 1,000 members during half "
+              "a year make 500 member-years, so districts with periods of different lengths can be compared.",
+        "vi": "Tỷ lệ được tính trên *đảng viên-năm*: một đảng viên trong một năm. 1.000 đảng viên trong nửa "
+              "năm là 500 đảng viên-năm, nhờ vậy so sánh được các huyện có thời kỳ dài ngắn khác nhau."},
     "benchmark_pooled": {
-        "en": "the pooled value of the districts compared on each metric",
-        "vi": "giá trị gộp của các huyện được so sánh theo từng chỉ số"},
-    "benchmark_given": {"en": "{value}, given for every metric", "vi": "{value}, áp dụng cho mọi chỉ số"},
+        "en": "the pooled value of the districts compared on each metric (their counts added up); a metric "
+              "that only one district publishes then has nothing to be compared with",
+        "vi": "giá trị gộp của các huyện được so sánh theo từng chỉ số (cộng dồn số đếm của các huyện); chỉ số "
+              "chỉ có một huyện công bố thì không có gì để so sánh"},
+    "benchmark_given": {"en": "{value}, given for every metric (in the metric's own unit)",
+                        "vi": "{value}, áp dụng cho mọi chỉ số (theo đơn vị của từng chỉ số)"},
+    "benchmark_anchor": {"en": "{value} {anchor}", "vi": "{value} {anchor}"},
+    "benchmark_unsourced": {
+        "en": "{value}, given for every metric (in the metric's own unit) by whoever ran the report; it is not "
+              "one of the national anchors the project cites, and this report does not record where it comes "
+              "from",
+        "vi": "{value}, áp dụng cho mọi chỉ số (theo đơn vị của từng chỉ số), do người chạy báo cáo đưa vào; "
+              "đây không phải mốc toàn quốc mà dự án trích dẫn, và báo cáo không ghi nguồn của giá trị này"},
     "availability_heading": {"en": "## What each district published", "vi": "## Số liệu mỗi huyện đã công bố"},
     "availability_text": {
-        "en": "*Computed*: the metric could be formed. *Reported without denominator*: a figure was printed "
-              "but its base (villages, members, period) is missing or too far in time. *Not reported*: nothing "
-              "on file.",
-        "vi": "*Tính được*: lập được chỉ số. *Có số liệu, thiếu mẫu số*: có số liệu đã đăng nhưng thiếu cơ số "
-              "(số thôn, số đảng viên, thời kỳ) hoặc cơ số quá xa về thời gian. *Không công bố*: không có số "
-              "liệu."},
+        "en": "Every district of the comparison is listed, so gaps show. *Computed*: the metric could be "
+              "formed. *Reported without denominator*: a figure was printed but its base (villages, members, "
+              "period) is missing or too far in time. *Not reported*: nothing on file.",
+        "vi": "Mọi huyện trong phép so sánh đều được liệt kê để thấy rõ chỗ thiếu. *Tính được*: lập được chỉ "
+              "số. *Có số liệu, thiếu mẫu số*: có số liệu đã đăng nhưng thiếu cơ số (số thôn, số đảng viên, thời "
+              "kỳ) hoặc cơ số quá xa về thời gian. *Không công bố*: không có số liệu."},
     "classification_heading": {"en": "## Classification against the benchmark",
                                "vi": "## Phân loại so với mốc so sánh"},
     "classification_text": {
-        "en": "One row per district and metric that was reported ({n_compared} compared). The *figures used* "
-              "and *sources* columns give the trail from each estimate to the documents. The shrunken estimate "
-              "pulls small districts towards the benchmark (empirical Bayes); it is shown beside the raw "
-              "estimate, not instead of it.",
-        "vi": "Mỗi dòng là một huyện và một chỉ số có số liệu ({n_compared} dòng được so sánh). Cột *số liệu sử "
-              "dụng* và *nguồn* cho biết mỗi ước lượng lấy từ tài liệu nào. Ước lượng co kéo các huyện nhỏ về "
-              "gần mốc so sánh (Bayes thực nghiệm); nó được đặt cạnh ước lượng gốc, không thay thế."},
+        "en": "One row per district and metric with a published figure; {n_compared} of them could be compared. "
+              "*Flags* name the quality checks raised on the figures used (explained under Caveats). The *figures "
+              "used* and *sources* columns give the trail from each estimate to the documents (the source ids are "
+              "those of the district profiles). The shrunken estimate (empirical Bayes) moves a "
+              "district's value towards the benchmark, the more so the less certain it is: a small district "
+              "moves most. It is shown beside the estimate as a second opinion, not instead of it.",
+        "vi": "Mỗi dòng là một huyện và một chỉ số có số liệu đã công bố; {n_compared} dòng so sánh được. Cột "
+              "*cảnh báo* ghi các phép kiểm tra chất lượng phát hiện điều cần lưu ý ở số liệu được dùng (giải "
+              "thích ở phần Lưu ý). Cột *số liệu sử dụng* và *nguồn* cho biết mỗi ước lượng lấy từ tài liệu nào "
+              "(mã nguồn như trong các báo cáo hồ sơ huyện). Ước lượng co (Bayes thực nghiệm) kéo giá trị của "
+              "huyện về gần mốc so sánh, càng nhiều khi ước lượng càng kém chắc chắn: huyện nhỏ bị kéo nhiều "
+              "nhất. Nó được đặt cạnh ước lượng gốc như một cách nhìn thứ hai, không thay thế ước lượng gốc."},
     "classification_none": {
         "en": "No district published any metric of {family}.",
         "vi": "Không huyện nào công bố chỉ số nào về {family}."},
     "caterpillar_heading": {"en": "## Caterpillar plots", "vi": "## Biểu đồ khoảng tin cậy"},
     "caterpillar_text": {
-        "en": "Each district's estimate with its {inner} (thick) and {outer} (thin) intervals; black diamonds "
-              "are the shrunken estimates, the dashed line the benchmark.",
-        "vi": "Ước lượng của từng huyện với khoảng tin cậy {inner} (vạch đậm) và {outer} (vạch mảnh); hình "
-              "thoi đen là ước lượng co, đường nét đứt là mốc so sánh."},
+        "en": "Each district's estimate (dot) with its {inner} (thick) and {outer} (thin) intervals; black "
+              "diamonds are the shrunken estimates, the dashed line the benchmark. Districts that published "
+              "the metric but cannot be compared keep their row, with the reason in grey.",
+        "vi": "Ước lượng của từng huyện (chấm tròn) với khoảng tin cậy {inner} (vạch đậm) và {outer} (vạch "
+              "mảnh); hình thoi đen là ước lượng co, đường nét đứt là mốc so sánh. Huyện có số liệu nhưng không "
+              "so sánh được vẫn có dòng riêng, lý do ghi màu xám."},
     "funnel_heading": {"en": "## Funnel plots", "vi": "## Đồ thị phễu"},
     "funnel_text": {
-        "en": "Each metric against its precision (denominator or member-years). Districts outside the funnel "
-              "differ from the benchmark by more than chance would explain at that level. Drawn for metrics "
-              "that at least two districts report.",
-        "vi": "Mỗi chỉ số theo độ chính xác của nó (mẫu số hoặc số đảng viên-năm). Huyện nằm ngoài phễu khác "
-              "mốc so sánh nhiều hơn mức ngẫu nhiên có thể giải thích. Chỉ vẽ cho chỉ số có ít nhất hai huyện."},
-    "plots_nothing": {"en": "Nothing to draw: no district can be compared.",
-                      "vi": "Không có gì để vẽ: không huyện nào so sánh được."},
+        "en": "Each metric against its precision: the denominator (villages, new members) or the member-years. "
+              "The curved lines show how far from the benchmark a district of that size may fall by chance "
+              "alone, at {inner} and {outer}; a district outside them differs from the benchmark by more than "
+              "chance would explain. Drawn for metrics on which at least two districts can be compared.",
+        "vi": "Mỗi chỉ số theo độ chính xác của nó: mẫu số (số thôn, số đảng viên mới) hoặc số đảng viên-năm. "
+              "Các đường cong cho biết một huyện có quy mô như vậy có thể lệch khỏi mốc so sánh bao xa chỉ do "
+              "ngẫu nhiên, ở mức {inner} và {outer}; huyện nằm ngoài các đường đó khác mốc nhiều hơn mức ngẫu "
+              "nhiên có thể giải thích. Chỉ vẽ cho chỉ số có ít nhất hai huyện so sánh được."},
+    "plots_nothing": {
+        "en": "Nothing to draw: no district can be compared on any metric of {family} (the table above says "
+              "why).",
+        "vi": "Không có gì để vẽ: không huyện nào so sánh được theo chỉ số nào về {family} (bảng trên ghi rõ "
+              "lý do)."},
+    "funnel_nothing": {
+        "en": "No funnel plot: no metric of {family} has two districts that can be compared.",
+        "vi": "Không có đồ thị phễu: không chỉ số nào về {family} có hai huyện so sánh được."},
     "caveats_heading": {"en": "## Caveats", "vi": "## Lưu ý"},
     "caveats_none": {"en": "No particular caveat applies.", "vi": "Không có lưu ý đặc biệt."},
     # data quality
@@ -210,8 +267,8 @@ NARRATIVE = {
     "all_flags_heading": {"en": "## Every flag", "vi": "## Toàn bộ cảnh báo"},
     # all
     "artifact_written": {
-        "en": "A machine-readable summary of this report was written to `{path}`.",
-        "vi": "Bản tóm tắt dạng máy đọc của báo cáo này đã được ghi vào `{path}`."},
+        "en": "A machine-readable summary of this report (JSON) is saved beside it as `{name}`.",
+        "vi": "Bản tóm tắt dạng máy đọc (JSON) của báo cáo này được lưu cạnh báo cáo, tên tệp `{name}`."},
     "artifact_skipped": {
         "en": "No `output_json` was given, so no machine-readable summary was written.",
         "vi": "Không có tham số `output_json`, nên không ghi bản tóm tắt dạng máy đọc."},
@@ -221,7 +278,7 @@ NARRATIVE = {
 COLUMNS = {
     "unit_label": ("Unit", "Đơn vị"), "indicator_label": ("Indicator", "Chỉ tiêu"),
     "value": ("Value as printed", "Giá trị như đã đăng"),
-    "date": ("Date or period", "Thời điểm, thời kỳ"), "approximate": ("Approximate", "Ước chừng"),
+    "date": ("Date or period", "Thời điểm, thời kỳ"), "approximate": ("Hedged", "Ước chừng"),
     "flags": ("Flags", "Cảnh báo"), "obs_id": ("Figure id", "Mã số liệu"), "source_id": ("Source id", "Mã nguồn"),
     "publisher": ("Publisher", "Cơ quan đăng"), "title": ("Title", "Tiêu đề"), "published": ("Published", "Ngày đăng"),
     "locator": ("Where in the document", "Vị trí trong tài liệu"), "url": ("Link", "Đường dẫn"),
@@ -235,60 +292,123 @@ COLUMNS = {
     "line": ("Line", "Dòng"), "record_id": ("Record", "Bản ghi"), "field": ("Field", "Trường"),
     "rows_in": ("Rows read", "Số dòng đọc vào"), "used": ("Used", "Được dùng"), "rejected": ("Rejected", "Bị loại"),
     "indicator": ("Indicator id", "Mã chỉ tiêu"), "district": ("District", "Huyện"),
+    "meaning": ("What it means", "Ý nghĩa"), "interval": ("Confidence interval", "Khoảng tin cậy"),
 }
 
 #: Hedge words of the ``qualifier`` column (empty for exact figures).
 QUALIFIERS = {"exact": ("", ""), "more_than": ("more than", "hơn"), "nearly": ("nearly", "gần"),
               "about": ("about", "khoảng"), "at_least": ("at least", "ít nhất")}
 SEVERITIES = {"info": ("info", "thông tin"), "warning": ("warning", "cần chú ý")}
+#: What each quality check (``analysis.quality.RULES``) means, in plain words, by language.
+RULE_MEANINGS = {
+    "breakdown_exceeds_total": (
+        "the parts of a breakdown (e.g. discipline by form) add up to more than the printed total",
+        "các phần của một phân tổ (ví dụ kỷ luật theo hình thức) cộng lại lớn hơn tổng số đã đăng"),
+    "percent_count_mismatch": (
+        "a printed percentage does not match its printed count and base",
+        "tỷ lệ phần trăm đã đăng không khớp với số đếm và cơ số đã đăng"),
+    "conflicting_sources": (
+        "two sources give different values for the same figure; one of them is preferred",
+        "hai nguồn đưa ra giá trị khác nhau cho cùng một số liệu; một trong hai được ưu tiên"),
+    "hedged_value": (
+        "printed with a hedge: more than, nearly, about, at least",
+        "được đăng kèm từ ước lượng: hơn, gần, khoảng, ít nhất"),
+    "denominator_missing": (
+        "a percentage whose base is not published, so no count or interval can be computed from it",
+        "tỷ lệ phần trăm không có cơ số đã công bố, nên không tính được số đếm hay khoảng tin cậy"),
+    "period_unknown": (
+        "the date or period the figure describes is not known",
+        "không rõ thời điểm hay thời kỳ mà số liệu mô tả"),
+    "suspect_note": (
+        "whoever entered the figure noted an inconsistency (see the message)",
+        "người nhập liệu ghi nhận điểm không nhất quán (xem nội dung)"),
+    "derived_value": (
+        "computed from other figures, not printed as such",
+        "được tính từ các số liệu khác, không phải số đã đăng"),
+    "historical_unit": (
+        "the unit no longer exists; its figures describe it as it was",
+        "đơn vị không còn tồn tại; số liệu mô tả đơn vị khi còn tồn tại"),
+}
 FAMILY_LABELS = {"coverage": ("member coverage", "độ bao phủ của đảng viên"),
                  "admissions": ("admissions of new members", "kết nạp đảng viên mới"),
                  "discipline": ("discipline", "kỷ luật đảng viên")}
 
-#: Caveats of a comparison: id -> (English, Vietnamese); ``{units}`` lists the districts concerned.
-CAVEATS = {
-    "breakdown_exceeds_total": (
-        "{units}: the published breakdown of discipline by form adds up to more than the published total. "
-        "The total is used for the rate; the breakdown is shown as printed.",
-        "{units}: số đảng viên bị kỷ luật theo từng hình thức cộng lại lớn hơn tổng số đã công bố. Tỷ lệ dùng "
-        "tổng số; các hình thức được giữ nguyên như đã đăng."),
-    "conflicting_sources": (
-        "{units}: sources disagree on a figure used here; the preferred one is used (see the data-quality "
-        "review for which and why).",
-        "{units}: các nguồn không khớp nhau về một số liệu được dùng ở đây; số liệu được ưu tiên đã được dùng "
-        "(xem báo cáo rà soát chất lượng)."),
-    "percent_count_mismatch": (
-        "{units}: a printed percentage does not match its count and base beyond rounding.",
-        "{units}: một tỷ lệ phần trăm đã đăng không khớp với số đếm và cơ số của nó."),
-    "suspect_note": (
-        "{units}: the coder marked a figure used here as suspect (see its note).",
-        "{units}: người nhập liệu đã đánh dấu nghi vấn một số liệu được dùng ở đây (xem ghi chú)."),
-    "approximate": (
-        "{units}: some figures were printed with a hedge (\"more than\", \"nearly\"); those estimates are "
-        "approximate.",
-        "{units}: một số số liệu được đăng kèm từ ước lượng (\"hơn\", \"gần\"); các ước lượng đó chỉ là gần "
-        "đúng."),
-    "periods_differ": (
-        "The estimates cover {n} different periods; rates are per member-year, but they describe different "
-        "times.",
-        "Các ước lượng thuộc {n} thời kỳ khác nhau; tỷ lệ tính theo đảng viên-năm nhưng vẫn mô tả những thời "
-        "điểm khác nhau."),
-    "exposure_from_one_stock": (
-        "Rates divide by member-years: one published member count near the period times its length, not an "
-        "average over the period.",
-        "Tỷ lệ chia cho số đảng viên-năm: một số đảng viên đã công bố gần thời kỳ nhân với độ dài thời kỳ, "
-        "không phải số bình quân trong thời kỳ."),
-    "not_compared": (
-        "{n} district × metric rows reported something but cannot be compared: {reasons}.",
-        "{n} dòng huyện × chỉ số có số liệu nhưng không so sánh được: {reasons}."),
-    "historical_unit": (
-        "{units}: these units no longer exist (the district level was abolished in 2025); figures describe "
-        "them as they were.",
-        "{units}: các đơn vị này không còn (cấp huyện đã bỏ từ năm 2025); số liệu mô tả đơn vị khi còn tồn tại."),
+#: National figures the project cites as benchmarks, by metric: the value in display units and where it comes
+#: from (the national plausibility anchors of the project's methods notes). A comparison whose benchmark equals
+#: a metric's anchor cites it, and the report carries the ``national_benchmark`` caveat.
+NATIONAL_ANCHORS = {
+    "disciplined_per_1000_member_years": {
+        "value": 4.0,
+        "en": "per 1,000 member-years, the national anchor: about 20,000 party members were disciplined in 2021 "
+              "and 24,160 in 2023, out of about 5.3 to 5.6 million members, so about 4 per 1,000 members a year "
+              "(2021–2023). It gives the order of magnitude only",
+        "vi": "trên 1.000 đảng viên-năm, là mốc toàn quốc: khoảng 20.000 đảng viên bị kỷ luật năm 2021 và 24.160 "
+              "năm 2023, trên tổng số khoảng 5,3 đến 5,6 triệu đảng viên, tức khoảng 4 trên 1.000 đảng viên mỗi "
+              "năm (2021–2023). Mốc này chỉ cho biết mức độ lớn"},
+    "admissions_per_100_member_years": {
+        "value": 2.75,
+        "en": "per 100 member-years, the national anchor: about 2.75 new members per 100 members in 2019. It "
+              "gives the order of magnitude only",
+        "vi": "trên 100 đảng viên-năm, là mốc toàn quốc: khoảng 2,75 đảng viên mới trên 100 đảng viên năm 2019. "
+              "Mốc này chỉ cho biết mức độ lớn"},
 }
 
+#: Caveats of a comparison: id -> (English, Vietnamese). ``{items}`` names each district concerned with the
+#: metric and, where a quality check is the cause, the figures (ids) involved; ``{units}`` only the districts.
+CAVEATS = {
+    "national_benchmark": (
+        "The benchmark is a national figure, for the order of magnitude only: it counts every party member of "
+        "the country over whole years, while each district's rate uses its own members and its own period.",
+        "Mốc so sánh là số liệu toàn quốc, chỉ để tham khảo mức độ lớn: nó tính trên toàn bộ đảng viên cả nước "
+        "theo từng năm, còn tỷ lệ của mỗi huyện dựa trên số đảng viên và thời kỳ của riêng huyện đó."),
+    "breakdown_exceeds_total": (
+        "{items}: the published breakdown of discipline by form adds up to more than the published total of "
+        "members disciplined. The rate uses the total; the breakdown is shown as printed.",
+        "{items}: số đảng viên bị kỷ luật theo từng hình thức cộng lại lớn hơn tổng số đã công bố. Tỷ lệ dùng "
+        "tổng số; các hình thức được giữ nguyên như đã đăng."),
+    "conflicting_sources": (
+        "{items}: two sources give different values for a figure used here; the preferred one is used (the "
+        "data-quality review says which and why).",
+        "{items}: hai nguồn đưa ra giá trị khác nhau cho một số liệu được dùng ở đây; số liệu được ưu tiên đã "
+        "được dùng (báo cáo rà soát chất lượng ghi rõ số liệu nào và vì sao)."),
+    "percent_count_mismatch": (
+        "{items}: a printed percentage does not match its printed count and base, even allowing for rounding.",
+        "{items}: một tỷ lệ phần trăm đã đăng không khớp với số đếm và cơ số đã đăng, kể cả khi tính đến làm "
+        "tròn."),
+    "suspect_note": (
+        "{items}: whoever entered a figure used here marked it as suspect; its note in the raw table says why.",
+        "{items}: người nhập liệu đã đánh dấu nghi vấn một số liệu được dùng ở đây; ghi chú của số liệu đó "
+        "trong bảng dữ liệu gốc nêu lý do."),
+    "approximate": (
+        "{items}: a figure used here was printed with a hedge (\"more than\", \"nearly\", \"about\"), so the "
+        "estimate is approximate (open markers in the charts).",
+        "{items}: một số liệu được dùng ở đây được đăng kèm từ ước lượng (\"hơn\", \"gần\", \"khoảng\"), nên "
+        "ước lượng chỉ gần đúng (điểm rỗng trên biểu đồ)."),
+    "periods_differ": (
+        "The estimates describe {n} different dates or periods, from {first} to {last}: part of a difference "
+        "between districts may be a difference in time.",
+        "Các ước lượng thuộc {n} thời điểm hoặc thời kỳ khác nhau, từ {first} đến {last}: một phần khác biệt "
+        "giữa các huyện có thể là khác biệt về thời gian."),
+    "exposure_from_one_stock": (
+        "Rates divide by member-years: the member count published nearest the period, times the period's "
+        "length, not an average over the period. {items}.",
+        "Tỷ lệ chia cho số đảng viên-năm: số đảng viên được công bố gần thời kỳ nhất nhân với độ dài thời kỳ, "
+        "không phải số bình quân trong thời kỳ. {items}."),
+    "not_compared": (
+        "Published but not compared: {items}.",
+        "Có số liệu nhưng không so sánh được: {items}."),
+    "historical_unit": (
+        "{units}: no longer a district (Vietnam abolished the district level in 2025); the figures describe "
+        "each as it was.",
+        "{units}: nay không còn là huyện (cấp huyện đã bị bãi bỏ năm 2025); số liệu mô tả mỗi huyện khi còn tồn "
+        "tại."),
+}
+
+#: Caveats raised by a quality check on a figure used, by rule id.
 _FLAG_CAVEATS = ("breakdown_exceeds_total", "conflicting_sources", "percent_count_mismatch", "suspect_note",
                  "historical_unit")
+#: How a caveat item names the figures (ids) involved.
+_FIGURES_WORD = ("figures", "số liệu")
 
 
 def _pick(pair: tuple[str, str], lang: str) -> str:
@@ -337,13 +457,17 @@ def say(*keys: str, lang: str, **values):
 def show_table(frame: pd.DataFrame, lang: str, columns=None):
     """A table for the reader: labelled columns in ``lang``, no index, numbers as readers write them.
 
+    Every value is HTML-escaped (titles and notes come from the raw tables).
     Booleans show as a tick, ``severity`` in words of ``lang``, ``;``-joined
     lists with a space after each ``;`` (so they wrap), text left-aligned;
-    columns of whole numbers show no decimals, other numbers two.
+    columns of whole numbers show no decimals, other numbers two. The table
+    is set a little smaller than the text; a date is never broken across
+    lines (a period breaks only between its two dates), nor are intervals and
+    ids; a check name longer than its column may break.
 
     Args:
         frame: A table built here (its column names are keys of :data:`COLUMNS`;
-            other columns keep their names).
+            other columns keep their names, with a break allowed after each underscore).
         lang: ``'en'`` or ``'vi'`` (Vietnamese writes ``8,95`` and ``1.639``).
         columns: The columns to show, in order (default all).
 
@@ -368,12 +492,21 @@ def show_table(frame: pd.DataFrame, lang: str, columns=None):
     numbers = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])]
     whole = [c for c in numbers if (shown[c].dropna() % 1 == 0).all()]
     text = [c for c in shown.columns if c not in numbers]
-    labels = {c: _pick(COLUMNS[c], lang) for c in shown.columns if c in COLUMNS}
+    # other columns keep their names (rule ids in the quality crosstabs), which may break after an underscore
+    labels = {c: _pick(COLUMNS[c], lang) if c in COLUMNS else str(c).replace("_", "_\u200b") for c in shown.columns}
     decimal, thousands = (",", ".") if lang == "vi" else (".", ",")
-    styled = shown.rename(columns=labels).style.hide(axis="index")
-    styled = styled.format(precision=2, decimal=decimal, thousands=thousands, na_rep="")
-    styled = styled.format(precision=0, thousands=thousands, na_rep="", subset=[labels.get(c, c) for c in whole])
-    return styled.set_properties(subset=[labels.get(c, c) for c in text], **{"text-align": "left"})
+    styled = shown.rename(columns=labels).style.hide(axis="index").format_index(escape="html", axis=1)
+    styled = styled.format(precision=2, decimal=decimal, thousands=thousands, na_rep="", escape="html")
+    styled = styled.format(precision=0, thousands=thousands, na_rep="", escape="html",
+                           subset=[labels[c] for c in whole])
+    styled = styled.set_properties(subset=[labels[c] for c in text], **{"text-align": "left"})
+    dates = [labels[c] for c in ("date", "period", "published") if c in shown]
+    unbroken = [labels[c] for c in ("interval", "obs_id", "source_id") if c in shown]
+    breakable = [labels[c] for c in ("flags", "rule", "indicator") if c in shown]
+    return (styled.set_table_attributes('style="font-size: 0.85em"')
+            .set_properties(subset=dates, **{"min-width": "7.6em"})
+            .set_properties(subset=unbroken, **{"white-space": "nowrap"})
+            .set_properties(subset=breakable, **{"overflow-wrap": "break-word"}))
 
 
 def value_text(values: pd.Series, decimals: pd.Series, qualifier: pd.Series, value_unit: pd.Series,
@@ -407,11 +540,41 @@ def value_text(values: pd.Series, decimals: pd.Series, qualifier: pd.Series, val
     return text.where(values.notna(), "")
 
 
+def interval_text(lower: pd.Series, upper: pd.Series, lang: str) -> pd.Series:
+    """Confidence intervals as ``lower–upper`` with two decimals, as readers of ``lang`` write numbers.
+
+    Examples:
+        >>> interval_text(pd.Series([5.1134, None]), pd.Series([1234.5, None]), "vi").tolist()
+        ['5,11–1.234,50', '']
+        >>> interval_text(pd.Series([], dtype=float), pd.Series([], dtype=float), "en").tolist()
+        []
+    """
+    both = lower.notna() & upper.notna()
+    def fixed(values: pd.Series) -> pd.Series:
+        return pd.to_numeric(values[both]).map("{:,.2f}".format).astype(str)
+
+    text = fixed(lower) + "–" + fixed(upper)
+    if lang == "vi":
+        text = text.str.translate(str.maketrans({",": ".", ".": ","}))
+    return text.reindex(lower.index, fill_value="").astype(str)
+
+
+def rule_meaning(rules: pd.Series, lang: str) -> pd.Series:
+    """What each quality check means (:data:`RULE_MEANINGS`); an unknown rule id means itself.
+
+    Examples:
+        >>> rule_meaning(pd.Series(["hedged_value", "new_rule"]), "en").tolist()
+        ['printed with a hedge: more than, nearly, about, at least', 'new_rule']
+    """
+    return rules.map({rule: _pick(pair, lang) for rule, pair in RULE_MEANINGS.items()}).fillna(rules).astype(str)
+
+
 def show_figure(fig):
     """A figure as an inline PNG image (embedded in the notebook and its HTML).
 
     Works whatever matplotlib backend the kernel has (``agg`` draws nothing
-    inline by itself).
+    inline by itself). The image is cropped to what is drawn (``bbox_inches="tight"``),
+    so a label or legend reaching past the figure's edge is kept, not cut.
 
     Args:
         fig: A matplotlib Figure.
@@ -427,7 +590,7 @@ def show_figure(fig):
     buffer = io.BytesIO()
     with warnings.catch_warnings():  # a layout fallback is matplotlib's business, not the reader's
         warnings.filterwarnings("ignore", message="constrained_layout not applied", category=UserWarning)
-        fig.savefig(buffer, format="png", dpi=100)
+        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", pad_inches=0.15)
     return Image(data=buffer.getvalue(), format="png")
 
 
@@ -515,13 +678,34 @@ def _metric_rows(compared: pd.DataFrame, observations: pd.DataFrame, lang: str) 
         "comparison": compared["comparison"],
         "comparison_label": compared["comparison"].map(classes).fillna(compared["comparison"]),
         "shrunk_estimate": compared["shrunk_estimate"],
-        "reason": reason if lang == "en" else reason_text(reason, lang),
+        "interval": interval_text(compared["lower"], compared["upper"], lang),
+        "reason": reason_text(reason, lang),
         "full_reason": reason,
         "approximate": compared["approximate"].fillna(False).astype(bool),
-        "flags": compared["flags"].fillna("").astype(str),
+        "flags": row_flags(compared["flags"]),
         "obs_ids": compared["obs_ids"].fillna("").astype(str),
         "source_ids": sources_of(compared["obs_ids"], observations),
     })
+
+
+#: Flags stated once per report rather than on every row: a former district's figures all carry it.
+ONCE_PER_REPORT = ("historical_unit",)
+
+
+def row_flags(flags: pd.Series) -> pd.Series:
+    """The flags a table row shows: its ``;``-joined rule ids without :data:`ONCE_PER_REPORT`.
+
+    The profile says once that the district is a former one, and the
+    comparison lists the former districts among its caveats; the flags
+    section of the profile and the data-quality review list every flag.
+
+    Examples:
+        >>> row_flags(pd.Series(["historical_unit", "hedged_value;historical_unit;suspect_note", None])).tolist()
+        ['', 'hedged_value;suspect_note', '']
+    """
+    once = "|".join(ONCE_PER_REPORT)
+    kept = flags.fillna("").astype(str).str.replace(rf"(?:^|;)(?:{once})(?=;|$)", "", regex=True)
+    return kept.str.strip(";").astype(str)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -576,7 +760,11 @@ def write_artifact(artifact: dict, path) -> Path | None:
 
 
 def finish(report, artifact: dict):
-    """Write a report's artifact (when ``output_json`` is set) and say where it went.
+    """Write a report's artifact (when ``output_json`` is set) and name it.
+
+    Only the file name is shown: the artifact sits beside the report, and the
+    path it is written to may be the runner's staging folder, not where the
+    report ends up.
 
     Args:
         report: A :class:`Profile`, :class:`Comparison` or :class:`Quality`.
@@ -587,7 +775,7 @@ def finish(report, artifact: dict):
     """
     path = write_artifact(artifact, report.params.output_json)
     lang = report.params.lang
-    return say("artifact_skipped", lang=lang) if path is None else say("artifact_written", lang=lang, path=path)
+    return say("artifact_skipped", lang=lang) if path is None else say("artifact_written", lang=lang, name=path.name)
 
 
 # --------------------------------------------------------------------------- district profile
@@ -596,7 +784,7 @@ def finish(report, artifact: dict):
 FIGURE_COLUMNS = ("unit_label", "indicator_label", "value", "date", "flags", "obs_id", "source_id", "publisher",
                   "title", "published", "locator")
 SOURCE_COLUMNS = ("source_id", "publisher", "title", "published", "url", "n_figures")
-PROFILE_METRIC_COLUMNS = ("metric_label", "period", "estimate", "lower", "upper", "benchmark", "comparison_label",
+PROFILE_METRIC_COLUMNS = ("metric_label", "period", "estimate", "interval", "benchmark", "comparison_label",
                           "reason", "approximate", "flags", "obs_ids", "source_ids")
 PROFILE_FLAG_COLUMNS = ("rule", "severity", "indicator", "message", "obs_ids")
 
@@ -679,7 +867,7 @@ def build_profile(ds, params) -> Profile:
         "indicator_label": mine["indicator"].map(_indicator_labels(ds.codebook, lang)),
         "value": value_text(mine["value"], mine["value_decimals"], mine["qualifier"], mine["value_unit"], lang),
         "date": period_text(*_reference(mine)), "approximate": mine["approximate"],
-        "flags": mine["flags"], "obs_id": mine["obs_id"], "source_id": mine["source_id"],
+        "flags": row_flags(mine["flags"]), "obs_id": mine["obs_id"], "source_id": mine["source_id"],
         "publisher": mine["source_id"].map(sources["publisher"]), "title": mine["source_id"].map(sources["title"]),
         "published": mine["source_id"].map(sources["published"]), "locator": mine["locator"],
     }).reset_index(drop=True)
@@ -700,9 +888,10 @@ def build_profile(ds, params) -> Profile:
     items = flag_items(ds.flags, obs)
     touched = sorted(items.loc[items["obs_id"].isin(mine["obs_id"]), "flag"].unique())
     flags = ds.flags.reset_index(drop=True).loc[touched, list(PROFILE_FLAG_COLUMNS)].reset_index(drop=True)
-    full_names = ds.units.set_index("unit_code")["full_name"]
+    unit = ds.units.set_index("unit_code")
     facts = {"district": params.district, "province": params.province,
-             "full_name": full_names.get(params.unit_code, params.district),
+             "full_name": unit["full_name"].get(params.unit_code, params.district),
+             "valid_to": unit["valid_to"].fillna("").astype(str).get(params.unit_code, ""),
              "n_figures": len(figures), "n_sources": len(source_table), "n_metrics": len(own),
              "n_compared": int(comparable.size), "n_flags": len(flags),
              "inner": level_text(0.95, lang), "outer": level_text(0.998, lang),
@@ -715,8 +904,8 @@ def build_profile(ds, params) -> Profile:
 
 
 def profile_plots(profile: Profile) -> dict:
-    """The profile's charts: a caterpillar plot per family the district can be compared on, and its
-    discipline by form when published.
+    """The profile's charts: a caterpillar plot per family the district can be compared on (the
+    district's name in bold), and its discipline by form when published.
 
     Args:
         profile: From :func:`build_profile`.
@@ -728,7 +917,7 @@ def profile_plots(profile: Profile) -> dict:
     plots = {}
     for family in pd.unique(profile.compared["family"]):
         plots[f"caterpillar_{family}"] = caterpillar_plot(
-            profile.compared[profile.compared["family"] == family], lang=lang)
+            profile.compared[profile.compared["family"] == family], lang=lang, highlight=profile.params.unit_code)
     if profile.severity["count"].notna().any():
         mix = profile.severity.assign(period=period_text(profile.severity["period_start"],
                                                          profile.severity["period_end"]))
@@ -754,7 +943,8 @@ def profile_section(profile: Profile, section: str, plots: dict | None = None) -
     lang, facts = profile.params.lang, profile.facts
     empty = facts["n_figures"] == 0
     if section == "intro":
-        return [say("profile_title", "profile_nothing" if empty else "profile_intro", lang=lang, **facts)]
+        return [say("profile_title", "profile_nothing" if empty else "profile_intro",
+                    *(["profile_former"] if facts["valid_to"] else []), lang=lang, **facts)]
     if section == "figures":
         return [] if empty else [say("figures_heading", "figures_text", lang=lang, **facts),
                                  show_table(profile.figures, lang, FIGURE_COLUMNS)]
@@ -773,7 +963,11 @@ def profile_section(profile: Profile, section: str, plots: dict | None = None) -
     if section == "flags":
         if profile.flags.empty:
             return [say("flags_heading", "flags_none", lang=lang, **facts)]
-        return [say("flags_heading", "flags_text", lang=lang, **facts),
+        from IPython.display import Markdown
+
+        rules = pd.Series(pd.unique(profile.flags["rule"].astype(str)))
+        meanings = "\n".join("- `" + rules + "`: " + rule_meaning(rules, lang))
+        return [say("flags_heading", "flags_text", lang=lang, **facts), Markdown(meanings),
                 show_table(profile.flags, lang, PROFILE_FLAG_COLUMNS)]
     raise UsageError(f"unknown profile section {section!r}", field="section")
 
@@ -806,8 +1000,9 @@ def profile_artifact(profile: Profile, plots: dict) -> dict:
 
 # --------------------------------------------------------------------------- district comparison
 
-COMPARISON_COLUMNS = ("unit_label", "metric_label", "period", "estimate", "lower", "upper", "benchmark",
-                      "comparison_label", "shrunk_estimate", "reason", "approximate", "flags", "obs_ids", "source_ids")
+#: Columns of the comparison's table, in the order shown (hedged figures are named under Caveats).
+COMPARISON_COLUMNS = ("unit_label", "metric_label", "period", "estimate", "interval", "benchmark",
+                      "comparison_label", "shrunk_estimate", "reason", "flags", "obs_ids", "source_ids")
 
 
 @dataclass
@@ -830,6 +1025,34 @@ class Comparison:
     compared: pd.DataFrame
     table: pd.DataFrame
     caveats: list = field(default_factory=list)
+
+
+def benchmark_text(benchmark, metrics, lang: str) -> tuple[str, str | None]:
+    """How a comparison's benchmark is described, and the national anchor it matches, if any.
+
+    Args:
+        benchmark: ``'pooled'`` or a number in display units.
+        metrics: The metric ids compared.
+        lang: ``'en'`` or ``'vi'``.
+
+    Returns:
+        The wording for the narration, and the metric id of the
+        :data:`NATIONAL_ANCHORS` entry the number equals (None when pooled or
+        when it matches no anchor).
+
+    Examples:
+        >>> benchmark_text(4.0, ["disciplined_per_1000_member_years"], "en")[0][:50]
+        '4 per 1,000 member-years, the national anchor: abo'
+        >>> benchmark_text(5.0, ["disciplined_per_1000_member_years"], "en")[1] is None
+        True
+    """
+    if benchmark == "pooled":
+        return narrate("benchmark_pooled", lang), None
+    value = number_text(benchmark, lang)
+    anchor = next((m for m in metrics if m in NATIONAL_ANCHORS and NATIONAL_ANCHORS[m]["value"] == benchmark), None)
+    if anchor is None:
+        return narrate("benchmark_unsourced", lang, value=value), None
+    return narrate("benchmark_anchor", lang, value=value, anchor=NATIONAL_ANCHORS[anchor][lang]), anchor
 
 
 def build_comparison(ds, params) -> Comparison:
@@ -857,64 +1080,123 @@ def build_comparison(ds, params) -> Comparison:
     matrix = matrix.reindex(roster["unit_code"], fill_value=AVAILABILITY[2])
     matrix.index = pd.MultiIndex.from_frame(roster)
     reported = compared[compared["reason"].fillna("") != "not reported"]
-    given = params.benchmark != "pooled"
+    benchmark, anchor = benchmark_text(params.benchmark, names, lang)
     facts = {"province": params.province, "family": _pick(FAMILY_LABELS[params.family], lang),
              "n_districts": len(roster), "n_metrics": len(names),
+             "metrics": narrate("metric_count" if len(names) == 1 else "metrics_count", lang, n=len(names)),
              "n_compared": int((reported["comparison"] != "not compared").sum()),
-             "benchmark": (narrate("benchmark_given", lang, value=number_text(params.benchmark, lang)) if given
-                           else narrate("benchmark_pooled", lang)),
+             "benchmark": benchmark, "anchor": anchor,
+             "rates": bool((definitions.loc[definitions["family"] == params.family, "kind"] == "rate").any()),
              "inner": level_text(params.levels[0], lang), "outer": level_text(params.levels[1], lang)}
     return Comparison(params=params, facts=facts, availability=matrix, compared=compared,
                       table=_metric_rows(reported, ds.observations, lang).reset_index(drop=True),
-                      caveats=comparison_caveats(reported, lang))
+                      caveats=comparison_caveats(reported, lang, ds.flags))
 
 
-def comparison_caveats(reported: pd.DataFrame, lang: str) -> list[dict]:
-    """The caveats that apply to the reported rows of a comparison.
+def _flagged_figures(rows: pd.DataFrame, flags: pd.DataFrame, rule: str) -> pd.Series:
+    """Per row, the figures (``, ``-joined ids) of every flag of ``rule`` that touches a figure the row uses.
+
+    Examples:
+        >>> rows = pd.DataFrame({"obs_ids": ["O22;O11", "O5"]})
+        >>> flags = pd.DataFrame({"rule": ["breakdown_exceeds_total", "hedged_value"],
+        ...                       "obs_ids": ["O22;O23;O24", "O5"]})
+        >>> _flagged_figures(rows, flags, "breakdown_exceeds_total").tolist()
+        ['O22, O23, O24', '']
+    """
+    def split(ids: pd.Series) -> pd.Series:
+        return ids.fillna("").astype(str).str.split(";").explode()
+
+    chosen = flags[flags["rule"] == rule].reset_index(drop=True)
+    of_flag = split(chosen["obs_ids"]).rename("obs_id").rename_axis("flag").reset_index()
+    of_row = split(rows["obs_ids"]).rename("obs_id").rename_axis("row").reset_index()
+    touched = of_row.merge(of_flag, on="obs_id")[["row", "flag"]].drop_duplicates()
+    figures = touched.merge(of_flag, on="flag").groupby("row")["obs_id"].agg(lambda s: ", ".join(sorted(set(s))))
+    return figures.reindex(rows.index, fill_value="").astype(str)
+
+
+def comparison_caveats(reported: pd.DataFrame, lang: str, flags: pd.DataFrame | None = None) -> list[dict]:
+    """The caveats that apply to the reported rows of a comparison, each naming what it is about.
+
+    Each caveat names the districts concerned with the metric and, when a
+    quality check is the cause and ``flags`` is given, the figures (ids)
+    involved: "Kon Rẫy (Members disciplined per 1,000 member-years; figures
+    O0022, O0023)".
 
     Args:
         reported: Rows of :func:`analysis.compare.compare_districts` for
             districts that reported the metric.
         lang: ``'en'`` or ``'vi'``.
+        flags: The dataset's quality flags (``rule``, ``obs_ids``), to name
+            the figures behind a caveat.
 
     Returns:
         One ``{"id", "units", "text"}`` per caveat that applies, in the order
         of :data:`CAVEATS`.
 
     Examples:
-        >>> rows = pd.DataFrame({"unit_label": ["Kon Rẫy", "Đắk Hà"], "metric": "d", "kind": "rate",
-        ...     "comparison": ["similar", "not compared"], "comparison_reason": [None, "period unknown"],
-        ...     "approximate": [False, True], "flags": ["breakdown_exceeds_total", ""],
-        ...     "period_start": pd.to_datetime(["2020-01-01", None]),
+        >>> rows = pd.DataFrame({"unit_label": ["Kon Rẫy", "Đắk Hà"], "metric": "d", "label_en": "Rate d",
+        ...     "label_vi": "Tỷ lệ d", "kind": "rate", "comparison": ["similar", "not compared"],
+        ...     "comparison_reason": [None, "period unknown"], "approximate": [False, True],
+        ...     "flags": ["breakdown_exceeds_total", ""], "obs_ids": ["O2;O1", "O7"], "denominator": [1639, None],
+        ...     "exposure": [2698.6, None], "period_start": pd.to_datetime(["2020-01-01", None]),
         ...     "period_end": pd.to_datetime(["2021-08-23", None])})
-        >>> [c["id"] for c in comparison_caveats(rows, "en")]
+        >>> flags = pd.DataFrame({"rule": ["breakdown_exceeds_total"], "obs_ids": ["O2;O3;O4"]})
+        >>> caveats = comparison_caveats(rows, "en", flags)
+        >>> [c["id"] for c in caveats]
         ['breakdown_exceeds_total', 'approximate', 'exposure_from_one_stock', 'not_compared']
-        >>> comparison_caveats(rows, "vi")[0]["units"]
-        ['Kon Rẫy']
-        >>> comparison_caveats(rows, "vi")[-1]["text"]
-        '1 dòng huyện × chỉ số có số liệu nhưng không so sánh được: 1 × không rõ thời kỳ.'
+        >>> caveats[0]["text"].split(":")[0], caveats[-1]["text"]
+        ('Kon Rẫy (Rate d; figures O2, O3, O4)', 'Published but not compared: period unknown: Đắk Hà (Rate d).')
+        >>> caveats[2]["text"].split(". ")[-1]
+        'Kon Rẫy: 1,639 members × 1.65 years = 2,699 member-years.'
+
+        >>> comparison_caveats(rows, "vi", flags)[-1]["text"]
+        'Có số liệu nhưng không so sánh được: không rõ thời kỳ: Đắk Hà (Tỷ lệ d).'
     """
-    flags = reported["flags"].fillna("").astype(str)
-    compared = reported["comparison"] != "not compared"
-    units = {rule: reported.loc[flags.str.contains(rf"(?:^|;){rule}(?:;|$)", regex=True), "unit_label"]
-             for rule in _FLAG_CAVEATS}
-    units["approximate"] = reported.loc[reported["approximate"].fillna(False).astype(bool), "unit_label"]
-    periods = reported.loc[compared, ["period_start", "period_end"]].drop_duplicates()
-    hidden = reported.loc[~compared, "comparison_reason"].fillna("").astype(str)
-    counts = reason_text(hidden, lang).value_counts()
+    rule_of = reported["flags"].fillna("").astype(str)
+    compared = (reported["comparison"] != "not compared").to_numpy()
+    unit = reported["unit_label"].astype(str)
+    label = reported[f"label_{lang}"].astype(str) if f"label_{lang}" in reported else reported["metric"].astype(str)
+    chosen = {rule: rule_of.str.contains(rf"(?:^|;){rule}(?:;|$)", regex=True).to_numpy() for rule in _FLAG_CAVEATS}
+    chosen["approximate"] = reported["approximate"].fillna(False).astype(bool).to_numpy()
+    anchors = reported["metric"].map({m: a["value"] for m, a in NATIONAL_ANCHORS.items()})
+    given = reported["benchmark_source"] == "given" if "benchmark_source" in reported else False
+    national = compared & (given & (reported.get("benchmark") == anchors)).to_numpy(bool)
+    periods = period_text(reported["period_start"], reported["period_end"])[compared]
+    ends = pd.to_datetime(pd.concat([reported["period_start"], reported["period_end"]])[np.tile(compared, 2)])
+    rates = compared & (reported["kind"] == "rate").to_numpy()
     caveats = []
     for key, pair in CAVEATS.items():
         template = _pick(pair, lang)
-        names = sorted(pd.unique(units[key].astype(str))) if key in units else []
-        if names:
-            caveats.append({"id": key, "units": names, "text": template.format(units=", ".join(names))})
-        elif key == "periods_differ" and len(periods) > 1:
-            caveats.append({"id": key, "units": [], "text": template.format(n=len(periods))})
-        elif key == "exposure_from_one_stock" and (reported.loc[compared, "kind"] == "rate").any():
+        if key in chosen and chosen[key].any():
+            mine = chosen[key]
+            figures = _flagged_figures(reported[mine], flags, key) if flags is not None and key in _FLAG_CAVEATS \
+                else pd.Series("", index=reported.index[mine])
+            named = label[mine] + np.where(figures != "", f"; {_pick(_FIGURES_WORD, lang)} " + figures, "")
+            items = list(pd.unique(unit[mine] + " (" + named + ")"))
+            names = sorted(pd.unique(unit[mine]))
+            caveats.append({"id": key, "units": names,
+                            "text": template.format(units=", ".join(names), items="; ".join(items))})
+        elif key == "national_benchmark" and national.any():
             caveats.append({"id": key, "units": [], "text": template})
-        elif key == "not_compared" and len(hidden):
-            listing = "; ".join(f"{n} × {reason}" for reason, n in counts.items())
-            caveats.append({"id": key, "units": [], "text": template.format(n=len(hidden), reasons=listing)})
+        elif key == "periods_differ" and periods.nunique() > 1:
+            caveats.append({"id": key, "units": [], "text": template.format(
+                n=periods.nunique(), first=ends.min().strftime("%Y-%m-%d"), last=ends.max().strftime("%Y-%m-%d"))})
+        elif key == "exposure_from_one_stock" and rates.any():
+            rows = reported[rates]
+            members = pd.to_numeric(rows["denominator"])
+            years = pd.to_numeric(rows["exposure"]) / members
+            words = ("members", "years", "member-years") if lang == "en" else ("đảng viên", "năm", "đảng viên-năm")
+            items = (unit[rates] + ": " + members.map(lambda v: number_text(v, lang, 0)) + f" {words[0]} × "
+                     + years.map(lambda v: number_text(v, lang, 2)) + f" {words[1]} = "
+                     + pd.to_numeric(rows["exposure"]).map(lambda v: number_text(v, lang, 0)) + f" {words[2]}")
+            caveats.append({"id": key, "units": sorted(pd.unique(unit[rates])), "text": template.format(
+                items="; ".join(items))})
+        elif key == "not_compared" and (~compared).any():
+            why = reason_text(reported.loc[~compared, "comparison_reason"], lang)
+            named = unit[~compared] + " (" + label[~compared] + ")"
+            groups = named.groupby(why, sort=False).agg(", ".join)
+            caveats.append({"id": key, "units": sorted(pd.unique(unit[~compared])), "text": template.format(
+                items="; ".join(reason + ": " + listing for reason, listing in groups.items()))})
     return caveats
 
 
@@ -962,7 +1244,8 @@ def comparison_section(comparison: Comparison, section: str, plots: dict | None 
     """
     lang, facts, plots = comparison.params.lang, comparison.facts, plots or {}
     if section == "intro":
-        return [say("comparison_title", "comparison_intro", lang=lang, **facts)]
+        return [say("comparison_title", "comparison_intro", *(["rates_text"] if facts["rates"] else []), lang=lang,
+                    **facts)]
     if section == "availability":
         return [say("availability_heading", "availability_text", lang=lang, **facts)] + \
             [show_figure(plots[name]) for name in ("availability",) if name in plots]
@@ -973,7 +1256,8 @@ def comparison_section(comparison: Comparison, section: str, plots: dict | None 
                 show_table(comparison.table, lang, COMPARISON_COLUMNS)]
     if section in ("caterpillar", "funnel"):
         chosen = [fig for name, fig in plots.items() if name.startswith(section + "_")]
-        text = f"{section}_text" if chosen else "plots_nothing"
+        compared_any = any(name.startswith("caterpillar_") for name in plots)
+        text = f"{section}_text" if chosen else "funnel_nothing" if compared_any else "plots_nothing"
         return [say(f"{section}_heading", text, lang=lang, **facts)] + [show_figure(f) for f in chosen]
     if section == "caveats":
         if not comparison.caveats:
@@ -989,7 +1273,10 @@ def comparison_artifact(comparison: Comparison, plots: dict) -> dict:
     """The comparison's machine-readable summary.
 
     Returns:
-        ``kind``, ``province_code``, ``family``, ``benchmark``, ``levels``,
+        ``kind``, ``province_code``, ``family``, ``benchmark``,
+        ``benchmark_note`` (where a given benchmark comes from, in ``lang``;
+        None when pooled), ``national_anchor`` (the metric of
+        :data:`NATIONAL_ANCHORS` the benchmark equals, or None), ``levels``,
         ``lang``, ``unit_codes``, ``rows`` (every reported district × metric:
         ``unit_code``, ``unit_label``, ``metric``, ``label``, ``period``,
         ``estimate``, ``lower``, ``upper``, ``benchmark``, ``comparison`` (in
@@ -1007,7 +1294,9 @@ def comparison_artifact(comparison: Comparison, plots: dict) -> dict:
     hidden = c.loc[c["comparison"] == "not compared", ["unit_code", "unit_label", "metric", "comparison_reason"]]
     return {
         "kind": "district_comparison", "province_code": p.province_code, "family": p.family,
-        "benchmark": p.benchmark, "levels": list(p.levels), "lang": p.lang, "unit_codes": list(p.unit_codes),
+        "benchmark": p.benchmark, "benchmark_note": None if p.benchmark == "pooled" else comparison.facts["benchmark"],
+        "national_anchor": comparison.facts["anchor"], "levels": list(p.levels), "lang": p.lang,
+        "unit_codes": list(p.unit_codes),
         "rows": _records(rows),
         "not_compared": _records(hidden.rename(columns={"comparison_reason": "reason"}).fillna({"reason": ""})),
         "availability": comparison.availability.reset_index(level="unit_label", drop=True).to_dict(orient="index"),
@@ -1100,6 +1389,7 @@ def build_quality(ds, params) -> Quality:
     rules = pd.DataFrame({"severity": grouped["severity"].first(), "count": grouped.size(),
                           "example": grouped["message"].first()}).rename_axis("rule").reset_index()
     rules = rules.sort_values(["count", "rule"], ascending=[False, True]).reset_index(drop=True)
+    rules.insert(1, "meaning", rule_meaning(rules["rule"], params.lang))
     items = flag_items(flags, ds.observations)
     names = ds.units.set_index("unit_code")["name"]
     by_district = _crosstab(items, "place")

@@ -38,7 +38,8 @@ th, td { border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; 
 th { background: #f4f4f4; }
 .ok { color: #176117; font-weight: bold; }
 .failed { color: #a31515; font-weight: bold; }
-.params { font-family: ui-monospace, monospace; font-size: .9em; }
+.params { font-size: .9em; }
+.params .key { color: #555; font-weight: 600; }
 .error { color: #a31515; white-space: pre-wrap; }
 td.num { text-align: right; }
 """
@@ -85,7 +86,17 @@ def _link(path: str, label: str) -> str:
 
 
 def _parameters(parameters: dict) -> str:
-    return "<br>".join(f"{_text(k)} = {_text(v)}" for k, v in sorted((parameters or {}).items()))
+    """Parameters as ``key = value`` lines, escaped, in the page's sans font.
+
+    The keys are set apart by weight and colour rather than by a monospace
+    font, in which chromium misplaces Vietnamese combining marks ("Rẫy").
+
+    Examples:
+        >>> _parameters({"district": "Kon Rẫy", "lang": "<en>"})
+        '<span class="key">district</span> = Kon Rẫy<br><span class="key">lang</span> = &lt;en&gt;'
+    """
+    return "<br>".join(f'<span class="key">{_text(k)}</span> = {_text(v)}'
+                       for k, v in sorted((parameters or {}).items()))
 
 
 def render_index_html(record: dict) -> str:

@@ -26,7 +26,10 @@ notebook declares in its ``parameters`` cell (as ``papermill.inspect_notebook`` 
 and raises one :class:`~analysis.errors.UsageError` listing every problem:
 unknown notebook, unknown or misspelt parameter (with the closest declared
 name), a value whose type differs from the notebook's default, a value that
-is not a JSON type, an empty grid, duplicate jobs. Each job gets a
+is not a JSON type, an empty grid, duplicate jobs. A value must be of the
+kind of the notebook's default, unless the ``parameters`` cell annotates the
+parameter (``benchmark: Union[str, float] = "pooled"`` takes text or a
+number; see :func:`declared_kinds`). Each job gets a
 deterministic ASCII output name (:func:`output_name`).
 
 Examples:
@@ -198,6 +201,70 @@ def declared_parameters(notebook_path: Path | str) -> dict:
         >>> declared_parameters(path)
         {'district': 'Kon Rẫy', 'levels': [0.95, 0.998], 'n': <expression>}
     """
+    return {name: default for name, (default, _) in _parameters_cell(notebook_path).items()}
+
+
+def declared_kinds(notebook_path: Path | str) -> dict:
+    """The kinds of value each annotated parameter of a notebook accepts.
+
+    A parameter whose assignment is annotated accepts the kinds its
+    annotation names (``benchmark: Union[str, float] = "pooled"`` accepts
+    text or a number); :class:`_Checker` takes the kind of the default for
+    parameters without an annotation. Annotations are read, never
+    evaluated: ``str`` is text, ``int`` and ``float`` a number, ``bool``
+    true/false, ``list`` a list, ``dict`` a mapping, ``None`` null, and
+    ``Union[...]``, ``Optional[...]`` and ``a | b`` combine them.
+    (``papermill.inspect_notebook`` reads ``Union[str, float]`` as the
+    parameter's ``inferred_type_name``, but not the ``a | b`` form.)
+
+    Args:
+        notebook_path: The notebook.
+
+    Returns:
+        Parameter name -> set of kinds (as :func:`_kind` names them), for
+        annotated parameters whose annotation names only those types.
+
+    Raises:
+        UsageError: As :func:`declared_parameters`.
+
+    Examples:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "n.ipynb"
+        >>> cell = {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": [
+        ...     "from typing import Optional, Union\\n", "benchmark: Union[str, float] = 'pooled'\\n",
+        ...     "note: Optional[str] = None\\n", "n: int | bool = 3\\n", "lang = 'en'\\n"]}
+        >>> _ = path.write_text(json.dumps({"cells": [cell]}))
+        >>> {name: sorted(kinds) for name, kinds in declared_kinds(path).items()}
+        {'benchmark': ['number', 'text'], 'note': ['null', 'text'], 'n': ['number', 'true/false']}
+    """
+    found = {name: _annotation_kinds(annotation) for name, (_, annotation) in _parameters_cell(notebook_path).items()
+             if annotation is not None}
+    return {name: kinds for name, kinds in found.items() if kinds}
+
+
+_TYPE_KINDS = {"str": "text", "int": "number", "float": "number", "bool": "true/false", "list": "list",
+               "dict": "mapping", "None": "null"}
+
+
+def _annotation_kinds(node: ast.expr) -> set | None:
+    """The kinds an annotation names, or None when it names anything else."""
+    if isinstance(node, ast.Constant) and node.value is None:
+        return {"null"}
+    if isinstance(node, ast.Name):
+        return {_TYPE_KINDS[node.id]} if node.id in _TYPE_KINDS else None
+    wrapper = node.value.id if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        parts = [_annotation_kinds(node.left), _annotation_kinds(node.right)]
+    elif wrapper in ("Union", "Optional"):
+        members = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        parts = [_annotation_kinds(m) for m in members] + ([{"null"}] if wrapper == "Optional" else [])
+    else:
+        return None
+    return None if any(p is None for p in parts) else set().union(*parts)
+
+
+def _parameters_cell(notebook_path: Path | str) -> dict:
+    """Name -> (default, annotation node or None) of the assignments of a notebook's parameters cell."""
     path = Path(notebook_path)
     try:
         cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
@@ -214,9 +281,9 @@ def declared_parameters(notebook_path: Path | str) -> dict:
     declared = {}
     for node in body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            declared[node.targets[0].id] = _literal(node.value)
+            declared[node.targets[0].id] = (_literal(node.value), None)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-            declared[node.target.id] = _literal(node.value)
+            declared[node.target.id] = (_literal(node.value), node.annotation)
     return declared
 
 
@@ -429,6 +496,7 @@ class _Checker:
         self.dataset = dataset
         self.problems: list[str] = []
         self._declared: dict[str, dict] = {}
+        self._kinds: dict[str, dict] = {}
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}" if where else message)
@@ -483,8 +551,10 @@ class _Checker:
 
     def declared(self, where: str, notebook: str) -> dict | None:
         if notebook not in self._declared:
+            path = self.notebooks_dir / f"{notebook}.ipynb"
             try:
-                self._declared[notebook] = declared_parameters(self.notebooks_dir / f"{notebook}.ipynb")
+                self._declared[notebook] = declared_parameters(path)
+                self._kinds[notebook] = declared_kinds(path)
             except UsageError as err:
                 self.problem(where, str(err))
                 self._declared[notebook] = None
@@ -528,14 +598,15 @@ class _Checker:
             self.problem(where, f"{name!r} is both in parameters and in grid")
         fixed.update(parameters)
         ok = self.check_names(where, list(parameters) + list(grid), declared)
+        kinds = self._kinds.get(notebook, {})
         for name, value in fixed.items():
-            ok &= name not in declared or self.check_value(where, name, value, declared, in_grid=False)
+            ok &= name not in declared or self.check_value(where, name, value, declared, kinds, in_grid=False)
         axes = []
         for name, values in grid.items():
             axis = self.grid_axis(where, name, values, declared, set(fixed) | set(grid))
             for combo in axis:
                 for key, value in combo.items():
-                    ok &= self.check_value(where, key, value, declared, in_grid=True)
+                    ok &= self.check_value(where, key, value, declared, kinds, in_grid=True)
             axes.append(axis)
         if not ok or any(not axis for axis in axes):
             return []
@@ -556,18 +627,27 @@ class _Checker:
                 ok = False
         return ok
 
-    def check_value(self, where: str, name: str, value, declared: dict, in_grid: bool) -> bool:
+    def check_value(self, where: str, name: str, value, declared: dict, kinds: dict, in_grid: bool) -> bool:
+        """A value fits a parameter: a JSON value of a kind the parameter's annotation names, or else of
+        the kind of its default (any kind when the default is None or an expression; None always)."""
         problem = _json_problem(value)
         if problem:
             self.problem(f"{where}: {name}", problem)
             return False
         default = declared.get(name)
+        got = _kind(value)
+        hint = "; to run one job per value, put the list under 'grid:'" if got == "list" and not in_grid else ""
+        if name in kinds:
+            if got in kinds[name] or value is None:
+                return True
+            self.problem(f"{where}: {name}", f"expected {' or '.join(sorted(kinds[name]))} as the notebook "
+                                             f"annotates it, got {got} {value!r}{hint}")
+            return False
         if default is None or default is NOT_LITERAL or value is None:
             return True
-        want, got = _kind(default), _kind(value)
+        want = _kind(default)
         if want == got:
             return True
-        hint = "; to run one job per value, put the list under 'grid:'" if got == "list" and not in_grid else ""
         self.problem(f"{where}: {name}", f"expected {want} like the notebook's default {default!r}, "
                                          f"got {got} {value!r}{hint}")
         return False

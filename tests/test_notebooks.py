@@ -83,8 +83,13 @@ def test_parameters_cell_holds_one_literal_per_name_and_is_followed_by_validatio
     cells = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4).cells
     tagged = [i for i, cell in enumerate(cells) if "parameters" in cell.metadata.get("tags", [])]
     assert len(tagged) == 1
-    for statement in ast.parse(cells[tagged[0]].source).body:
-        assert isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)
+    body = ast.parse(cells[tagged[0]].source).body
+    if isinstance(body[0], ast.ImportFrom):  # only typing, for an annotation, and first (papermill reads on)
+        assert body[0].module == "typing"
+        body = body[1:]
+    for statement in body:
+        assert isinstance(statement, (ast.Assign, ast.AnnAssign))
+        assert isinstance(statement.targets[0] if isinstance(statement, ast.Assign) else statement.target, ast.Name)
         ast.literal_eval(statement.value)  # raises if the default is not a literal
     assert f"validate_{name.split('_')[-1]}_params(" in cells[tagged[0] + 1].source
 
@@ -176,7 +181,14 @@ def test_discipline_comparison_against_a_given_rate_carries_the_breakdown_caveat
     assert round(row["estimate"], 2) == 8.16
     caveats = by_key(artifact["caveats"], "id")
     assert caveats["breakdown_exceeds_total"]["units"] == ["Kon Rẫy"]
-    assert caveats["breakdown_exceeds_total"]["text"].startswith("Kon Rẫy: the published breakdown")
+    assert caveats["breakdown_exceeds_total"]["text"].startswith(
+        "Kon Rẫy (Members disciplined per 1,000 member-years; figures O0003, O0004, O0005, O0006):")
+    assert (artifact["national_anchor"], "national_benchmark" in caveats) == ("disciplined_per_1000_member_years",
+                                                                             True)
+    assert artifact["benchmark_note"].startswith("4 per 1,000 member-years, the national anchor: about 20,000")
+    markdown = "".join(outputs(notebook, "text/markdown"))
+    assert "**Benchmark**: 4 per 1,000 member-years, the national anchor" in markdown
+    assert "saved beside it as `district_comparison.json`" in markdown and str(small_raw.parent) not in markdown
     assert {(r["unit_code"], r["reason"]) for r in artifact["not_compared"]} == {("608", "not reported"),
                                                                                 ("615", "not reported")}
     assert artifact["availability"]["614"] == {"disciplined_per_1000_member_years": "computed"}
@@ -197,7 +209,7 @@ def test_admissions_comparison_in_vietnamese_pools_shrinks_and_draws_a_funnel(ru
     assert rate["614"]["estimate"] < rate["614"]["shrunk_estimate"] < rate["614"]["benchmark"]
     assert rate["615"]["label"] == "Số đảng viên kết nạp trên 100 đảng viên-năm"
     caveats = by_key(artifact["caveats"], "id")
-    assert caveats["periods_differ"]["text"].startswith("Các ước lượng thuộc 2 thời kỳ khác nhau")
+    assert caveats["periods_differ"]["text"].startswith("Các ước lượng thuộc 2 thời điểm hoặc thời kỳ khác nhau")
     assert artifact["figure_titles"]["funnel_admissions_per_100_member_years"] == (
         "Đồ thị phễu: Số đảng viên kết nạp trên 100 đảng viên-năm")
     assert artifact["figure_titles"]["availability"] == "Độ sẵn có của số liệu theo huyện"

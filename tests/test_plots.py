@@ -61,6 +61,24 @@ def texts(fig: Figure) -> list[str]:
     return [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
 
 
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def overflows(fig: Figure) -> bool:
+    """Whether anything drawn reaches outside the figure (saved without bbox_inches='tight' it would be cut)."""
+    fig.canvas.draw()
+    drawn, page = fig.get_tightbbox(fig.canvas.get_renderer()), fig.bbox_inches
+    return drawn.x0 < -0.01 or drawn.y0 < -0.01 or drawn.x1 > page.x1 + 0.01 or drawn.y1 > page.y1 + 0.01
+
+
+def test_the_overflow_check_can_fail():
+    fig = Figure(figsize=(2, 2))
+    FigureCanvasAgg(fig)
+    fig.text(0.9, 0.5, "a label running past the edge")
+    assert overflows(fig)
+
+
 # --- funnel ------------------------------------------------------------------
 
 
@@ -96,7 +114,7 @@ def test_funnel_marks_hedged_figures_with_open_markers_and_explains_them(rates):
     assert fill.size == 0 or fill[:, 3].max() == 0  # no fill
     solid = by_gid(fig, "points-similar")
     assert solid.get_facecolor()[:, 3].min() > 0
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    legend = [one_line(t.get_text()) for t in fig.axes[0].get_legend().get_texts()]
     assert "Open marker: approximate (hedged) figure" in legend
 
 
@@ -125,12 +143,32 @@ def test_funnel_in_vietnamese_has_translated_text_and_every_glyph(rates):
     title = fig.axes[0].get_title()
     assert title == "Đồ thị phễu: " + label_of(RATE, "vi")
     assert "Đ" in title
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    legend = [one_line(t.get_text()) for t in fig.axes[0].get_legend().get_texts()]
     assert "Giới hạn 99,8%" in legend and "tương đương" in legend
     assert fig.axes[0].get_xlabel() == "Số đảng viên-năm"
     assert fig.axes[0].get_ylabel() == "Trên 1.000 đảng viên-năm"
     assert "không công bố" in by_gid(fig, "note").get_text()
     assert missing_glyph_warnings(fig) == []
+
+
+def test_funnel_keeps_its_legend_and_labels_off_the_points_and_inside_the_figure(rates):
+    fig = funnel_plot(rates, RATE)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 > ax.get_window_extent().x1  # beside the axes, not over the points
+    labels = {t.get_text(): t for t in ax.texts if t.get_gid() == "point-label"}
+    assert labels["TP Kon Tum"].get_ha() == "right"  # the largest district: labelled towards the inside
+    assert labels["Kon Plông"].get_ha() == "left"
+    assert not overflows(fig)
+
+
+def test_funnel_range_follows_the_points_not_the_mouth_of_the_funnel():
+    shares = pd.DataFrame({"unit_label": ["A", "B"], "metric": "x", "numerator": [111.0, 84.0],
+                           "denominator": [112.0, 84.0], "multiplier": 100.0, "computable": True,
+                           "approximate": False})
+    bottom, top = funnel_plot(shares, "x").axes[0].get_ylim()
+    assert 90 < bottom < 99.1 and 100 < top < 101  # a point at 100% is drawn whole, the axis does not start at 0
 
 
 def test_funnel_of_a_metric_nobody_can_be_compared_on_is_refused(rates):
@@ -182,6 +220,13 @@ def test_caterpillar_draws_one_panel_per_metric():
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Đắk Hà", "Kon Rẫy"]  # 614 at the top
 
 
+def test_caterpillar_sets_the_highlighted_district_in_bold(rates):
+    fig = caterpillar_plot(classify(rates), highlight="615")
+    weights = {t.get_text(): t.get_fontweight() for t in fig.axes[0].get_yticklabels()}
+    assert weights["Đắk Hà"] == "bold"
+    assert {w for name, w in weights.items() if name != "Đắk Hà"} == {"normal"}
+
+
 def test_caterpillar_value_axis_says_per_1000_for_a_share_scaled_by_1000():
     frame = classify(pd.DataFrame({"unit_code": ["614", "615"], "unit_label": ["Kon Rẫy", "Đắk Hà"],
                                    "metric": "party_members_per_1000_population", "numerator": [1639.0, 3362.0],
@@ -206,16 +251,41 @@ def test_availability_plot_codes_each_cell_by_status():
     image = fig.axes[0].images[0].get_array()
     assert np.asarray(image).tolist() == [[0, 1], [2, 0]]
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Kon Rẫy", "Đắk Hà"]
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
+    assert [one_line(t.get_text()) for t in fig.axes[0].get_xticklabels()] == [
         label_of(RATE, "en"), label_of("village_heads_party_members_share", "en")]
 
 
 def test_availability_plot_in_vietnamese():
     fig = availability_plot(availability_matrix(), lang="vi")
     assert fig.axes[0].get_title() == "Độ sẵn có của số liệu theo huyện"
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["tính được", "có số liệu, thiếu mẫu số", "không công bố"]
     assert missing_glyph_warnings(fig) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_availability_plot_of_one_metric_fits_names_title_and_legend(lang):
+    # The discipline comparison has one metric: the figure used to be 3 inches wide and cut names off.
+    names = ["Thành phố Kon Tum", "Đắk Glei", "Kon Rẫy", "Ia H'Drai"]
+    matrix = pd.DataFrame({RATE: ["not reported", "not reported", "computed", "not reported"]}, index=names)
+    fig = availability_plot(matrix, lang=lang)
+    fig.canvas.draw()
+    assert fig.get_figwidth() >= 6.5
+    ax, legend = fig.axes[0], fig.legends[0]
+    assert legend.get_window_extent().y1 <= ax.get_window_extent().y0  # under the matrix
+    [tick] = ax.get_xticklabels()
+    assert tick.get_rotation() == 0 and "\n" in tick.get_text()  # level and wrapped
+    assert one_line(tick.get_text()) == label_of(RATE, lang)
+    assert not overflows(fig)
+    assert missing_glyph_warnings(fig) == []
+
+
+def test_availability_plot_of_many_metrics_slants_wrapped_labels_inside_the_figure():
+    metrics = metric_definitions().query("family == 'coverage'")["metric"].tolist()
+    matrix = pd.DataFrame({m: ["computed", "not reported"] for m in metrics}, index=["Kon Rẫy", "Đắk Hà"])
+    fig = availability_plot(matrix)
+    assert {t.get_rotation() for t in fig.axes[0].get_xticklabels()} == {40}
+    assert not overflows(fig)
 
 
 def test_availability_plot_rejects_an_unknown_status():

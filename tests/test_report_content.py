@@ -105,24 +105,51 @@ def test_flag_items_count_a_flag_once_per_source_and_district_in_crosstabs():
 def _compared_rows(**changes) -> pd.DataFrame:
     rows = pd.DataFrame({
         "unit_label": ["Kon Rẫy", "Đắk Hà", "Sa Thầy"], "metric": "disciplined_per_1000_member_years",
+        "label_en": "Members disciplined per 1,000 member-years",
+        "label_vi": "Số đảng viên bị kỷ luật trên 1.000 đảng viên-năm",
         "kind": "rate", "comparison": ["similar", "lower", "not compared"],
         "comparison_reason": [None, None, "no denominator: party_members not reported"],
-        "approximate": [False, False, False],
-        "flags": ["breakdown_exceeds_total;historical_unit", "historical_unit", ""],
+        "approximate": [False, True, False],
+        "flags": ["breakdown_exceeds_total;historical_unit", "historical_unit;hedged_value", ""],
+        "obs_ids": ["O0022;O0011", "O0050;O0051", "O0060"],
+        "denominator": [1639.0, 3362.0, None], "exposure": [2697.0, 5531.0, None],
+        "benchmark": 4.0, "benchmark_source": "given",
         "period_start": pd.to_datetime(["2020-01-01", "2020-01-01", None]),
         "period_end": pd.to_datetime(["2021-08-23", "2021-08-23", None])})
     return rows.assign(**changes)
 
 
-def test_caveats_name_the_districts_whose_figures_raise_them():
-    caveats = rc.comparison_caveats(_compared_rows(), "en")
+FLAGS = pd.DataFrame({"rule": ["breakdown_exceeds_total", "historical_unit", "hedged_value"],
+                      "obs_ids": ["O0022;O0023;O0024;O0025", "O0022;O0011;O0050;O0051", "O0050"]})
+
+
+def test_caveats_name_the_district_metric_and_figures_behind_each():
+    caveats = rc.comparison_caveats(_compared_rows(), "en", FLAGS)
     by_id = {c["id"]: c for c in caveats}
-    assert list(by_id) == ["breakdown_exceeds_total", "exposure_from_one_stock", "not_compared", "historical_unit"]
+    assert list(by_id) == ["national_benchmark", "breakdown_exceeds_total", "approximate", "exposure_from_one_stock",
+                           "not_compared", "historical_unit"]
     assert by_id["breakdown_exceeds_total"]["units"] == ["Kon Rẫy"]
-    assert by_id["breakdown_exceeds_total"]["text"].startswith("Kon Rẫy: the published breakdown of discipline")
-    assert by_id["not_compared"]["text"] == ("1 district × metric rows reported something but cannot be "
-                                             "compared: 1 × no denominator.")
+    assert by_id["breakdown_exceeds_total"]["text"].startswith(
+        "Kon Rẫy (Members disciplined per 1,000 member-years; figures O0022, O0023, O0024, O0025): the published "
+        "breakdown of discipline by form adds up to more than the published total")
+    assert by_id["approximate"]["text"].startswith("Đắk Hà (Members disciplined per 1,000 member-years): a figure")
+    assert by_id["exposure_from_one_stock"]["text"].endswith(
+        "Kon Rẫy: 1,639 members × 1.65 years = 2,697 member-years; "
+        "Đắk Hà: 3,362 members × 1.65 years = 5,531 member-years.")
+    assert by_id["not_compared"]["text"] == (
+        "Published but not compared: no denominator: Sa Thầy (Members disciplined per 1,000 member-years).")
     assert by_id["historical_unit"]["units"] == ["Kon Rẫy", "Đắk Hà"]
+
+
+def test_caveats_cite_a_national_benchmark_only_when_it_is_the_anchor():
+    assert "national_benchmark" not in [c["id"] for c in rc.comparison_caveats(_compared_rows(benchmark=5.0), "en")]
+    pooled = _compared_rows(benchmark_source="pooled")
+    assert "national_benchmark" not in [c["id"] for c in rc.comparison_caveats(pooled, "en")]
+
+
+def test_caveats_without_the_flags_table_still_name_district_and_metric():
+    [caveat] = [c for c in rc.comparison_caveats(_compared_rows(), "en") if c["id"] == "breakdown_exceeds_total"]
+    assert caveat["text"].startswith("Kon Rẫy (Members disciplined per 1,000 member-years): the published")
 
 
 def test_caveats_flag_rules_match_whole_rule_ids_only():
@@ -133,8 +160,32 @@ def test_caveats_flag_rules_match_whole_rule_ids_only():
 def test_caveats_say_when_periods_differ_and_follow_the_language():
     rows = _compared_rows(period_end=pd.to_datetime(["2021-08-23", "2022-12-31", None]))
     caveats = {c["id"]: c["text"] for c in rc.comparison_caveats(rows, "vi")}
-    assert caveats["periods_differ"].startswith("Các ước lượng thuộc 2 thời kỳ khác nhau")
-    assert caveats["not_compared"].endswith("1 × không có mẫu số.")
+    assert caveats["periods_differ"].startswith("Các ước lượng thuộc 2 thời điểm hoặc thời kỳ khác nhau, từ "
+                                                "2020-01-01 đến 2022-12-31")
+    assert caveats["not_compared"] == ("Có số liệu nhưng không so sánh được: không có mẫu số: Sa Thầy (Số đảng viên "
+                                       "bị kỷ luật trên 1.000 đảng viên-năm).")
+    assert caveats["exposure_from_one_stock"].endswith("Kon Rẫy: 1.639 đảng viên × 1,65 năm = 2.697 đảng viên-năm; "
+                                                       "Đắk Hà: 3.362 đảng viên × 1,65 năm = 5.531 đảng viên-năm.")
+
+
+def test_benchmark_text_cites_the_national_anchor_it_equals():
+    text, anchor = rc.benchmark_text(4.0, ["disciplined_per_1000_member_years"], "vi")
+    assert anchor == "disciplined_per_1000_member_years"
+    assert text.startswith("4 trên 1.000 đảng viên-năm, là mốc toàn quốc: khoảng 20.000 đảng viên bị kỷ luật năm "
+                           "2021 và 24.160 năm 2023")
+    text, anchor = rc.benchmark_text(4.5, ["disciplined_per_1000_member_years"], "en")
+    assert anchor is None and "not one of the national anchors" in text
+    assert rc.benchmark_text("pooled", ["x"], "en")[0].startswith("the pooled value of the districts compared")
+
+
+def test_row_flags_leave_out_the_flag_stated_once_per_report():
+    shown = rc.row_flags(pd.Series(["historical_unit;breakdown_exceeds_total", "historical_unit"]))
+    assert shown.tolist() == ["breakdown_exceeds_total", ""]
+
+
+def test_tables_escape_text_from_the_raw_tables():
+    html = rc.show_table(pd.DataFrame({"title": ["<img src=x onerror=alert(1)> Đắk Hà"]}), "en").to_html()
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt; Đắk Hà" in html
 
 
 def test_write_artifact_writes_plain_json_atomically_and_none_writes_nothing(tmp_path):
@@ -166,8 +217,10 @@ def test_profile_of_a_period_without_figures_says_so_and_shows_no_tables(small_d
     params = validate_profile_params("Kon Rẫy", period_start="1900", period_end="1901", data_dir=small_raw)
     profile = rc.build_profile(small_dataset, params)
     [intro] = rc.profile_section(profile, "intro")
-    assert intro.data.endswith("No published figure about Kon Rẫy falls in this period, so the rest of the "
-                               "report is empty.")
+    assert ("No published figure about Kon Rẫy falls in this period, so the rest of the report is empty."
+            in intro.data)
+    assert intro.data.endswith("Kon Rẫy is a former district: it existed until 2025-06-30. The figures describe it "
+                               "as it was then.")
     assert rc.profile_section(profile, "figures") == [] and rc.profile_section(profile, "sources") == []
     assert rc.profile_section(profile, "metrics")[0].data.endswith("No metric can be formed from the figures "
                                                                    "about Kon Rẫy.")

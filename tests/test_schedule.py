@@ -13,6 +13,7 @@ import pytest
 
 from analysis.errors import UsageError
 from analysis.schedule import (
+    declared_kinds,
     declared_parameters,
     districts_with_data,
     load_schedule,
@@ -202,10 +203,48 @@ def test_default_schedule_fits_the_report_notebooks(dataset):
         "district_profile__district-da-huoai_lang-en_province-lam-dong",
         "district_comparison__family-coverage_lang-en_province-kon-tum",
         "district_comparison__family-admissions_lang-en_province-kon-tum",
-        "district_comparison__family-discipline_lang-en_province-kon-tum",
+        "district_comparison__benchmark-4-0_family-discipline_lang-en_province-kon-tum",
         "data_quality__lang-en",
     ]
     assert all(job.writes_json for job in schedule.jobs)
+    benchmarks = {job.parameters["family"]: job.parameters.get("benchmark") for job in schedule.jobs
+                  if job.notebook == "district_comparison"}
+    assert benchmarks == {"coverage": None, "admissions": None, "discipline": 4.0}  # the national anchor
+
+
+def test_an_annotated_parameter_takes_every_kind_its_annotation_names(tmp_path, notebooks):
+    write_notebook(notebooks, "district_comparison",
+                   "from typing import Optional, Union\nprovince = 'Kon Tum'\nfamily = 'discipline'\n"
+                   "benchmark: Union[str, float] = 'pooled'\nnote: Optional[str] = None\nlevels = [0.95, 0.998]")
+    path = schedule_file(tmp_path, """
+jobs:
+  - notebook: district_comparison
+    grid: {benchmark: [pooled, 4.0, 3], family: [discipline]}
+  - notebook: district_comparison
+    parameters: {benchmark: [4.0], note: 2, family: 1}
+""")
+    message = problems_of(path, notebooks)
+    assert message.endswith("3 problems:\n"
+                            "  job 2 (district_comparison): benchmark: expected number or text as the notebook "
+                            "annotates it, got list [4.0]; to run one job per value, put the list under 'grid:'\n"
+                            "  job 2 (district_comparison): note: expected null or text as the notebook annotates "
+                            "it, got number 2\n"
+                            "  job 2 (district_comparison): family: expected text like the notebook's default "
+                            "'discipline', got number 1")
+    path.write_text("jobs:\n  - notebook: district_comparison\n    grid: {benchmark: [pooled, 4.0, 3]}\n",
+                    encoding="utf-8")
+    assert [job.parameters["benchmark"] for job in load_schedule(path, notebooks_dir=notebooks).jobs] == [
+        "pooled", 4.0, 3]
+
+
+def test_without_an_annotation_a_parameter_takes_the_kind_of_its_default(tmp_path, notebooks):
+    path = schedule_file(tmp_path, "jobs:\n  - notebook: district_comparison\n    parameters: {benchmark: 4.0}\n")
+    assert "benchmark: expected text like the notebook's default 'pooled', got number 4.0" in problems_of(
+        path, notebooks)
+
+
+def test_the_comparison_notebook_annotates_benchmark_so_a_schedule_may_give_a_number():
+    assert declared_kinds(ROOT / "notebooks" / "district_comparison.ipynb") == {"benchmark": {"text", "number"}}
 
 
 # --------------------------------------------------------------------------- problems
