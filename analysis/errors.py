@@ -13,7 +13,7 @@ code  meaning
 2     usage error: bad command-line argument, schedule or parameter
 3     input error: a file is missing, unreadable or malformed; nothing written
 4     busy: another build holds the lock on the processed data
-130   interrupted (Ctrl-C / SIGINT); previous outputs are intact
+130   interrupted (Ctrl-C, SIGINT or SIGTERM); previous outputs are intact
 ====  ==================================================================
 
 Examples:

@@ -1220,8 +1220,71 @@ SOURCE_FIELDS = ("publisher", "title", "published", "url", "language", "kind", "
 FIGURE_KEY = ("source_id", "indicator", "unit_name", "value", "as_of", "period_start", "period_end")
 
 
+#: The start of a cell a spreadsheet runs as a formula: ``=``, ``+``, ``@``, a tab, a carriage return, or ``-``
+#: before anything but a plain number (``-3`` and ``-0.5`` stay numbers).
+_FORMULA_START = r"(?:[=+@\t\r]|-(?!\d*\.?\d+\Z))"
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table to be opened in a spreadsheet, its formula-like text cells prefixed with ``'``.
+
+    The candidates file is reviewed in a spreadsheet, and its cells hold
+    text from the command line and from the article: a title such as
+    ``=HYPERLINK(...)`` would run as a formula. A text cell that starts like
+    a formula (see ``_FORMULA_START``), possibly after quotes, gets one more
+    ``'`` in front, which spreadsheets show as text; numbers such as ``-3``
+    are left alone. :func:`restore_formulas` undoes it exactly, so the text
+    reaches ``data/raw`` as typed. Only the candidates file is written this
+    way: processed tables are data for pandas and R and keep every cell as is.
+
+    Args:
+        frame: The table (text columns are changed; other columns kept).
+
+    Returns:
+        A copy with the formula-like cells prefixed.
+
+    Examples:
+        >>> cells = pd.DataFrame({"c": ["=SUM(A1:A9)", "@Báo", "-3", "-x", "'=1", "'quoted'", "a=b"]})
+        >>> neutralise_formulas(cells)["c"].tolist()
+        ["'=SUM(A1:A9)", "'@Báo", '-3', "'-x", "''=1", "'quoted'", 'a=b']
+        >>> restore_formulas(neutralise_formulas(cells)).equals(cells)
+        True
+    """
+    return _change_formula_cells(frame, f"'*{_FORMULA_START}", lambda column: "'" + column)
+
+
+def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """The text of a table written by :func:`neutralise_formulas`, as it was before: one ``'`` removed.
+
+    Only a cell that :func:`neutralise_formulas` would have written is
+    changed (a ``'`` followed by formula-like text): a title that happens to
+    start with a quote is kept, and a cell whose quote a spreadsheet dropped
+    on saving is already as typed.
+
+    Args:
+        frame: A table read back from a file written with :func:`neutralise_formulas`.
+
+    Returns:
+        A copy with those cells restored.
+
+    Examples:
+        >>> restore_formulas(pd.DataFrame({"c": ["'=1", "''=1", "=1", "'quoted'", "'-3", ""]}))["c"].tolist()
+        ['=1', "'=1", '=1', "'quoted'", "'-3", '']
+    """
+    return _change_formula_cells(frame, f"'+{_FORMULA_START}", lambda column: column.str.slice(1))
+
+
+def _change_formula_cells(frame: pd.DataFrame, pattern: str, change) -> pd.DataFrame:
+    """``change`` the cells of the text columns that match ``pattern`` at their start."""
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+    return frame.assign(**{c: frame[c].mask(frame[c].str.match(pattern, na=False), change(frame[c])) for c in text})
+
+
 def accepted_candidates(reviewed: pd.DataFrame, *, file: Path | str) -> pd.DataFrame:
     """The rows of a reviewed candidates table whose ``accept`` says yes.
+
+    Cells the candidates file neutralised for the spreadsheet (a leading
+    ``'``, :func:`neutralise_formulas`) are restored as typed.
 
     Args:
         reviewed: The candidates table as read back (text; the index is the
@@ -1230,7 +1293,7 @@ def accepted_candidates(reviewed: pd.DataFrame, *, file: Path | str) -> pd.DataF
         file: The file's name, for messages.
 
     Returns:
-        The accepted rows, in file order.
+        The accepted rows, in file order, with their text as typed.
 
     Raises:
         InputError: A column is missing, or an ``accept`` cell is neither
@@ -1258,7 +1321,7 @@ def accepted_candidates(reviewed: pd.DataFrame, *, file: Path | str) -> pd.DataF
         line = unknown.idxmax()
         raise InputError(f"{reviewed.loc[line, 'accept']!r} is neither yes (y, yes, 1, true, x) nor no "
                          "(n, no, 0, false, empty)", file=file, row=line, field="accept")
-    return reviewed.loc[answer.isin(ACCEPT_YES)]
+    return restore_formulas(reviewed.loc[answer.isin(ACCEPT_YES)])
 
 
 def next_ids(existing: pd.Series, prefix: str, count: int, width: int) -> list[str]:

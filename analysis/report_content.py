@@ -37,7 +37,9 @@ Examples:
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -415,8 +417,17 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[1] if lang == "vi" else pair[0]
 
 
-def narrate(key: str, lang: str, **values) -> str:
+class Narration(str):
+    """Markdown made by :func:`narrate`, its values already escaped: quoted as it is by another narration."""
+
+
+def narrate(key: str, lang: str, **values) -> Narration:
     """One narrative paragraph in English or Vietnamese, with values filled in.
+
+    The values are data (a unit's full name, a source title ...): each is
+    HTML-escaped before it goes into the Markdown, so markup in the data
+    shows as text and never reaches the report as markup; the paragraph's own
+    Markdown is kept. See :func:`markdown_value`.
 
     Args:
         key: A key of :data:`NARRATIVE`.
@@ -432,12 +443,54 @@ def narrate(key: str, lang: str, **values) -> str:
     Examples:
         >>> narrate("flags_none", "en")
         'No quality check raised a flag on these figures.'
+        >>> narrate("profile_title", "en", full_name="<b>Kon Rẫy</b>", province="Kon Tum")
+        '# Profile of &lt;b&gt;Kon Rẫy&lt;/b&gt;, Kon Tum province'
     """
     if key not in NARRATIVE:
         raise UsageError(f"no narrative {key!r}", field="key")
     if lang not in ("en", "vi"):
         raise UsageError(f"lang must be 'en' or 'vi'; got {lang!r}", field="lang")
-    return NARRATIVE[key][lang].format(**values)
+    template = NARRATIVE[key][lang]
+    in_code = {name for name in values
+               if template.count(f"`{{{name}}}`") == template.count(f"{{{name}}}") > 0}
+    return Narration(template.format(**{name: markdown_value(value, name in in_code)
+                                        for name, value in values.items()}))
+
+
+#: Markdown punctuation that would turn a value into a link, an image, emphasis or code (escaped with a backslash).
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]])")
+
+
+def markdown_value(value, in_code_span: bool = False) -> str:
+    """A value as narration quotes it: data text escaped, so that markup in the data shows as text.
+
+    ``<``, ``>`` and ``&`` are HTML-escaped (nbconvert passes raw HTML in
+    Markdown through to the report), and the Markdown punctuation of links,
+    images, emphasis and code gets a backslash (nbconvert keeps
+    ``javascript:`` links). A :class:`Narration` is already escaped and is
+    kept as it is. Inside a code span (a placeholder between backticks)
+    Markdown shows the text literally, entities included, so a value there is
+    kept as it is, unless it holds a backtick, which would end the span.
+
+    Args:
+        value: Text, a number or a :class:`Narration`.
+        in_code_span: Whether the placeholder is the whole of a code span.
+
+    Returns:
+        The text to put in the Markdown.
+
+    Examples:
+        >>> markdown_value("<script>alert(2)</script> & Co"), markdown_value(1639)
+        ('&lt;script&gt;alert(2)&lt;/script&gt; &amp; Co', '1639')
+        >>> print(markdown_value("[Kon Rẫy](javascript:alert(1)) *_x_*"))
+        \\[Kon Rẫy\\](javascript:alert(1)) \\*\\_x\\_\\*
+        >>> markdown_value("R&D/raw", in_code_span=True), markdown_value("a`<b>", in_code_span=True)
+        ('R&D/raw', 'a\\\\`&lt;b&gt;')
+    """
+    text = str(value)
+    if isinstance(value, Narration) or (in_code_span and "`" not in text):
+        return text
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def say(*keys: str, lang: str, **values):
@@ -1264,7 +1317,8 @@ def comparison_section(comparison: Comparison, section: str, plots: dict | None 
             return [say("caveats_heading", "caveats_none", lang=lang)]
         from IPython.display import Markdown
 
-        items = "\n".join(f"- {c['text']}" for c in comparison.caveats)
+        # caveat templates hold no markup: the whole text is escaped (the artifact keeps it as is)
+        items = "\n".join(f"- {markdown_value(c['text'])}" for c in comparison.caveats)
         return [say("caveats_heading", lang=lang), Markdown(items)]
     raise UsageError(f"unknown comparison section {section!r}", field="section")
 

@@ -5,8 +5,13 @@
 jobs in local worker processes or on an existing Dask cluster
 (:mod:`analysis.runner`), and writes ``index.html`` and ``index.json``
 (:mod:`analysis.report_index`) into the output folder, which it holds a lock
-on while it runs. :func:`check_notebooks` is the lint rule for the stored
-notebooks (no outputs, a ``parameters`` cell).
+on while it runs. The index is rewritten (atomically) after every finished
+job, so it tells the truth at every moment: a finished job's report replaces
+its earlier ``.failed.`` files at once, and the index follows; a job not yet
+finished is ``pending`` and links nothing. If the run stops early (Ctrl-C)
+the index is written once more with those jobs ``interrupted``.
+:func:`check_notebooks` is the lint rule for the stored notebooks (no
+outputs, a ``parameters`` cell).
 
 Typical use (what ``python -m analysis report`` does)::
 
@@ -31,6 +36,11 @@ from analysis.runner import FAILED, KERNEL_NAME, JobResult, RunSettings, ensure_
 from analysis.schedule import Schedule, load_schedule
 
 EXECUTORS = ("local", "dask")
+
+#: Index status of a job not finished yet (while the run goes on, or after a hard kill).
+PENDING = "pending"
+#: Index status of a job the run stopped before it finished (Ctrl-C, or an error of the run itself).
+INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -65,7 +75,8 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
         job_timeout: Seconds per job, overriding the schedule's.
         kernel_name: The kernelspec every notebook runs with (installed
             into this environment if missing).
-        on_result: Called with each :class:`~analysis.runner.JobResult` as it arrives.
+        on_result: Called with each :class:`~analysis.runner.JobResult` as it
+            arrives (after the index that lists it is written).
 
     Returns:
         The results and the paths of ``index.html`` and ``index.json``.
@@ -73,8 +84,9 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
     Raises:
         UsageError: A problem with the schedule or the arguments (nothing ran).
         BusyError: Another run is writing to the same output folder.
+        KeyboardInterrupt: The run was interrupted; the index lists the jobs
+            that finished and marks the others ``interrupted``.
     """
-    from analysis.report_index import build_index, write_index
     from analysis.storage import build_lock
 
     if executor not in EXECUTORS:
@@ -94,18 +106,75 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
                            job_timeout=job_timeout or schedule.job_timeout)
     ensure_kernel(kernel_name)
     with build_lock(out_dir, timeout=5):
-        started, clock = timestamp(), time.monotonic()
-        if executor == "dask":
-            results, workers = _run_on_dask(schedule, settings, scheduler, workers, on_result)
-        else:
+        if executor == "local":
             workers = workers or os.cpu_count() or 1
-            results = run_jobs(schedule.jobs, settings, workers=workers, on_result=on_result)
-        run = {"schedule": schedule.source, "started": started, "finished": timestamp(),
-               "duration": round(time.monotonic() - clock, 3), "executor": executor,
-               "scheduler": scheduler, "workers": workers, "kernel": kernel_name,
-               "limits": f"cell {settings.cell_timeout:g} s, job {settings.job_timeout:g} s"}
-        index_html, index_json = write_index(out_dir, build_index(results, out_dir, run))
+        index = _LiveIndex(schedule, out_dir, {
+            "schedule": schedule.source, "executor": executor, "scheduler": scheduler, "workers": workers,
+            "kernel": kernel_name, "limits": f"cell {settings.cell_timeout:g} s, job {settings.job_timeout:g} s"})
+
+        def arrived(result: JobResult) -> None:
+            index.add(result)
+            if on_result is not None:
+                on_result(result)
+
+        try:
+            if executor == "dask":
+                results, index.run["workers"] = _run_on_dask(schedule, settings, scheduler, workers, arrived)
+            else:
+                results = run_jobs(schedule.jobs, settings, workers=workers, on_result=arrived)
+        except BaseException:  # Ctrl-C (or a failure of the run itself): say which jobs did not finish
+            index.write(ended=True)
+            raise
+        index_html, index_json = index.write(ended=True)
     return RunSummary(results=results, index_html=index_html, index_json=index_json)
+
+
+class _LiveIndex:
+    """The index of a run in progress, rewritten as results arrive.
+
+    Args:
+        schedule: The jobs, in the order the index lists them.
+        out_dir: The output folder.
+        run: Facts about the run (``started``, ``finished`` and ``duration``
+            are added here).
+    """
+
+    def __init__(self, schedule: Schedule, out_dir: Path, run: dict):
+        self.jobs, self.out_dir = schedule.jobs, out_dir
+        self.run = {**run, "started": timestamp()}
+        self.clock = time.monotonic()
+        self.results: dict[str, JobResult] = {}
+
+    def add(self, result: JobResult) -> None:
+        """Record a finished job and rewrite the index (the others ``pending``)."""
+        self.results[result.name] = result
+        self.write(ended=False)
+
+    def write(self, ended: bool) -> tuple[Path, Path]:
+        """Write ``index.json`` and ``index.html`` atomically: each job's result, if it has one.
+
+        Args:
+            ended: Whether the run has ended: its ``finished`` time is set and a
+                job without a result is ``interrupted`` (else ``pending``); such
+                a job links no file.
+
+        Returns:
+            The paths of ``index.html`` and ``index.json``.
+        """
+        from analysis.report_index import build_index, write_index
+
+        unfinished = INTERRUPTED if ended else PENDING
+        entries = [self.results.get(job.name) or JobResult(
+            name=job.name, notebook=job.notebook, parameters=job.parameters, status=unfinished, duration=None,
+            error="the run stopped before this job finished" if ended else "")
+            for job in self.jobs]
+        run = {**self.run, "finished": timestamp() if ended else "",
+               "duration": round(time.monotonic() - self.clock, 3)}
+        record = build_index(entries, self.out_dir, run)
+        left = sum(entry.status == unfinished for entry in entries)
+        if left:
+            record["counts"][unfinished] = left
+        return write_index(self.out_dir, record)
 
 
 def _run_on_dask(schedule: Schedule, settings: RunSettings, address: str, workers: int | None, on_result):

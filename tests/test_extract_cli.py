@@ -146,6 +146,20 @@ def test_extract_review_accept_build_round_trip(article, small_raw, capsys):
     assert "1.639 đảng viên" not in raw_text and "thôn trưởng là đảng viên" not in raw_text  # no article text
 
 
+def test_formula_like_cells_are_neutralised_for_the_spreadsheet_and_accepted_as_typed(article, small_raw, capsys):
+    title, publisher = '=HYPERLINK("http://x","y")', "+84 Báo Thử"
+    assert propose(article, small_raw, "--source", "NEW", "--publisher", publisher, "--title", title) == 0
+    candidates = article.with_suffix(".candidates.csv")
+    table = pd.read_csv(candidates, dtype=str, keep_default_na=False)
+    assert set(table["source_title"]) == {"'" + title} and set(table["source_publisher"]) == {"'" + publisher}
+    assert table.loc[0, "value"] == "1639"  # other cells as they were
+    # the reviewer's spreadsheet dropped the quote of one cell on saving: that cell is as typed already
+    review(candidates, {("party_members", "Kon Rẫy"): "y"}, edits={(0, "source_publisher"): publisher})
+    assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 0
+    sources = pd.read_csv(small_raw / "sources.csv", dtype=str, keep_default_na=False).set_index("source_id")
+    assert (sources.loc["S104", "title"], sources.loc["S104", "publisher"]) == (title, publisher)
+
+
 def test_accepting_twice_is_refused_and_writes_nothing(article, small_raw, capsys):
     propose(article, small_raw, *NEW_SOURCE)
     candidates = article.with_suffix(".candidates.csv")

@@ -46,6 +46,35 @@ def test_say_joins_paragraphs_as_markdown():
     assert shown.data == "## Lưu ý\n\nKhông có lưu ý đặc biệt."
 
 
+def test_narration_shows_markup_in_data_values_as_text_and_keeps_its_own_markdown():
+    period = rc.narrate("profile_period", "en", start="<2020>", end="2021 & sau")
+    shown = rc.say("profile_title", "profile_intro", lang="en", full_name="<script>alert(2)</script> Kon Rẫy",
+                   province="Kon Tum", district="Kon Rẫy", period=period, n_figures=2, n_sources=1).data
+    assert "<script" not in shown and "<2020>" not in shown
+    assert shown.startswith("# Profile of &lt;script&gt;alert(2)&lt;/script&gt; Kon Rẫy, Kon Tum province\n\n")
+    # a narration quoted by another is escaped once, not twice
+    assert "villages in it for the period &lt;2020&gt; to 2021 &amp; sau: **2 figures from 1 sources**" in shown
+
+
+def test_narration_shows_markdown_links_and_emphasis_in_data_values_as_text():
+    shown = rc.narrate("profile_former", "en", district="[Kon Rẫy](javascript:alert(1)) *cũ*", valid_to="2025-06-30")
+    assert shown.startswith(r"\[Kon Rẫy\](javascript:alert(1)) \*cũ\* is a former district: it existed until 2025")
+
+
+def test_value_in_a_code_span_is_kept_literal_unless_a_backtick_would_end_the_span():
+    assert rc.narrate("artifact_written", "en", name="R&D.json").endswith("as `R&D.json`.")
+    assert rc.narrate("artifact_written", "en", name="x`<b>.json").endswith(r"as `x\`&lt;b&gt;.json`.")
+
+
+def test_caveats_section_shows_markup_in_unit_names_as_text():
+    caveat = {"id": "not_compared", "units": ["<script>alert(2)</script>"],
+              "text": "Reported but not compared: <script>alert(2)</script> (a metric)."}
+    comparison = rc.Comparison(params=SimpleNamespace(lang="en"), facts={}, availability=None, compared=None,
+                               table=None, caveats=[caveat])
+    _, items = rc.comparison_section(comparison, "caveats")
+    assert items.data == "- Reported but not compared: &lt;script&gt;alert(2)&lt;/script&gt; (a metric)."
+
+
 def test_show_table_labels_columns_in_the_language_and_ticks_booleans():
     frame = pd.DataFrame({"obs_ids": ["O1;C1", "O2"], "estimate": [1639.5, 75.51], "count": [1639, 2],
                           "approximate": [True, False], "severity": ["warning", "info"], "extra": ["x", "y"]})

@@ -212,7 +212,11 @@ def test_command_writes_the_panel_and_says_it_is_synthetic(tmp_path, capsys, mon
     assert sorted(units.loc[units["level"] == "district", "unit_code"]) == ["608"] + [str(c) for c in range(610, 619)]
 
 
-@pytest.mark.parametrize("text, message", [("2023-2014", "earlier to the later"), ("twenty", "not a year")])
+@pytest.mark.parametrize("text, message", [
+    ("2023-2014", "earlier to the later"), ("twenty", "not a year"),
+    ("1900-2100", "^--years: '1900-2100': years must lie within 1945-2100$"),
+    ("2020-2101", "within 1945-2100"), ("1944", "within 1945-2100"),
+])
 def test_bad_years_are_a_usage_error(text, message):
     with pytest.raises(UsageError, match=message):
         parse_years(text)

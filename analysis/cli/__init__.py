@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from analysis.errors import EXIT_INTERRUPTED, AnalysisError
@@ -40,9 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run one command and return its exit status."""
+    """Run one command and return its exit status.
+
+    SIGTERM (what cron, systemd and schedulers send) is handled like Ctrl-C:
+    the command cleans up (an interrupted report run writes a truthful index)
+    and exits 130.
+    """
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.func(args) or 0)
     except AnalysisError as err:

@@ -8,12 +8,16 @@ Two steps with a person in between (``docs/extraction.md``)::
 
 The first writes ``ARTICLE.candidates.csv`` (or ``--out``) and prints the
 candidates; it never overwrites a candidates file (it may hold a review)
-unless ``--force``. The second appends the rows marked ``accept`` = y to
-``observations.csv`` (and the new source to ``sources.csv``) of the raw
-folder, after building the dataset on a copy of the folder with those rows
-added: if any new row would be rejected, or repeats a figure already there,
-nothing is written and the reasons are printed (exit 1). Existing bytes of
-the raw files are never rewritten: rows are appended.
+unless ``--force``. The file is made to be reviewed in a spreadsheet: a cell
+that would run as a formula there (``=HYPERLINK(...)``, ``@...``) is written
+with a leading ``'``, which ``--accept`` removes again
+(:func:`analysis.extract.neutralise_formulas`). The second appends the rows
+marked ``accept`` = y to ``observations.csv`` (and the new source to
+``sources.csv``) of the raw folder, after building the dataset on a copy of
+the folder with those rows added: if any new row would be rejected, or
+repeats a figure already there, nothing is written and the reasons are
+printed (exit 1). Existing bytes of the raw files are never rewritten: rows
+are appended.
 """
 
 from __future__ import annotations
@@ -82,7 +86,7 @@ def run_extract(args: argparse.Namespace) -> int:
 
 def propose(args: argparse.Namespace, raw: Path) -> int:
     """Write the candidates file of an article and print its candidates."""
-    from analysis.extract import extract_figures, read_article, read_codebook
+    from analysis.extract import extract_figures, neutralise_formulas, read_article, read_codebook
     from analysis.storage import csv_bytes, read_csv_table, replace_files
 
     for option in ("unit", "source"):
@@ -104,7 +108,7 @@ def propose(args: argparse.Namespace, raw: Path) -> int:
                "url": args.url, "language": "vi", "kind": args.kind, "accessed": date.today().isoformat()}
     found = found.assign(article=args.article.name,
                          **{f"source_{k}": (v if new_source else "") for k, v in details.items()})
-    replace_files({out.name: csv_bytes(found)}, out.parent)
+    replace_files({out.name: csv_bytes(neutralise_formulas(found))}, out.parent)
     print(candidates_table(found) if len(found) else "no figures found in the article")
     if args.published is None:
         print("note: no --published date, so figures stated 'up to now' have an unknown end")

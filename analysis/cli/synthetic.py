@@ -14,6 +14,9 @@ from pathlib import Path
 
 from analysis.errors import UsageError
 
+#: The first and last year ``--years`` accepts.
+FIRST_YEAR, LAST_YEAR = 1945, 2100
+
 
 def parse_years(text: str) -> list[int]:
     """Years from ``2014-2023`` (inclusive) or a single ``2019``.
@@ -25,18 +28,26 @@ def parse_years(text: str) -> list[int]:
         The years, in order.
 
     Raises:
-        UsageError: Not a year or a range of years from the earlier to the later.
+        UsageError: Not a year or a range of years; a year outside
+            1945-2100 (``FIRST_YEAR``, ``LAST_YEAR``); or a range whose
+            later year comes first.
 
     Examples:
         >>> parse_years("2022-2023")
         [2022, 2023]
+        >>> parse_years("1900-2100")
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: --years: '1900-2100': years must lie within 1945-2100
     """
     first, _, last = text.strip().partition("-")
     try:
         start, end = int(first), int(last or first)
     except ValueError:
         raise UsageError(f"{text!r} is not a year or a range of years like 2014-2023", field="--years") from None
-    if not 1945 <= start <= end <= 2100:
+    if not (FIRST_YEAR <= start <= LAST_YEAR and FIRST_YEAR <= end <= LAST_YEAR):
+        raise UsageError(f"{text!r}: years must lie within {FIRST_YEAR}-{LAST_YEAR}", field="--years")
+    if start > end:
         raise UsageError(f"{text!r}: give years from the earlier to the later, like 2014-2023", field="--years")
     return list(range(start, end + 1))
 

@@ -121,8 +121,8 @@ def index_problems(out_dir: Path) -> list[str]:
     is an existing, complete file (an HTML page that ends with ``</html>``, a
     notebook and a JSON artifact that parse); an ``ok`` job links its report
     and notebook and no ``.failed.`` file; a ``failed`` job links only
-    ``.failed.`` files and its kept notebook exists; nothing links into a
-    staging folder.
+    ``.failed.`` files and its kept notebook exists; a ``pending`` or
+    ``interrupted`` job links nothing; nothing links into a staging folder.
     """
     from urllib.parse import unquote
 
@@ -160,6 +160,9 @@ def index_problems(out_dir: Path) -> list[str]:
                 problems.append(f"{name}: failed, but links a report: {outputs}")
             if not (out_dir / job["notebook"] / f"{name}.failed.ipynb").is_file():
                 problems.append(f"{name}: failed, but its kept notebook {name}.failed.ipynb is gone")
+        elif job["status"] in ("pending", "interrupted"):  # not finished (yet): nothing of it is linked
+            if outputs:
+                problems.append(f"{name}: {job['status']}, but links {outputs}")
         else:
             problems.append(f"{name}: unknown status {job['status']!r}")
     return problems

@@ -342,9 +342,7 @@ CASES = {
                                ("error: the cell timeout must be a positive number of seconds, not 0.0",)),
     "cli-synthetic-years-1900-2100": Case(
         None, ("synthetic", "--years", "1900-2100", "--out", "{tmp}/synthetic"), 2,
-        ("re:error: --years: '1900-2100': .*1945.*",),
-        bug="cli/synthetic.parse_years says 'give years from the earlier to the later' for 1900-2100, which is "
-            "in order; the real limit (1945-2100) is not named"),
+        ("re:error: --years: '1900-2100': .*1945.*",)),
     # ---- extraction
     "extract-nothing-to-do": Case(None, ("extract",), 2,
                                   ("error: extract: give either an ARTICLE to extract or --accept REVIEWED.csv",)),

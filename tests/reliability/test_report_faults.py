@@ -8,7 +8,9 @@ only when ``RELIABILITY_FAULTS=1``:
    limit, ``os._exit``); the two others must succeed and the index must
    tell exactly what happened.
 2. **interrupted**: the same jobs without faults but slow; SIGINT to the
-   process group (what Ctrl-C does) as soon as the first report is in place.
+   process group (what Ctrl-C does) as soon as the first report is in place:
+   the index then lists the jobs that finished and marks the others
+   ``interrupted``.
 3. **re-run**: the same jobs, no faults: everything succeeds and the index
    is complete.
 
@@ -158,14 +160,18 @@ def test_interrupted_run_leaves_no_staging_files_and_no_process(runs):
     assert runs["left_running"] == []
 
 
-def test_interrupted_run_leaves_the_previous_index_in_place(runs):
-    assert runs["after_interrupt"]["index_bytes"] == runs["after_faults"]["index_bytes"]
+def test_interrupted_run_index_lists_the_finished_jobs_and_marks_the_others_interrupted(runs):
+    snap = runs["after_interrupt"]
+    found = {mode: job["status"] for mode, job in jobs(snap).items()}
+    assert set(found.values()) <= {"ok", "interrupted"} and found["fine"] == "interrupted", found
+    for job in snap["index"]["jobs"]:
+        if job["status"] == "interrupted":
+            assert (job["outputs"], job["error"]) == ({}, "the run stopped before this job finished")
+    assert snap["index"]["counts"] == {"ok": list(found.values()).count("ok"), "failed": 0,
+                                       "interrupted": list(found.values()).count("interrupted")}
+    assert snap["index"]["run"]["finished"]  # written when the run stopped, not left as a run in progress
 
 
-@pytest.mark.xfail(strict=True, reason="reports.run_schedule writes the index only after the last job, so after Ctrl-C "
-                                       "the previous index stays while the jobs that finished have replaced its "
-                                       "'.failed.' files (runner._put_in_place deletes them on success): the index "
-                                       "links deleted files and calls a finished report failed")
 def test_index_tells_the_truth_after_an_interrupted_run(runs):
     assert runs["after_interrupt"]["problems"] == []
 

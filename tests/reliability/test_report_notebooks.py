@@ -129,9 +129,6 @@ def test_source_title_with_a_script_element_shows_as_text_in_tables(run):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-@pytest.mark.xfail(strict=True, reason="report_content.say formats data values (full_name, district, province) into "
-                                       "Markdown, which nbconvert renders with raw HTML passed through: a unit "
-                                       "name's <script> element reaches the report's HTML as markup")
 def test_unit_name_with_a_script_element_shows_as_text_in_the_narration(run):
     page = report_page(run)
     assert "<script>alert(2)" not in page

@@ -57,10 +57,6 @@ def candidates(small_raw, tmp_path):
     return small_raw, path, rows
 
 
-@pytest.mark.xfail(strict=True, reason="cli/extract.propose writes the candidates file with storage.csv_bytes as is: "
-                                       "a --title or --publisher starting with '=', '+', '@' (or phrase text from the "
-                                       "article) becomes a live formula when the reviewer opens the file in a "
-                                       "spreadsheet")
 def test_candidates_file_neutralises_formula_like_cells(candidates):
     _, _, rows = candidates
     live = [(column, value) for row in rows for column, value in row.items() if FORMULA_START.match(value or "")]
