@@ -38,6 +38,7 @@ th, td { border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; 
 th { background: #f4f4f4; }
 .ok { color: #176117; font-weight: bold; }
 .failed { color: #a31515; font-weight: bold; }
+.pending, .interrupted { color: #8a6d00; font-weight: bold; }
 .params { font-size: .9em; }
 .params .key { color: #555; font-weight: 600; }
 .error { color: #a31515; white-space: pre-wrap; }
@@ -133,7 +134,8 @@ def render_index_html(record: dict) -> str:
         items = "".join(f'<li><a href="#{_text(job.get("name", ""))}">{_text(job.get("name", ""))}</a>: '
                         f'{_text(job.get("error", ""))}</li>' for job in failed)
         failed_list = f"<h2>Failed jobs</h2><ul>{items}</ul>"
-    summary = f"{len(jobs)} jobs: {counts.get('ok', 0)} ok, {counts.get('failed', 0)} failed"
+    summary = f"{len(jobs)} jobs: " + ", ".join(
+        f"{counts[status]} {status}" for status in counts if counts[status] or status in ("ok", "failed"))
     facts_html = "".join(f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>" for k, v in facts if v not in (None, ""))
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
