@@ -3,7 +3,10 @@
 The same notebook and the same parameters, N jobs (12; 4 with ``--quick``):
 
 * runner: ``python -m analysis report SCHEDULE --jobs 2 --out DIR`` (one
-  process; parallel workers; papermill and the HTML export in-process);
+  process; parallel workers; papermill and the HTML export in-process),
+  once with warm kernels (the default: one kernel per worker, reused from
+  job to job) and once with cold kernels (``ANALYSIS_KERNELS=cold``: a
+  fresh kernel per job); ``--kernels warm`` or ``cold`` runs only one;
 * shell loop, one job after the other, as a user would script it::
 
       for d in ...; do
@@ -15,8 +18,8 @@ The notebook is ``notebooks/district_profile.ipynb`` when it exists and
 declares a ``district`` parameter (jobs: the Kon Tum districts, then the
 same in Vietnamese when it declares ``lang``), else the toy notebook in
 ``benchmarks/notebooks/`` (pandas, seaborn, statsmodels and one figure).
-Both sides run once per benchmark run, back to back, so the ratio compares
-like with like on a shared machine; the order alternates between runs.
+All sides run once per round, back to back, so the ratios compare like with
+like on a shared machine; the order rotates between rounds.
 
 Per-job overhead of the runner (documented formula)::
 
@@ -30,20 +33,30 @@ starting the worker pool, handing out jobs, the index page, and a worker
 idle at the end while the other finishes its last job. Divided by the jobs'
 own time, it is the overhead per job as a fraction of a job.
 
-Run: ``python benchmarks/bench_runner.py [--quick] [--json PATH] [--jobs N] [--workers W]``.
+Warm kernels in isolation (a fresh process, with the runner's own classes):
+the start of a bare kernel (ready, nothing imported), the start of a warm
+kernel (ready, with :data:`analysis.runner.WARM_IMPORTS` imported), its
+resident memory when idle (``VmRSS`` in ``/proc/PID/status``) and after
+each of five jobs, and the reset that gives each job a fresh namespace.
+
+Run: ``python benchmarks/bench_runner.py [--quick] [--json PATH] [--jobs N] [--workers W] [--kernels warm|cold|both]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from measure import PYTHON, REPO, add_common_arguments, judge, median, measure_process, row, write_rows
+from measure import (
+    PYTHON, REPO, add_common_arguments, judge, median, measure_process, python_worker, row, write_rows,
+)
 
 HERE = Path(__file__).resolve().parent
 TOY = HERE / "notebooks" / "toy_report.ipynb"
@@ -105,39 +118,112 @@ def job_durations(out: Path) -> tuple[list[float], int]:
     return [float(j["duration"]) for j in jobs], sum(1 for j in jobs if j.get("status") != "ok")
 
 
-def one_round(notebook: Path, jobs: list[dict], workers: int, tmp: Path, runner_first: bool) -> dict:
-    """Runner and shell loop once each, back to back."""
+def one_round(notebook: Path, jobs: list[dict], workers: int, tmp: Path, modes: list[str], turn: int) -> dict:
+    """The shell loop and the runner in each kernel mode once each, back to back (order rotated by ``turn``)."""
     schedule = tmp / "bench.yml"
     write_schedule(schedule, notebook, jobs)
-    runner_out, shell_out = tmp / "runner", tmp / "shell"
-    shutil.rmtree(runner_out, ignore_errors=True)
+    shell_out = tmp / "shell"
     shutil.rmtree(shell_out, ignore_errors=True)
     shell_out.mkdir(parents=True)
     script = tmp / "loop.sh"
     script.write_text(shell_loop(notebook, jobs, shell_out))
     env = {"ANALYSIS_NOTEBOOKS_DIR": str(notebook.parent), "MPLBACKEND": "agg"}
 
-    def run_runner():
-        return measure_process([*RUNNER, str(schedule), "--jobs", str(workers), "--out", str(runner_out)],
-                               env=env, timeout=900)
+    def run_runner(mode: str):
+        out = tmp / f"runner-{mode}"
+        shutil.rmtree(out, ignore_errors=True)
+        measured = measure_process([*RUNNER, str(schedule), "--jobs", str(workers), "--out", str(out)],
+                                   env={**env, "ANALYSIS_KERNELS": mode}, timeout=900)
+        if measured.returncode not in (0, 1):  # 1: finished, some jobs failed (counted below)
+            measured.check(f"the report runner ({mode} kernels)")
+        return measured, out
 
-    def run_shell():
-        return measure_process(["bash", str(script)], env=env, cwd=tmp, timeout=900)
-
-    if runner_first:
-        runner, shell = run_runner(), run_shell()
-    else:
-        shell, runner = run_shell(), run_runner()
-    if runner.returncode not in (0, 1):  # 1: finished, some jobs failed (counted below)
-        runner.check("the report runner")
+    sides = [("shell", lambda: measure_process(["bash", str(script)], env=env, cwd=tmp, timeout=900))]
+    sides += [(mode, lambda mode=mode: run_runner(mode)) for mode in modes]
+    turn %= len(sides)
+    done = {name: run() for name, run in sides[turn:] + sides[:turn]}
+    shell = done["shell"]
     produced = len(list(shell_out.glob("*.html")))
     if produced != len(jobs):
         raise RuntimeError(f"the shell loop wrote {produced} HTML files for {len(jobs)} jobs:\n{shell.stderr[-2000:]}")
-    durations, failed = job_durations(runner_out)
-    job = median(durations)
-    overhead = (runner.wall * workers - sum(durations)) / sum(durations)
-    return {"runner": runner.wall, "shell": shell.wall, "ratio": shell.wall / runner.wall, "job": job,
-            "overhead": overhead, "failed": failed, "runner_rss": runner.peak_rss_mb, "shell_rss": shell.peak_rss_mb}
+    result = {"shell": shell.wall, "shell_rss": shell.peak_rss_mb}
+    for mode in modes:
+        runner, out = done[mode]
+        durations, failed = job_durations(out)
+        result[mode] = {
+            "wall": runner.wall, "ratio": shell.wall / runner.wall, "job": median(durations),
+            "first": max(durations[:workers]), "overhead": (runner.wall * workers - sum(durations)) / sum(durations),
+            "idle": runner.wall * workers - sum(durations), "failed": failed, "rss": runner.peak_rss_mb,
+        }
+    return result
+
+
+def vm_rss_mb(pid: int) -> float:
+    """Resident memory of a process now (``VmRSS`` in ``/proc/PID/status``), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def warm_kernel_costs(notebook: Path, jobs: list[dict], result: Path, starts: int = 3) -> None:
+    """Worker step: what a warm kernel costs on its own, written as JSON to ``result``.
+
+    Bare and warm kernel starts (``starts`` each, alternating), then one warm
+    kernel runs up to five of the jobs: the reset before each, and the
+    kernel's resident memory when idle and after each job.
+    """
+    import papermill
+
+    from analysis import runner
+
+    with tempfile.TemporaryDirectory(prefix="bench-warm-") as tmp:
+        settings = runner.RunSettings(out_dir=tmp, socket_dir=tmp)
+        bare_settings = dataclasses.replace(settings, warm_imports=())
+        runner.ensure_kernel(settings.kernel_name)
+        cwd = str(notebook.parent)
+        bare, warm = [], []
+        for _ in range(starts):
+            for chosen, times in ((bare_settings, bare), (settings, warm)):
+                kernel = runner.WarmKernel(cwd, chosen, [])
+                clock = time.perf_counter()
+                kernel.start()
+                times.append(time.perf_counter() - clock)
+                kernel.discard()
+        kernel = runner.WarmKernel(cwd, settings, [])
+        kernel.start()
+        pid = kernel.manager.provisioner.process.pid
+        idle, resets, after = vm_rss_mb(pid), [], []
+        for k, params in enumerate(jobs[:5]):
+            clock = time.perf_counter()
+            kernel.reset(cwd)
+            resets.append(time.perf_counter() - clock)
+            papermill.execute_notebook(str(notebook), str(Path(tmp) / f"job{k}.ipynb"), parameters=params,
+                                       kernel_name=settings.kernel_name, km=kernel.manager, progress_bar=False)
+            kernel.stop_clients()
+            after.append(vm_rss_mb(pid))
+        kernel.discard()
+    result.write_text(json.dumps({"bare": bare, "warm": warm, "idle_mb": idle, "after_mb": after, "resets": resets}))
+
+
+def isolation_rows(notebook: Path, jobs: list[dict]) -> list[dict]:
+    """Rows for the costs of a warm kernel in isolation (measured in a fresh process)."""
+    costs, measured = python_worker(__file__, "--worker", "warm-costs", "--notebook", str(notebook),
+                                    "--params", json.dumps(jobs[:5], ensure_ascii=False), timeout=400,
+                                    env={"MPLBACKEND": "agg"})
+    bare, warm = median(costs["bare"]), median(costs["warm"])
+    after = costs["after_mb"]
+    return [
+        row("warm kernel: start-up (kernel + imports)", warm, "s", len(costs["warm"]), None, "–", "info",
+            f"a bare kernel (nothing imported) starts in {bare:.2f} s; the imports of WARM_IMPORTS add "
+            f"{warm - bare:.2f} s, paid once per kernel instead of once per job"),
+        row("warm kernel: memory when idle (VmRSS)", costs["idle_mb"], "MB", 1, None, "–", "info",
+            f"one per worker, kept between jobs; after each of {len(after)} jobs: "
+            + ", ".join(f"{mb:.0f}" for mb in after) + " MB"),
+        row("warm kernel: reset before each job", 1000 * median(costs["resets"]), "ms", len(costs["resets"]), None,
+            "–", "info", "fresh namespace, rcParams, pandas options, warnings, cwd …; max "
+            f"{1000 * max(costs['resets']):.0f} ms"),
+    ]
 
 
 def main(argv=None) -> int:
@@ -147,27 +233,43 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="runner --jobs (parallel workers)")
     parser.add_argument("--rounds", type=int, default=1, help="runner-vs-loop rounds (the median is reported)")
     parser.add_argument("--toy", action="store_true", help="use the toy notebook even if the real one exists")
+    parser.add_argument("--kernels", choices=("warm", "cold", "both"), default="both",
+                        help="which runner modes to measure against the loop (default both)")
+    parser.add_argument("--notebook", help="internal: the notebook of a worker step")
+    parser.add_argument("--params", help="internal: the jobs' parameters of a worker step (JSON)")
     args = parser.parse_args(argv)
+    if args.worker == "warm-costs":
+        warm_kernel_costs(Path(args.notebook), json.loads(args.params), Path(args.result),
+                          starts=1 if args.quick else 3)
+        return 0
     n = args.jobs or (4 if args.quick else 12)
     notebook, jobs = choose_notebook(n, toy=args.toy)
+    modes = ["warm", "cold"] if args.kernels == "both" else [args.kernels]
     with tempfile.TemporaryDirectory(prefix="bench-runner-") as tmp:
-        rounds = [one_round(notebook, jobs, args.workers, Path(tmp), runner_first=k % 2 == 0)
-                  for k in range(args.rounds)]
-    ratio = median(r["ratio"] for r in rounds)
-    overhead = median(r["overhead"] for r in rounds)
-    failed = max(r["failed"] for r in rounds)
+        rounds = [one_round(notebook, jobs, args.workers, Path(tmp), modes, turn=k) for k in range(args.rounds)]
     where = notebook.relative_to(REPO)
-    detail = (f"{n} jobs of {where}, runner --jobs {args.workers}: runner {median(r['runner'] for r in rounds):.1f} s, "
-              f"shell loop {median(r['shell'] for r in rounds):.1f} s"
-              + (f"; {failed} runner job(s) FAILED" if failed else ""))
-    rows = [
-        row(f"report runner vs shell loop ({n} jobs, {args.workers} workers)", ratio, "×", len(rounds),
-            max(r["runner_rss"] for r in rounds), f"≥ {TARGET_RATIO:g}×", judge(ratio, TARGET_RATIO, "higher"), detail),
-        row("report runner: overhead per job", 100 * overhead, "%", len(rounds), None,
-            f"< {100 * TARGET_OVERHEAD:g}%", judge(overhead, TARGET_OVERHEAD, "lower"),
-            f"(wall × workers − Σ jobs) / Σ jobs; median job {median(r['job'] for r in rounds):.2f} s "
-            f"(index.json), shell loop {median(r['shell'] for r in rounds) / n:.2f} s per job"),
-    ]
+    shell = median(r["shell"] for r in rounds)
+    rows = []
+    for mode in modes:
+        ratio = median(r[mode]["ratio"] for r in rounds)
+        overhead = median(r[mode]["overhead"] for r in rounds)
+        failed = max(r[mode]["failed"] for r in rounds)
+        label = f"{mode} kernels"
+        wall = median(r[mode]["wall"] for r in rounds)
+        detail = (f"{n} jobs of {where}, runner --jobs {args.workers}: runner {wall:.1f} s, shell loop {shell:.1f} s"
+                  + (f"; {failed} runner job(s) FAILED" if failed else ""))
+        rows += [
+            row(f"report runner ({label}) vs shell loop ({n} jobs, {args.workers} workers)", ratio, "×", len(rounds),
+                max(r[mode]["rss"] for r in rounds), f"≥ {TARGET_RATIO:g}×", judge(ratio, TARGET_RATIO, "higher"),
+                detail),
+            row(f"report runner ({label}): overhead per job", 100 * overhead, "%", len(rounds), None,
+                f"< {100 * TARGET_OVERHEAD:g}%", judge(overhead, TARGET_OVERHEAD, "lower"),
+                f"(wall × workers − Σ jobs) / Σ jobs = {median(r[mode]['idle'] for r in rounds):.1f} s of worker "
+                f"time outside jobs; median job {median(r[mode]['job'] for r in rounds):.2f} s, slowest first job "
+                f"{median(r[mode]['first'] for r in rounds):.2f} s (index.json); shell loop {shell / n:.2f} s per job"),
+        ]
+    if "warm" in modes:
+        rows += isolation_rows(notebook, jobs)
     write_rows(rows, args.json)
     return 0
 

@@ -160,7 +160,8 @@ def test_jobs_ran_in_parallel(mixed_run):
 def test_job_wall_clock_limit_stops_a_job_and_the_others_finish(tmp_path):
     schedule = write(tmp_path / "s.yml", "timeout: {cell: 60, job: 600}\njobs:\n"
                                          "  - notebook: sleeps\n    parameters: {seconds: 40}\n"
-                                         "  - notebook: greeting\n")
+                                         "  - notebook: greeting\n"
+                                         "  - notebook: greeting\n    parameters: {name: Sa Thầy}\n")  # warm: 3 jobs
     code, stdout, _ = run_cli("report", schedule, "--out", tmp_path / "out", "--jobs", "2", "--job-timeout", "3")
     index = json.loads((tmp_path / "out" / "index.json").read_text())
     jobs = {j["name"]: j for j in index["jobs"]}
@@ -170,7 +171,7 @@ def test_job_wall_clock_limit_stops_a_job_and_the_others_finish(tmp_path):
     assert (sleeps["status"], sleeps["reason"]) == ("failed", "job timeout")
     assert sleeps["error"] == "stopped: the job ran longer than its limit of 3 s"
     assert sleeps["duration"] < 15
-    assert jobs["greeting"]["status"] == "ok"
+    assert jobs["greeting"]["status"] == jobs["greeting__name-sa-thay"]["status"] == "ok"
 
 
 def _hang_or_finish(job: Job, settings: RunSettings) -> JobResult:
@@ -194,14 +195,30 @@ def test_unresponsive_worker_is_killed_and_a_fresh_pool_runs_the_rest(tmp_path):
 def test_dry_run_lists_the_jobs_and_runs_nothing(tmp_path):
     schedule = write(tmp_path / "s.yml", "jobs:\n  - notebook: greeting\n    grid: {name: [Đắk Hà, Sa Thầy]}\n"
                                          "  - notebook: crashes\n")
-    code, stdout, _ = run_cli("report", schedule, "--out", tmp_path / "out", "--dry-run")
+    code, stdout, _ = run_cli("report", schedule, "--out", tmp_path / "out", "--jobs", "2", "--dry-run")
     assert code == 0
     assert stdout.splitlines() == [
-        f"3 jobs from {schedule} (limits: cell 300 s, job 900 s), outputs in {tmp_path / 'out'}:",
+        f"3 jobs from {schedule} (limits: cell 300 s, job 900 s; warm kernels), outputs in {tmp_path / 'out'}:",
         "  greeting/greeting__name-dak-ha.html  <-  greeting name='Đắk Hà'",
         "  greeting/greeting__name-sa-thay.html  <-  greeting name='Sa Thầy'",
         "  crashes/crashes.html  <-  crashes",
     ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_says_cold_kernels_when_the_environment_asks_for_them(tmp_path, monkeypatch):
+    schedule = write(tmp_path / "s.yml", "jobs:\n  - notebook: greeting\n    grid: {times: [1, 2, 3]}\n")
+    monkeypatch.setenv("ANALYSIS_KERNELS", "cold")
+    code, stdout, _ = run_cli("report", schedule, "--out", tmp_path / "out", "--jobs", "2", "--dry-run")
+    assert code == 0 and "(limits: cell 300 s, job 900 s; cold kernels)" in stdout.splitlines()[0]
+
+
+def test_unknown_kernel_mode_exits_2_before_anything_runs(tmp_path, monkeypatch):
+    schedule = write(tmp_path / "s.yml", "jobs:\n  - notebook: greeting\n")
+    monkeypatch.setenv("ANALYSIS_KERNELS", "lukewarm")
+    code, stdout, stderr = run_cli("report", schedule, "--out", tmp_path / "out")
+    assert (code, stdout) == (2, "")
+    assert stderr.splitlines() == ["error: ANALYSIS_KERNELS='lukewarm': use 'warm' or 'cold'"]
     assert not (tmp_path / "out").exists()
 
 
@@ -270,3 +287,38 @@ def test_dask_executor_runs_the_jobs_on_a_local_cluster(tmp_path):
     assert {j["pid"] for j in index["jobs"]} <= worker_pids
     artifact = json.loads((tmp_path / "out" / "greeting" / "greeting__name-dak-ha.json").read_text())
     assert artifact["name"] == "Đắk Hà"
+
+
+def test_index_follows_each_finished_job_and_marks_the_rest_interrupted_on_ctrl_c(tmp_path, monkeypatch):
+    import analysis.reports
+    from analysis.schedule import Schedule
+
+    jobs = tuple(Job("toy", {"mode": mode}, f"toy__mode-{mode}", "") for mode in ("a", "b", "c"))
+    (tmp_path / "toy").mkdir()
+    seen = {}
+
+    def run_two_then_ctrl_c(jobs, settings, *, workers, on_result):
+        for job in jobs[:2]:
+            (tmp_path / "toy" / f"{job.name}.html").write_text("<html></html>")
+            on_result(JobResult(name=job.name, notebook="toy", parameters=job.parameters, status=OK,
+                                outputs={"html": f"toy/{job.name}.html"}))
+            seen[job.name] = json.loads((tmp_path / "index.json").read_text(encoding="utf-8"))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(analysis.reports, "ensure_kernel", lambda name: None)
+    monkeypatch.setattr(analysis.reports, "run_jobs", run_two_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        analysis.reports.run_schedule(Schedule("s.yml", jobs, 30, 60), out_dir=tmp_path, workers=2)
+
+    after_a = seen["toy__mode-a"]
+    assert [j["status"] for j in after_a["jobs"]] == ["ok", "pending", "pending"]
+    assert (after_a["counts"], after_a["run"]["finished"]) == ({"ok": 1, "failed": 0, "pending": 2}, "")
+    index = json.loads((tmp_path / "index.json").read_text(encoding="utf-8"))
+    assert [(j["status"], j["outputs"], j["error"]) for j in index["jobs"]] == [
+        ("ok", {"html": "toy/toy__mode-a.html"}, ""), ("ok", {"html": "toy/toy__mode-b.html"}, ""),
+        ("interrupted", {}, "the run stopped before this job finished")]
+    assert index["counts"] == {"ok": 2, "failed": 0, "interrupted": 1} and index["run"]["finished"]
+    assert index["jobs"][2]["duration"] is None  # it did not run to the end: no duration to report
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r'href="([^"#]+)"', page) == ["toy/toy__mode-a.html", "toy/toy__mode-b.html", "index.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "index.html", "index.json", "toy"]

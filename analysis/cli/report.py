@@ -10,6 +10,7 @@ run holds the output folder.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,9 @@ def add_parsers(subparsers) -> None:
 
     report = subparsers.add_parser(
         "report", help="run a report schedule: notebooks -> HTML reports and an index",
-        description="Run every job of a YAML report schedule in parallel and write reports/index.html.",
+        description="Run every job of a YAML report schedule in parallel and write reports/index.html. "
+                    "Each local worker keeps a warm kernel (heavy imports done once) and gives every job a "
+                    "fresh namespace in it; ANALYSIS_KERNELS=cold starts a fresh kernel for every job instead.",
         epilog="Exit codes: 0 all jobs ok, 1 some jobs failed, 2 bad schedule or arguments, 4 output folder busy.",
     )
     report.add_argument("schedule", nargs="?", type=Path,
@@ -53,14 +56,19 @@ def add_parsers(subparsers) -> None:
 def run_report(args: argparse.Namespace) -> int:
     """``report``: check the schedule, run it (or list it), print the summary."""
     from analysis.reports import run_schedule
+    from analysis.runner import warm_kernels_by_default
     from analysis.schedule import load_schedule
 
     schedule = load_schedule(args.schedule or paths.schedules_dir() / "default.yml")
     out_dir = (args.out or paths.reports_dir()).resolve()
     if args.dry_run:
+        # warm kernels as run_jobs decides (a wrong ANALYSIS_KERNELS fails here)
+        workers = args.jobs or os.cpu_count() or 1
+        warm = warm_kernels_by_default() and args.executor == "local" and len(schedule.jobs) > workers
+        kernels = "warm" if warm else "cold"
         print(f"{len(schedule.jobs)} jobs from {schedule.source} (limits: cell "
-              f"{args.cell_timeout or schedule.cell_timeout:g} s, job {args.job_timeout or schedule.job_timeout:g} s), "
-              f"outputs in {out_dir}:")
+              f"{args.cell_timeout or schedule.cell_timeout:g} s, job {args.job_timeout or schedule.job_timeout:g} s; "
+              f"{kernels} kernels), outputs in {out_dir}:")
         for job in schedule.jobs:
             print(f"  {job.notebook}/{job.name}.html  <-  {job.describe()}")
         return EXIT_OK
