@@ -30,11 +30,13 @@ import sys
 import tempfile
 from datetime import date
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analysis import paths
 from analysis.errors import EXIT_OK, EXIT_PARTIAL, InputError, UsageError
+
+if TYPE_CHECKING:  # pandas is imported by the functions that run, not by `--help`
+    import pandas as pd
 
 EXIT_CODES = """exit codes:
   0  candidates written / accepted rows appended (or nothing was accepted)
