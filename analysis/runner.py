@@ -275,7 +275,10 @@ def kernel_interpreter_problem(argv0: str) -> str | None:
 def ensure_kernel(name: str = KERNEL_NAME) -> Path:
     """Make sure the kernelspec exists and runs this interpreter.
 
-    Installs it into ``sys.prefix`` when missing (once per process).
+    Installs the project's own kernelspec (``grassroots``) into
+    ``sys.prefix`` when it is missing; any other name must already exist, so a
+    mistyped kernel fails its job by name instead of silently running this
+    environment.
 
     Args:
         name: Kernelspec name.
@@ -284,8 +287,9 @@ def ensure_kernel(name: str = KERNEL_NAME) -> Path:
         The kernelspec folder.
 
     Raises:
-        UsageError: A kernelspec of that name exists but runs another
-            interpreter (for example a stale one in the user's Jupyter folder).
+        UsageError: No kernelspec of that name (other than ``grassroots``),
+            or one that runs another interpreter (for example a stale one in
+            the user's Jupyter folder).
     """
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
@@ -294,6 +298,9 @@ def ensure_kernel(name: str = KERNEL_NAME) -> Path:
     try:
         spec = KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:
+        if name != KERNEL_NAME:
+            raise UsageError(f"no Jupyter kernel named {name!r}; installed: "
+                             f"{', '.join(sorted(KernelSpecManager().find_kernel_specs()))}") from None
         log.info("installing the %r kernelspec into %s", name, sys.prefix)
         return install_kernel(name)
     problem = kernel_interpreter_problem(spec.argv[0])

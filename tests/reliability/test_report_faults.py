@@ -232,9 +232,6 @@ def test_missing_kernel_does_not_stop_the_other_job(ghost_run):
     assert leftovers(ghost_run["out"]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="runner.ensure_kernel installs a kernelspec under any name it does not find "
-                                       "(pointing at this interpreter), so a mistyped or missing kernel silently runs "
-                                       "this environment instead of failing the job with 'no kernel named ...'")
 def test_missing_kernel_fails_its_job_by_name_and_installs_nothing(ghost_run):
     ghost = ghost_run["results"]["ghost"]
     assert ghost_run["installs"] == []
