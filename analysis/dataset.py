@@ -49,9 +49,9 @@ from pandas.api.types import union_categoricals
 from analysis import paths
 from analysis.errors import InputError
 from analysis.names import clean_name, on_distinct
-from analysis.quality import FLAG_COLUMNS, RULES, check_quality, flags_by_observation
+from analysis.quality import FLAG_COLUMNS, RULES, flag_observations
 from analysis.schema import (
-    PROCESSED_COLUMNS, RAW_COLUMNS, REJECT_COLUMNS, column_problems, parse_dates, parse_numbers,
+    PROCESSED_COLUMNS, RAW_COLUMNS, REJECT_COLUMNS, column_problems, parse_dates,
     processed_schema, raw_schema, validate_raw, with_numbers,
 )
 from analysis.storage import build_lock, csv_bytes, file_sha256, json_bytes, read_csv_table, replace_files, sha256
@@ -106,7 +106,8 @@ class Dataset:
             ``{"tables": {table: {"in", "used", "rejected"}}, "flags": {rule: count}}``.
         """
         used = {"sources": len(self.sources), "units": len(self.units), "codebook": len(self.codebook)}
-        used.update(self.observations["table"].value_counts().reindex(list(OBSERVATION_TABLES), fill_value=0))
+        table = self.observations["table"].to_numpy(dtype=object)
+        used.update({t: int((table == t).sum()) for t in OBSERVATION_TABLES})
         rejected = self.rejects.drop_duplicates(["table", "line"])["table"].value_counts()
         tables = {t: {"in": int(self.rows_in.get(t, used[t] + rejected.get(t, 0))), "used": int(used[t]),
                       "rejected": int(rejected.get(t, 0))} for t in RAW_TABLES}
@@ -145,7 +146,7 @@ def load_dataset(raw_dir: Path | str | None = None) -> Dataset:
         with _timed(f"validate {table}"):
             found = validate_raw(frame, table, raw_schema(table, **references))
         rejects.append(found)
-        return frame.loc[~frame.index.isin(found["line"])]
+        return frame.loc[~frame.index.isin(found["line"])] if len(found) else frame
 
     sources = validate("sources")
     units = validate("units")
@@ -160,9 +161,9 @@ def load_dataset(raw_dir: Path | str | None = None) -> Dataset:
         observations, unit_rejects = _build_observations(raw_obs, sources, units, dated_units, codebook)
     rejects.append(unit_rejects)
     with _timed("quality"):
-        flags, preferred = check_quality(observations, codebook, dated_units)
+        flags, preferred, rules = flag_observations(observations, codebook, dated_units)
         observations["preferred"] = preferred.to_numpy()
-        observations["flags"] = flags_by_observation(flags, observations["obs_id"]).to_numpy()
+        observations["flags"] = rules.to_numpy()
 
     ds = Dataset(
         observations=_as_text(observations[PROCESSED_COLUMNS]),
@@ -205,18 +206,20 @@ def _build_observations(raw: pd.DataFrame, sources: pd.DataFrame, units: pd.Data
     book = codebook.set_index("indicator")
     kind = _lookup(raw["indicator"], book["kind"])
     published = parse_dates(_lookup(raw["source_id"], sources.set_index("source_id")["published"]))
-    dates = {c: parse_dates(raw[c]) for c in ("as_of", "period_start", "period_end")}
     up_to_publication = (raw["period_end_basis"] == "publication_date").to_numpy()
     fill = {"as_of": (kind == "stock").to_numpy() & (raw["as_of"] == "").to_numpy() & up_to_publication,
             "period_end": (kind == "flow").to_numpy() & (raw["period_end"] == "").to_numpy() & up_to_publication}
-    for column, rows in fill.items():
-        dates[column] = dates[column].copy()
-        dates[column].loc[rows, ["first", "last", "precision"]] = published.loc[rows, ["first", "last", "precision"]]
-    levels = np.column_stack([d["precision"].cat.codes.to_numpy() for d in dates.values()])
-    coarsest = np.where(levels < 0, 99, levels).min(axis=1)
+    day, levels = {}, []
+    for column, side in (("as_of", "last"), ("period_start", "first"), ("period_end", "last")):
+        dates = parse_dates(raw[column])
+        rows = fill.get(column, np.zeros(len(raw), dtype=bool))  # "up to now": the publication date instead
+        day[column] = dates[side].where(~rows, published[side])
+        level = np.where(rows, published["precision"].cat.codes, dates["precision"].cat.codes)
+        levels.append(np.where(level < 0, 99, level))
+    coarsest = np.minimum.reduce(levels)
     precision = pd.Categorical.from_codes(np.where(coarsest == 99, -1, coarsest),
-                                          categories=dates["as_of"]["precision"].cat.categories)
-    as_of, start, end = dates["as_of"]["last"], dates["period_start"]["first"], dates["period_end"]["last"]
+                                          categories=published["precision"].cat.categories)
+    as_of, start, end = day["as_of"], day["period_start"], day["period_end"]
     log.debug("dates resolved")
 
     names = on_distinct(raw["unit_name"], clean_name, categorical=True)
@@ -227,13 +230,13 @@ def _build_observations(raw: pd.DataFrame, sources: pd.DataFrame, units: pd.Data
     log.debug("units resolved")
     unknown = resolved["unit_code"].isna().to_numpy()
     unit_rejects = pd.DataFrame({
-        "table": raw.index.get_level_values("table")[unknown], "line": raw.index.get_level_values("line")[unknown],
+        "table": raw["table"].to_numpy(dtype=object)[unknown], "line": raw["_line"].to_numpy()[unknown],
         "record_id": raw["obs_id"].to_numpy()[unknown], "field": "unit_name",
         "value": raw["unit_name"].to_numpy(dtype=object)[unknown], "reason": resolved["reason"].to_numpy()[unknown],
     })
 
     hierarchy = unit_hierarchy(units)
-    codes = pd.Series(pd.Categorical(resolved["unit_code"]), index=raw.index)
+    codes = resolved["unit_code"]
     obs = pd.DataFrame({
         "obs_id": raw["obs_id"], "table": raw["table"], "source_id": raw["source_id"],
         "locator": _missing_if_empty(raw["locator"]), "unit_name": names,
@@ -242,15 +245,14 @@ def _build_observations(raw: pd.DataFrame, sources: pd.DataFrame, units: pd.Data
         "district_code": _lookup(codes, hierarchy["district_code"]),
         "province_code": _lookup(codes, hierarchy["province_code"]),
         "indicator": raw["indicator"], "family": _lookup(raw["indicator"], book["family"]), "kind": kind,
-        "value": raw["_number"] if "_number" in raw else parse_numbers(raw["value"]),
-        "value_unit": raw["unit"], "value_decimals": on_distinct(raw["value"], _decimals).astype("int64"),
+        "value": raw["_number"], "value_unit": raw["unit"], "value_decimals": raw["_decimals"].astype("int64"),
         "qualifier": raw["qualifier"], "approximate": (raw["qualifier"] != "exact").to_numpy(),
         "as_of": as_of, "period_start": start, "period_end": end,
         "date_precision": precision,
         "period_end_basis": raw["period_end_basis"], "status": raw["status"], "published": published["iso"],
         "preferred": True, "flags": "", "note": _missing_if_empty(raw["note"]),
-    }).loc[~unknown].reset_index(drop=True)
-    return obs, unit_rejects
+    })
+    return (obs.loc[~unknown].reset_index(drop=True) if unknown.any() else obs), unit_rejects
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -261,31 +263,25 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
     """``mapping[key]`` for each key (missing when absent), once per distinct key, as a categorical."""
-    found = mapping.to_dict()
+    found = dict(zip(mapping.index.to_numpy(dtype=object), mapping.to_numpy(dtype=object)))
     return on_distinct(keys, lambda key: found.get(key, np.nan), categorical=True)
 
 
-def _decimals(value: str) -> int:
-    """How many decimals a number was written with ('10.20' -> 2)."""
-    return len(value.partition(".")[2])
-
-
 def _concat_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Stack tables with the same columns, keeping categoricals (index: table, line)."""
+    """Stack tables with the same columns, keeping categoricals; ``table`` and ``_line`` say where each row was."""
     frames = {table: frame for table, frame in frames.items() if len(frame)}
     parts = list(frames.values())
     columns = {}
     for column in parts[0].columns:
-        values = [p[column] for p in parts]
+        values = [p[column].array for p in parts]
         if all(isinstance(v.dtype, pd.CategoricalDtype) for v in values):
-            columns[column] = union_categoricals([v.array for v in values], ignore_order=True)
+            columns[column] = union_categoricals(values, ignore_order=True)
         else:
-            columns[column] = pd.concat(values, ignore_index=True).array
-    index = pd.MultiIndex.from_arrays(
-        [np.repeat(list(frames), [len(p) for p in parts]), np.concatenate([p.index.to_numpy() for p in parts])],
-        names=["table", "line"])
-    stacked = pd.DataFrame(columns, index=index)
-    stacked["table"] = pd.Categorical(index.get_level_values("table"))
+            columns[column] = type(values[0])._concat_same_type(values) if len(values) > 1 else values[0]
+    stacked = pd.DataFrame(columns)
+    stacked["table"] = pd.Categorical.from_codes(np.repeat(np.arange(len(parts)), [len(p) for p in parts]),
+                                                 categories=list(frames))
+    stacked["_line"] = np.concatenate([p.index.to_numpy() for p in parts])
     return stacked
 
 

@@ -169,11 +169,26 @@ def combined_codes(*columns) -> np.ndarray:
         >>> combined_codes(pd.Series(["a", "b", "a", "a"]), np.array([1, 1, 1, 2])).tolist()
         [0, 1, 0, 2]
     """
-    combo = np.zeros(len(columns[0]), dtype=np.int64)
+    combo, size = np.zeros(len(columns[0]), dtype=np.int64), 1  # every value of combo is below size
     for column in columns:
-        codes, uniques = distinct_values(pd.Series(column))
-        combo = pd.factorize(combo * (len(uniques) + 1) + codes + 1)[0]
-    return combo
+        codes, count = _dense_codes(column)
+        if size * (count + 1) >= 2**62:  # make room: renumber the combinations so far
+            combo = pd.factorize(combo)[0]
+            size = int(combo.max(initial=0)) + 1
+        combo = combo * (count + 1) + codes + 1
+        size *= count + 1
+    return pd.factorize(combo)[0]
+
+
+def _dense_codes(column) -> tuple[np.ndarray, int]:
+    """Integer codes of a column (-1 = missing) and how many there can be; small non-negative integers as they are."""
+    values = np.asarray(column) if not isinstance(column, pd.Series) else column
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and len(values):
+        low, high = values.min(), values.max()
+        if low >= 0 and high < 4 * len(values) + 1024:  # already codes (such as a categorical's)
+            return values.astype(np.int64, copy=False), int(high) + 1
+    codes, uniques = distinct_values(pd.Series(column))
+    return codes.astype(np.int64, copy=False), len(uniques)
 
 
 def on_distinct(values: pd.Series, func: Callable[[str], object], categorical: bool = False) -> pd.Series:
@@ -202,7 +217,7 @@ def on_distinct(values: pd.Series, func: Callable[[str], object], categorical: b
     """
     codes, uniques = distinct_values(values)
     results = np.empty(len(uniques), dtype=object)
-    results[:] = [func(u) for u in uniques]
+    results[:] = [func(u) for u in uniques.to_numpy(dtype=object)]  # a pandas array is slow to iterate
     if categorical:
         result_codes, categories = pd.factorize(results, use_na_sentinel=True)
         codes = np.append(result_codes, -1)[codes]

@@ -118,7 +118,7 @@ def parse_dates(values: pd.Series) -> pd.DataFrame:
         1 2021-08-23  2021-08-23
     """
     codes, distinct = distinct_values(values)
-    read = [_read_date(text) for text in distinct] + [_read_date("")]  # the last one for missing values
+    read = [_read_date(text) for text in distinct.to_numpy(dtype=object)] + [_read_date("")]  # last: missing
     codes = np.where(codes < 0, len(read) - 1, codes)
     first, last, level, iso, status = (np.array(column, dtype=object) for column in zip(*read))
     return pd.DataFrame({
@@ -178,8 +178,26 @@ def parse_numbers(values: pd.Series) -> pd.Series:
         >>> parse_numbers(pd.Series(["75.51", "75,51%", "1639", "inf"])).tolist()
         [75.51, nan, 1639.0, nan]
     """
-    numbers = on_distinct(values, _number).astype(float)
-    return numbers.where(np.isfinite(numbers))
+    codes, distinct = distinct_values(values)
+    return pd.Series(np.append(_numbers(distinct.to_numpy(dtype=object)), np.nan)[codes], index=values.index)
+
+
+def _numbers(texts: np.ndarray) -> np.ndarray:
+    """:func:`parse_numbers` of some distinct texts."""
+    try:
+        numbers = texts.astype(float)  # float() of each text, in one C loop
+    except (TypeError, ValueError):  # some text is no number: one at a time
+        numbers = np.array([_number(t) for t in texts], dtype=float)
+    padded = texts.astype(str)
+    numbers[(np.char.strip(padded) != padded) | (np.char.find(padded, "_") >= 0) | ~np.isfinite(numbers)] = np.nan
+    return numbers
+
+
+def _decimals(texts: np.ndarray) -> np.ndarray:
+    """How many decimals each number was written with ('10.20' -> 2)."""
+    texts = texts.astype(str)
+    point = np.char.find(texts, ".")
+    return np.where(point >= 0, np.char.str_len(texts) - point - 1, 0)
 
 
 def _number(text: str) -> float:
@@ -244,18 +262,25 @@ def _check(func, **kwargs) -> pa.Check:
 
 
 def _required(series: pd.Series) -> pd.Series:
-    return series != ""
+    return ~_is_empty(series)
+
+
+def _is_empty(series: pd.Series) -> pd.Series:
+    """Cells that are '' (compared once per category, or on the raw text objects: pandas' text is slower)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series == ""
+    return pd.Series(series.to_numpy(dtype=object) == "", index=series.index)
 
 
 def _fullmatch(pattern: str):
     """Each value matches ``pattern``; for a column of distinct ids, one regex over the joined column."""
     one = re.compile(pattern)
-    every = re.compile(rf"(?:(?:{pattern})\n)*(?:{pattern})")
+    stray = re.compile(rf"^(?!(?:{pattern})$)", re.MULTILINE)  # a line that is not an id
 
     def check(series):
         if not isinstance(series.dtype, pd.CategoricalDtype) and len(series):
             joined = "\n".join(series.to_numpy(dtype=object))
-            if joined.count("\n") == len(series) - 1 and every.fullmatch(joined):
+            if joined.count("\n") == len(series) - 1 and not stray.search(joined):
                 return pd.Series(True, index=series.index)
         return on_distinct(series, lambda value: one.fullmatch(value) is not None).astype(bool)
     return check
@@ -266,11 +291,16 @@ def _optional_in(allowed):
 
 
 def _is_date(series: pd.Series) -> pd.Series:
-    return parse_dates(series)["status"].isin(["ok", "empty"])
+    codes, distinct = distinct_values(series)
+    readable = [_read_date(text)[4] in (0, 1) for text in distinct.to_numpy(dtype=object)]  # status ok or empty
+    return pd.Series(np.array(readable + [True])[codes], index=series.index)
 
 
 def _not_duplicated(series: pd.Series) -> pd.Series:
-    return ~series.duplicated(keep="first")
+    ids = series.to_numpy(dtype=object)
+    if pd.Index(ids).is_unique:  # the usual case, and three times cheaper to establish
+        return pd.Series(True, index=series.index)
+    return pd.Series(~pd.Index(ids).duplicated(keep="first"), index=series.index)
 
 
 def _text(*checks: pa.Check, required: bool = False) -> pa.Column:
@@ -396,9 +426,13 @@ def _observation_schema(table: str, source_ids, codebook: pd.DataFrame) -> pa.Da
         return check
 
     def unit_differs(frame):
-        expected = on_distinct(frame["indicator"], units_of.get)
-        unit = frame["unit"].to_numpy(dtype=object)
-        return ~(expected.notna() & (unit != expected) & (unit != ""))
+        # per distinct indicator, its codebook unit as a code of the unit column (-1: none there; -2: no check)
+        indicator, indicators = distinct_values(frame["indicator"])
+        unit, units = distinct_values(frame["unit"])
+        expected = units_of.reindex(indicators.to_numpy(dtype=object))
+        code = np.where(expected.notna(), units.get_indexer(expected.fillna("").to_numpy(dtype=object)), -2)
+        code = np.append(code, -2)[indicator]
+        return pd.Series(~((code != -2) & (unit != code)) | _is_empty(frame["unit"]).to_numpy(), index=frame.index)
 
     return pa.DataFrameSchema({
         "obs_id": _id_column(table),
@@ -417,7 +451,7 @@ def _observation_schema(table: str, source_ids, codebook: pd.DataFrame) -> pa.Da
         "period_end_basis": _one_of(PERIOD_END_BASES),
         "status": _one_of(STATUSES),
     }, checks=[
-        _frame_check("value", NOT_A_NUMBER, lambda f: (f["value"] == "") | f["_number"].notna()),
+        _frame_check("value", NOT_A_NUMBER, lambda f: _is_empty(f["value"]) | f["_number"].notna()),
         _frame_check("value", "below the indicator's minimum of 0 (only *_change indicators may be negative)",
                      outside("lower")),
         _frame_check("value", "percent above 100 (only changes and shares of a target may exceed 100)",
@@ -433,9 +467,17 @@ def _observation_schema(table: str, source_ids, codebook: pd.DataFrame) -> pa.Da
 
 def _ends_before_starts(start: str, end: str):
     def check(frame):
-        ends_before = parse_dates(frame[end])["last"] < parse_dates(frame[start])["first"]
-        return ~ends_before.fillna(False).astype(bool)
+        ends_before = _date_bound(frame[end], "last") < _date_bound(frame[start], "first")  # NaT: False
+        return pd.Series(~ends_before, index=frame.index)
     return check
+
+
+def _date_bound(values: pd.Series, side: str) -> np.ndarray:
+    """The first or last day each raw date covers (NaT when empty or unreadable), read once per distinct text."""
+    codes, distinct = distinct_values(values)
+    which = 0 if side == "first" else 1
+    days = [_read_date(text)[which] for text in distinct.to_numpy(dtype=object)] + [_NO_DATE]
+    return np.array(days, dtype="datetime64[D]")[codes]
 
 
 def validate_raw(frame: pd.DataFrame, table: str, schema: pa.DataFrameSchema) -> pd.DataFrame:
@@ -488,22 +530,32 @@ def validate_raw(frame: pd.DataFrame, table: str, schema: pa.DataFrameSchema) ->
 
 
 def with_numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    """An observation table with its values parsed once, as ``_number`` (kept if already there).
+    """An observation table with its values parsed once (kept if already there).
 
-    The observation schemas check ``_number``; :func:`validate_raw` adds it
-    when the caller has not.
+    Adds ``_number`` (:func:`parse_numbers`) and ``_decimals``, how many
+    decimals each value was written with ('10.20' -> 2), both computed once
+    per distinct text. The observation schemas check ``_number``;
+    :func:`validate_raw` adds them when the caller has not.
 
     Args:
         frame: A raw observation or context table.
 
     Returns:
-        The same table with ``_number``.
+        The same table with ``_number`` and ``_decimals``.
 
     Examples:
-        >>> with_numbers(pd.DataFrame({"value": ["75.51", "75,51"]}))["_number"].tolist()
-        [75.51, nan]
+        >>> with_numbers(pd.DataFrame({"value": ["75.51", "75,51", "10.20"]}))[["_number", "_decimals"]]
+           _number  _decimals
+        0    75.51          2
+        1      NaN          0
+        2    10.20          2
     """
-    return frame if "_number" in frame else frame.assign(_number=parse_numbers(frame["value"]).to_numpy())
+    if "_number" in frame:
+        return frame
+    codes, distinct = distinct_values(frame["value"])
+    texts = distinct.to_numpy(dtype=object)
+    return frame.assign(_number=np.append(_numbers(texts), np.nan)[codes],
+                        _decimals=np.append(_decimals(texts), 0)[codes])
 
 
 def _explain(rejects: pd.DataFrame, frame: pd.DataFrame, id_column: str) -> pd.DataFrame:

@@ -193,13 +193,22 @@ def resolve_units(places: pd.DataFrame, units: pd.DataFrame, *, name: str = "uni
         1        62                                         NaN
         2       NaN  unknown unit 'Kon Tom'; closest: Kon Tum
     """
-    codes, errors = _resolve(places, units, name=name, province=province, level=level, date=date)
-    reason = errors.map(lambda err: err.message, na_action="ignore")
-    return pd.DataFrame({"unit_code": codes, "reason": reason})
+    codes, row_combo, errors = _resolve(places, units, name=name, province=province, level=level, date=date)
+    messages = np.array([np.nan if err is None else err.message for err in errors] + [np.nan], dtype=object)
+    unresolved = np.flatnonzero(codes.codes < 0)
+    reason = np.full(len(codes), np.nan, dtype=object)
+    reason[unresolved] = messages[row_combo[unresolved]]
+    return pd.DataFrame({"unit_code": codes, "reason": pd.Series(reason, dtype=object)}).set_axis(places.index)
 
 
 def _resolve(places, units, *, name, province, level, date):
-    """Codes per row, and per row the error explaining a missing code."""
+    """Codes per row, each row's distinct combination, and per combination the error explaining a missing code.
+
+    Returns:
+        ``(codes, row_combo, errors)``: the codes as a categorical (missing
+        when not resolved), the combination number of each row, and an
+        object array of :class:`UsageError` (or None) per combination.
+    """
     table = unit_names(units)
     columns = [name, province] + ([level] if level else [])
     row_combo, first_rows = _distinct_rows(places, columns)
@@ -216,11 +225,9 @@ def _resolve(places, units, *, name, province, level, date):
         candidates = pd.concat([candidates, _package_candidates(unresolved, table)], ignore_index=True)
 
     dates = places[date] if date else None
-    codes = pd.Series(_choose(candidates, row_combo, dates, units), index=places.index,
-                      name="unit_code", dtype=object)
-    per_combo = _errors(combos, candidates, table, units)
-    errors = pd.Series(per_combo.reindex(row_combo).to_numpy(), index=places.index, dtype=object)
-    return codes, errors.where(codes.isna())
+    known = pd.Index(units["unit_code"]).unique()
+    codes = pd.Categorical.from_codes(_choose(candidates, row_combo, dates, units, known), categories=known)
+    return codes, row_combo, _errors(combos, candidates, table, units)
 
 
 def _distinct_rows(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -280,33 +287,38 @@ def _same_spelling(asked: str, given: str) -> bool:
 
 
 def _choose(candidates: pd.DataFrame, row_combo: np.ndarray, dates: pd.Series | None,
-            units: pd.DataFrame) -> np.ndarray:
-    """The code for each row: the only candidate, or the one valid at the row's date."""
-    count = candidates.groupby("combo")["unit_code"].transform("size")
-    single = candidates.loc[count == 1].set_index("combo")["unit_code"]
-    chosen = single.reindex(row_combo).to_numpy(dtype=object)
+            units: pd.DataFrame, known: pd.Index) -> np.ndarray:
+    """Each row's code as a position in ``known`` (-1: none): the only candidate, or the one valid at its date."""
+    count = candidates.groupby("combo")["unit_code"].transform("size").to_numpy()
+    combo = candidates["combo"].to_numpy()
+    by_combo = np.full(row_combo.max(initial=-1) + 1, -1)
+    by_combo[combo[count == 1]] = known.get_indexer(candidates["unit_code"].to_numpy()[count == 1])
+    chosen = by_combo[row_combo]
     several = candidates.loc[count > 1]
     if dates is None or several.empty:
         return chosen
+    undecided = np.zeros(len(by_combo), dtype=bool)
+    undecided[combo[count > 1]] = True
+    row = np.flatnonzero(undecided[row_combo] & dates.notna().to_numpy())
+    rows = pd.DataFrame({"row": row, "combo": row_combo[row], "date": dates.to_numpy()[row]})
     validity = units.set_index("unit_code")[["valid_from", "valid_to"]]
-    rows = pd.DataFrame({"row": np.arange(len(row_combo)), "combo": row_combo, "date": dates.to_numpy()})
-    rows = rows.loc[rows["combo"].isin(several["combo"]) & rows["date"].notna()]
     dated = rows.merge(several, on="combo").join(validity, on="unit_code")
     valid = ((dated["valid_from"].isna() | (dated["valid_from"] <= dated["date"]))
              & (dated["valid_to"].isna() | (dated["date"] <= dated["valid_to"])))
     dated = dated.loc[valid]
     picked = dated.loc[dated.groupby("row")["unit_code"].transform("size") == 1]
-    chosen[picked["row"].to_numpy()] = picked["unit_code"].to_numpy()
+    chosen[picked["row"].to_numpy()] = known.get_indexer(picked["unit_code"].to_numpy())
     return chosen
 
 
 def _errors(combos: pd.DataFrame, candidates: pd.DataFrame, table: pd.DataFrame,
-            units: pd.DataFrame) -> pd.Series:
-    """The error of each combo without a single candidate (one loop over those only)."""
-    found = candidates.groupby("combo")["unit_code"].agg(list)
+            units: pd.DataFrame) -> np.ndarray:
+    """The error of each combo (None when it has a single candidate; one loop over the others only)."""
+    count = candidates["combo"].value_counts()
+    failing = combos.loc[~combos["combo"].isin(count.index[count == 1])]
+    found = candidates.loc[candidates["combo"].isin(failing["combo"])].groupby("combo")["unit_code"].agg(list)
     labels = units.set_index("unit_code")
-    errors = {}
-    failing = combos.loc[~combos["combo"].isin(found.index[found.str.len() == 1])]
+    errors = np.full(len(combos), None, dtype=object)
     columns = ["combo", "name", "province", "level", "province_code"]
     for combo, place, prov, lvl, prov_code in failing[columns].itertuples(index=False):
         codes = found.get(combo, [])
@@ -324,7 +336,7 @@ def _errors(combos: pd.DataFrame, candidates: pd.DataFrame, table: pd.DataFrame,
             if lvl:
                 pool = pool.loc[pool["level"] == lvl]
             errors[combo] = UnknownUnitError(place, _closest_units(place, pool, labels))
-    return pd.Series(errors, dtype=object)
+    return errors
 
 
 def _closest_units(place: str, spellings: pd.DataFrame, labels: pd.DataFrame) -> list[str]:
@@ -365,7 +377,7 @@ def resolve_unit(name: str, province: str | None = None, level: str | None = Non
     """
     units = load_units() if units is None else units
     place = pd.DataFrame({"unit_name": [name], "province": [province or ""], "scope": [level or ""]})
-    codes, errors = _resolve(place, units, name="unit_name", province="province", level="scope", date=None)
-    if isinstance(codes.iloc[0], str):
-        return codes.iloc[0]
-    raise errors.iloc[0]
+    codes, row_combo, errors = _resolve(place, units, name="unit_name", province="province", level="scope", date=None)
+    if codes.codes[0] >= 0:
+        return codes[0]
+    raise errors[row_combo[0]]

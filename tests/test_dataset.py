@@ -305,3 +305,14 @@ def test_real_dak_ha_members_3362_and_3387_conflict(real):
     conflicts = real.flags.loc[real.flags["rule"] == "conflicting_sources", "obs_ids"].str.split(";").map(set)
     assert pair in conflicts.tolist()
     assert members.at[3362.0, "preferred"] and not members.at[3387.0, "preferred"]
+
+
+def test_real_dak_ha_undated_article_is_placed_at_the_portal_date_and_not_against_2018(real):
+    members = real.observations.loc[(real.observations["unit_code"] == "615")
+                                    & (real.observations["indicator"] == "party_members")].set_index("value")
+    undated, of_2018 = members.at[3387.0, "obs_id"], members.at[3000.0, "obs_id"]
+    conflicts = real.flags.loc[real.flags["rule"] == "conflicting_sources"]
+    with_undated = conflicts.loc[conflicts["obs_ids"].str.split(";").map(lambda ids: undated in ids)]
+    assert len(with_undated) == 1 and of_2018 not in with_undated["obs_ids"].iloc[0]
+    assert "the undated figure is placed at 2023-06-30: 4 other figures of S002 for this unit agree" \
+        in with_undated["message"].iloc[0]

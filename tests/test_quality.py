@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.dataset import load_dataset
-from analysis.quality import RULES, flags_by_observation
+from analysis.quality import RULES, check_quality, flags_by_observation
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,7 @@ def test_dak_ha_members_3362_and_3387_conflict_and_the_dated_figure_is_preferred
     assert {"O0013", "O0019"} in flagged(fixture_ds, "conflicting_sources")
     assert message(fixture_ds, "conflicting_sources", "O0019") == (
         "party_members of Đắk Hà: 3362 (S001, 2023-06-30) vs 3387 (S002, date unknown); "
+        "2023-06-30 is the only date of this indicator for this unit, so the undated figure is compared with it; "
         "preferred O0013 (a dated figure is preferred to an undated one)")
     preferred = fixture_ds.observations.set_index("obs_id")["preferred"]
     assert not preferred["O0019"] and preferred["O0013"]
@@ -113,7 +114,8 @@ def test_figures_of_different_dates_or_periods_or_equal_values_do_not_conflict(s
     pairs = flagged(load_dataset(small_raw), "conflicting_sources")
     assert not any(ids & {"O0902", "O0903"} for ids in pairs)
     assert {"O0013", "O0901"} not in pairs
-    assert {"O0019", "O0901"} in pairs  # an undated figure may be of any date
+    # members now given for two dates: the undated 3387 could be of either, so it is compared with neither
+    assert not any("O0019" in ids for ids in pairs)
 
 
 def test_an_exact_figure_is_preferred_to_a_hedged_one_of_the_same_date(small_raw):
@@ -172,6 +174,152 @@ def test_each_observation_lists_its_rules_in_rule_order(fixture_ds):
     assert flags["O0032"] == "hedged_value"
 
 
+def test_the_rules_of_each_figure_are_the_same_from_flagged_rows_as_from_obs_ids(fixture_ds):
+    obs = fixture_ds.observations
+    assert obs["flags"].tolist() == flags_by_observation(fixture_ds.flags, obs["obs_id"]).tolist()
+    assert (obs["flags"] != "").sum() > 20
+
+
 def test_flags_by_observation_ignores_unknown_ids_and_leaves_others_empty():
     flags = pd.DataFrame({"rule": ["derived_value", "hedged_value"], "obs_ids": ["O9", "O1;O9"]})
     assert flags_by_observation(flags, pd.Series(["O1", "O2"])).tolist() == ["hedged_value", ""]
+
+
+# --- the rules on small hand-made frames ------------------------------------------------------------
+
+BOOK = pd.DataFrame({
+    "indicator": ["party_members", "villages", "village_heads_party_members", "village_heads_party_members_share",
+                  "admissions", "admissions_target", "admissions_target_achieved_share"],
+    "parent": "", "breakdown": "",
+    "numerator": ["", "", "", "village_heads_party_members", "", "", "admissions"],
+    "denominator": ["", "", "", "villages", "", "", "admissions_target"],
+})
+STOCKS = {"party_members", "villages", "village_heads_party_members", "village_heads_party_members_share"}
+
+
+def figures(*rows):
+    """Processed observations from (obs_id, source_id, indicator, value, date) rows of unit 615.
+
+    ``date`` is an as_of for stocks, ``(start, end)`` for flows; None = undated. Percentages are
+    the ``_share`` indicators, printed with two decimals when not whole.
+    """
+    def day(text):
+        return pd.Timestamp(text) if text else pd.NaT
+
+    frame = pd.DataFrame([{
+        "obs_id": obs_id, "source_id": source, "unit_code": "615", "unit_label": "Đắk Hà", "indicator": indicator,
+        "kind": "stock" if indicator in STOCKS else "flow", "value": float(value),
+        "value_unit": "percent" if indicator.endswith("_share") else "count",
+        "value_decimals": 0 if float(value).is_integer() else 2, "qualifier": "exact",
+        "as_of": day(date) if indicator in STOCKS else pd.NaT,
+        "period_start": pd.NaT if indicator in STOCKS else day(date and date[0]),
+        "period_end": pd.NaT if indicator in STOCKS else day(date and date[1]),
+        "date_precision": "day" if date else None, "period_end_basis": "stated" if date else "unknown",
+        "status": "published", "published": None, "note": "",
+    } for obs_id, source, indicator, value, date in rows])
+    return frame.astype({c: "datetime64[us]" for c in ("as_of", "period_start", "period_end")})
+
+
+def rule_flags(rule, *rows):
+    units = pd.DataFrame({"unit_code": ["615"], "valid_to": pd.to_datetime([None])})
+    flags, _ = check_quality(figures(*rows), BOOK, units)
+    return flags.loc[flags["rule"] == rule]
+
+
+YEAR_2014, YEAR_2016 = ("2014-01-01", "2014-12-31"), ("2016-01-01", "2016-12-31")
+
+
+def test_a_flow_percent_is_not_checked_against_a_denominator_of_another_period():
+    # 50.5% is 101 of 2014's target of 200, but no whole count of the 2016 target of 300
+    share = ("O1", "S1", "admissions_target_achieved_share", 50.5, YEAR_2014)
+    assert rule_flags("percent_count_mismatch", share, ("O2", "S1", "admissions_target", 300, YEAR_2016)).empty
+    assert rule_flags("percent_count_mismatch", share, ("O2", "S1", "admissions_target", 300, YEAR_2016),
+                      ("O3", "S2", "admissions_target", 200, YEAR_2014)).empty
+
+
+def test_a_flow_percent_disagreeing_with_its_denominator_of_the_same_period_is_flagged():
+    flags = rule_flags("percent_count_mismatch",
+                       ("O1", "S1", "admissions_target_achieved_share", 50, YEAR_2014),
+                       ("O2", "S1", "admissions_target", 300, YEAR_2016),
+                       ("O3", "S2", "admissions_target", 90, YEAR_2014),
+                       ("O4", "S1", "admissions", 40, YEAR_2014))
+    assert flags["obs_ids"].tolist() == ["O1;O4;O3"]
+    assert flags["message"].tolist() == ["printed 50% but 40/90 = 44.44%; tolerance 0.5"]
+
+
+def test_a_flow_percent_to_date_takes_a_denominator_to_date_only_from_its_own_source():
+    to_date = ("2014-01-01", None)
+    share = ("O1", "S1", "admissions_target_achieved_share", 50.5, to_date)  # no whole count of 90
+    other_source = rule_flags("percent_count_mismatch", share, ("O2", "S2", "admissions_target", 90, to_date))
+    same_source = rule_flags("percent_count_mismatch", share, ("O2", "S1", "admissions_target", 90, to_date))
+    assert other_source.empty and same_source["obs_ids"].tolist() == ["O1;O2"]
+
+
+def test_a_stock_percent_takes_the_same_date_then_its_own_source_never_another_sources_other_date():
+    share = ("O1", "S1", "village_heads_party_members_share", 75, "2020-12-31")  # 3 of 4, or 30 of 40
+    assert rule_flags("percent_count_mismatch", share, ("O2", "S2", "villages", 41, "2018-12-31")).empty
+    same_date = rule_flags("percent_count_mismatch", share, ("O2", "S2", "villages", 41, "2018-12-31"),
+                           ("O3", "S1", "villages", 40, "2015-12-31"), ("O4", "S3", "villages", 41, "2020-12-31"))
+    assert same_date["obs_ids"].tolist() == ["O1;O4"]
+    own_source = rule_flags("percent_count_mismatch", share, ("O2", "S2", "villages", 40, "2018-12-31"),
+                            ("O3", "S1", "villages", 41, "2015-12-31"))
+    assert own_source["obs_ids"].tolist() == ["O1;O3"]
+
+
+def test_an_undated_stock_is_compared_with_the_only_date_of_its_indicator():
+    flags = rule_flags("conflicting_sources", ("O1", "S1", "party_members", 3362, "2023-06-30"),
+                       ("O2", "S2", "party_members", 3387, None))
+    assert flags["message"].tolist() == [
+        "party_members of Đắk Hà: 3362 (S1, 2023-06-30) vs 3387 (S2, date unknown); 2023-06-30 is the only date "
+        "of this indicator for this unit, so the undated figure is compared with it; "
+        "preferred O1 (a dated figure is preferred to an undated one)"]
+
+
+def test_an_undated_stock_is_not_compared_with_figures_of_several_dates():
+    flags = rule_flags("conflicting_sources", ("O1", "S1", "party_members", 3362, "2023-06-30"),
+                       ("O2", "S3", "party_members", 3000, "2018-12-31"), ("O3", "S2", "party_members", 3387, None))
+    assert flags.empty
+
+
+def test_an_undated_source_placed_by_agreeing_figures_is_compared_with_that_date_only():
+    # S2 repeats two of S1's 2023-06-30 figures, so its undated 3387 members are of that date too
+    flags = rule_flags("conflicting_sources",
+                       ("O1", "S1", "party_members", 3362, "2023-06-30"), ("O2", "S1", "villages", 84, "2023-06-30"),
+                       ("O3", "S1", "village_heads_party_members", 69, "2023-06-30"),
+                       ("O4", "S3", "party_members", 3000, "2018-12-31"),
+                       ("O5", "S2", "party_members", 3387, None), ("O6", "S2", "villages", 84, None),
+                       ("O7", "S2", "village_heads_party_members", 69, None))
+    assert flags["obs_ids"].tolist() == ["O1;O5"]
+    assert "; the undated figure is placed at 2023-06-30: 2 other figures of S2 for this unit agree with figures " \
+           "of that date; preferred O1" in flags["message"].iloc[0]
+
+
+def test_one_agreeing_figure_does_not_place_an_undated_source():
+    flags = rule_flags("conflicting_sources",
+                       ("O1", "S1", "party_members", 3362, "2023-06-30"), ("O2", "S1", "villages", 84, "2023-06-30"),
+                       ("O4", "S3", "party_members", 3000, "2018-12-31"),
+                       ("O5", "S2", "party_members", 3387, None), ("O6", "S2", "villages", 84, None))
+    assert flags.empty
+
+
+def test_an_undated_flow_is_compared_with_dated_flows_only_when_its_source_is_placed():
+    to_date = ("2015-01-01", None)
+    alone = rule_flags("conflicting_sources", ("O1", "S1", "admissions", 19, ("2015-01-01", "2019-12-31")),
+                       ("O2", "S2", "admissions", 5, to_date))
+    assert alone.empty
+    placed = rule_flags("conflicting_sources", ("O1", "S1", "admissions", 19, ("2015-01-01", "2019-12-31")),
+                        ("O2", "S2", "admissions", 5, to_date),
+                        ("O3", "S1", "admissions_target", 30, ("2015-01-01", "2019-12-31")),
+                        ("O4", "S2", "admissions_target", 30, to_date),
+                        ("O5", "S1", "party_members", 900, "2019-12-31"), ("O6", "S2", "party_members", 900, None))
+    assert placed["obs_ids"].tolist() == ["O1;O2"]
+
+
+def test_undated_figures_of_two_sources_are_compared_with_each_other():
+    flags = rule_flags("conflicting_sources", ("O1", "S1", "party_members", 3362, "2023-06-30"),
+                       ("O2", "S3", "party_members", 3000, "2018-12-31"),
+                       ("O3", "S2", "party_members", 3387, None), ("O4", "S4", "party_members", 3100, None))
+    assert flags["obs_ids"].tolist() == ["O3;O4"]
+    assert flags["message"].iloc[0] == (
+        "party_members of Đắk Hà: 3387 (S2, date unknown) vs 3100 (S4, date unknown); "
+        "preferred O3 (no other ground: the lower obs_id is kept)")

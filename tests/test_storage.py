@@ -8,10 +8,12 @@ import textwrap
 import time
 import unicodedata
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.errors import BusyError, InputError
-from analysis.storage import build_lock, read_csv_table, replace_files
+from analysis.storage import build_lock, csv_bytes, read_csv_table, replace_files
 
 
 def write(path, data: bytes):
@@ -34,6 +36,15 @@ def test_cells_are_nfc_with_eth_fixed_and_stay_text(tmp_path):
     frame = read_csv_table(write(tmp_path / "t.csv", b"name,code,value\n" + nfd + b",08,10.20\n\xc3\x90\xc4\x83k H\xc3\xa0,615,3\n"))
     assert frame["name"].tolist() == ["Đắk Hà", "Đăk Hà"]
     assert frame["code"].tolist() == ["08", "615"] and frame["value"].tolist() == ["10.20", "3"]
+
+
+def test_categorical_columns_are_nfc_with_eth_fixed_too(tmp_path):
+    nfd = unicodedata.normalize("NFD", "Đắk Hà").encode()
+    data = b"name,n\xc3\x90\n" + nfd + b",1\n\xc3\x90\xc4\x83k H\xc3\xa0,2\n\xc4\x90\xe1\xba\xafk H\xc3\xa0,3\n"
+    frame = read_csv_table(write(tmp_path / "t.csv", data), categorical=["name"])
+    assert list(frame.columns) == ["name", "nĐ"]
+    assert frame["name"].tolist() == ["Đắk Hà", "Đăk Hà", "Đắk Hà"]
+    assert sorted(frame["name"].cat.categories) == ["Đăk Hà", "Đắk Hà"]  # the NFD and NFC spellings are one
 
 
 def test_categorical_columns_keep_their_text_even_when_it_looks_numeric(tmp_path):
@@ -145,3 +156,28 @@ def test_the_lock_is_free_again_when_its_holder_exits_even_without_cleaning_up(t
     proc.wait(timeout=10)
     with build_lock(tmp_path, timeout=1):  # the kernel released the dead holder's lock
         assert (tmp_path / ".lock").read_text().strip() == str(os.getpid())
+
+
+def test_csv_bytes_writes_exactly_what_pandas_writes():
+    rows = 6000  # enough for the id column to be written as it is
+    tricky = ["a,b", 'say "hi" now', "two\nlines", "cr\rhere", "", "Đắk Hà", None]
+    frame = pd.DataFrame({
+        "obs_id": [f"O{i:06d}" for i in range(rows)],
+        "text": pd.Series([tricky[i % len(tricky)] for i in range(rows)], dtype="str"),
+        "label": pd.Categorical([tricky[i % 3] for i in range(rows)]),
+        "value": np.where(np.arange(rows) % 5 == 0, np.nan, np.arange(rows) / 7),
+        "decimals": np.arange(rows) % 3, "flag": np.arange(rows) % 2 == 0,
+        "as_of": pd.to_datetime(np.where(np.arange(rows) % 4 == 0, None, "2021-08-23")),
+    })
+    frame.loc[[1, 2], "value"] = [-0.0, float("inf")]  # -0.0 is written apart from 0.0
+    assert csv_bytes(frame) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    frame.loc[7, "obs_id"] = "O,7"  # an id that needs quoting
+    frame["at"] = pd.Timestamp("2021-08-23 10:30")  # a time of day: pandas' own format
+    assert csv_bytes(frame) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def test_a_line_of_empty_fields_is_a_record_but_a_blank_line_is_not(tmp_path):
+    frame = read_csv_table(write(tmp_path / "t.csv", b"a,b\n1,x\n,\n2,y\n"))
+    assert frame.index.tolist() == [2, 3, 4] and frame.loc[3].tolist() == ["", ""]
+    frame = read_csv_table(write(tmp_path / "t.csv", b"a,b\n1,x\n\n2,y\n"))
+    assert frame.index.tolist() == [2, 4]
