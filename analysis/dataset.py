@@ -52,7 +52,7 @@ from analysis.names import clean_name, on_distinct
 from analysis.quality import FLAG_COLUMNS, RULES, flag_observations
 from analysis.schema import (
     PROCESSED_COLUMNS, RAW_COLUMNS, REJECT_COLUMNS, column_problems, parse_dates,
-    processed_schema, raw_schema, validate_raw, with_numbers,
+    UNKNOWN_INDICATOR, UNKNOWN_SOURCE, processed_schema, raw_schema, validate_raw, with_numbers,
 )
 from analysis.storage import build_lock, csv_bytes, file_sha256, json_bytes, read_csv_table, replace_files, sha256
 from analysis.units import resolve_units, unit_hierarchy
@@ -151,9 +151,13 @@ def load_dataset(raw_dir: Path | str | None = None) -> Dataset:
     sources = validate("sources")
     units = validate("units")
     codebook = validate("codebook")
+    sources_rejected, _, codebook_rejected = rejects  # in the order validated
+    upstream = {UNKNOWN_SOURCE: ("source", sources_rejected), UNKNOWN_INDICATOR: ("indicator", codebook_rejected)}
     for table in OBSERVATION_TABLES:
         frames[table] = with_numbers(frames[table])
     observed = {t: validate(t, source_ids=sources["source_id"], codebook=codebook) for t in OBSERVATION_TABLES}
+    for found in rejects[3:]:  # those of the observation tables
+        _name_rejected_references(found, upstream)
     raw_obs = _concat_tables(observed)
 
     dated_units = _dated_units(units)
@@ -176,6 +180,22 @@ def load_dataset(raw_dir: Path | str | None = None) -> Dataset:
     )
     _check_row_counts(ds)
     return ds
+
+
+def _name_rejected_references(found: pd.DataFrame, upstream: dict) -> None:
+    """Say 'source S002 was rejected (sources.csv:4)' instead of 'unknown source id' when it was (in place).
+
+    ``upstream`` maps an 'unknown ...' reason to (what, the rejects of the table it refers to).
+    """
+    for reason, (what, rejected) in upstream.items():
+        pick = found["reason"] == reason
+        if not pick.any() or rejected.empty:
+            continue
+        first_line = rejected.groupby("record_id")["line"].min()
+        lines = found.loc[pick, "value"].map(first_line).dropna()
+        values = found.loc[lines.index, "value"].astype(str)
+        found.loc[lines.index, "reason"] = (f"{what} " + values + f" was rejected ({rejected['table'].iloc[0]}.csv:"
+                                            + lines.astype(int).astype(str) + ")")
 
 
 def _read_tables(raw_dir: Path) -> dict[str, pd.DataFrame]:
@@ -333,6 +353,10 @@ def write_processed(ds: Dataset, out_dir: Path | str | None = None,
 
     Raises:
         BusyError: Another build held the lock for ``lock_timeout`` seconds.
+        InputError: The folder cannot be created or written (disk full,
+            no permission, a file in its path); the message names the
+            folder and the system's reason, and the previous files are
+            intact.
 
     Examples:
         >>> import tempfile
@@ -353,8 +377,11 @@ def write_processed(ds: Dataset, out_dir: Path | str | None = None,
         "raw_files": ds.raw_files,
         "outputs": {name: sha256(content) for name, content in contents.items()},
     }
-    with build_lock(out_dir, timeout=lock_timeout):
-        replace_files({**contents, BUILD_FILE: json_bytes(build)}, out_dir)
+    try:
+        with build_lock(out_dir, timeout=lock_timeout):
+            replace_files({**contents, BUILD_FILE: json_bytes(build)}, out_dir)
+    except OSError as err:  # replace_files has restored the previous files
+        raise InputError(f"cannot write the processed tables: {err.strerror or err}", file=out_dir) from None
     return build
 
 

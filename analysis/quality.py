@@ -491,12 +491,45 @@ _GROUNDS = {
 def _conflicting_sources(observations: pd.DataFrame) -> tuple[tuple[pd.DataFrame, np.ndarray], np.ndarray]:
     """Different values from different sources for one unit, indicator and date.
 
+    Rows that repeat one figure (equal in every column but ``obs_id``) are
+    compared once, as their first row: pairing every copy with every other
+    would be quadratic in the copies. A flag then names all the copies of
+    both figures, and every copy of a figure not preferred is not preferred.
+
     Returns:
-        ``((flags, rows), losers)``: one flag per conflicting pair with the
-        rows it flags, and the positions of the rows that are not preferred
-        (see the module doc for the rule).
+        ``((flags, rows), losers)``: one flag per conflicting pair of
+        figures with the rows it flags, and the positions of the rows that
+        are not preferred (see the module doc for the rule).
     """
     obs = _keyed(observations)
+    key = obs[["_unit", "_ind", "_ref", "_src", "value"]]
+    if not key.duplicated().any():  # no figure repeated: the usual case
+        return _conflicting_figures(obs)
+    columns = [c for c in observations.columns if c not in ("obs_id", "_row")]
+    figure = obs.groupby(columns, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    order = np.argsort(figure, kind="stable")  # the copies of each figure, in row order
+    copies = np.bincount(figure)
+    start = np.concatenate([[0], np.cumsum(copies)[:-1]])
+    first = order[start]
+    (flags, rows), losers = _conflicting_figures(obs.iloc[first].assign(_row=np.arange(len(first))))
+
+    def every_copy(positions):  # positions among the first rows -> positions of all their copies
+        figures = figure[first[positions]]
+        counts = copies[figures]
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        return order[np.repeat(start[figures], counts) + offsets]
+
+    if len(flags):
+        pairs = len(flags)
+        ids = obs["obs_id"].astype(object).to_numpy()
+        joined = pd.Series(ids[every_copy(rows)]).groupby(np.repeat(np.arange(2 * pairs), copies[figure[first[rows]]]),
+                                                          sort=True).agg(";".join).to_numpy()
+        flags["obs_ids"] = joined[:pairs] + ";" + joined[pairs:]
+    return (flags, every_copy(rows)), every_copy(losers)
+
+
+def _conflicting_figures(obs: pd.DataFrame) -> tuple[tuple[pd.DataFrame, np.ndarray], np.ndarray]:
+    """:func:`_conflicting_sources` of keyed observations, each pair of rows compared."""
     pair = _pair_key(obs["_unit"], obs["_ind"].cat.codes)
     src = obs["_src"].to_numpy()
     undated = (obs["_ref"] == _NAT).to_numpy()

@@ -93,6 +93,10 @@ PROCESSED_COLUMNS = [
 DUPLICATE = "duplicate id"
 NOT_A_NUMBER = "not a number (use . for decimals, no thousands separators, no % sign)"
 NOT_A_DATE = "not a date (YYYY, YYYY-MM, YYYY-MM-DD or D/M/YYYY)"
+UNKNOWN_SOURCE = "unknown source id; not in sources.csv"
+UNKNOWN_INDICATOR = "unknown indicator; not in codebook.csv"
+#: The party was founded on 3 February 1930: no figure about it can be of an earlier date.
+PARTY_FOUNDED = np.datetime64("1930-02-03")
 
 _ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _DMY_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
@@ -207,11 +211,13 @@ def _number(text: str) -> float:
         return np.nan
 
 
-def number_suggestion(text: str) -> str | None:
+def number_suggestion(text: str, whole: bool = False) -> str | None:
     """How a hand-typed number would be written in the raw tables, if clear.
 
     Args:
         text: A value that is not a number as the raw tables write them.
+        whole: The value is a count: a comma between groups of three
+            digits is a thousands separator, not a decimal comma.
 
     Returns:
         The suggested spelling, or None.
@@ -219,9 +225,13 @@ def number_suggestion(text: str) -> str | None:
     Examples:
         >>> number_suggestion("75,51%"), number_suggestion("1.085.332"), number_suggestion("abc")
         ('75.51', '1085332', None)
+        >>> number_suggestion("1,639"), number_suggestion("1,639", whole=True)
+        ('1.639', '1639')
     """
     bare = text.replace("%", "").replace(" ", "").replace("\u00a0", "")
-    if bare.count(".") > 1 and "," not in bare:  # Vietnamese thousands groups
+    if whole and re.fullmatch(r"\d{1,3}([.,]\d{3})+", bare):  # 1,639 or 1.085.332 in a count
+        bare = re.sub(r"[.,]", "", bare)
+    elif bare.count(".") > 1 and "," not in bare:  # Vietnamese thousands groups
         bare = bare.replace(".", "")
     elif "," in bare and "." in bare:  # 1.639,5
         bare = bare.replace(".", "").replace(",", ".")
@@ -437,11 +447,11 @@ def _observation_schema(table: str, source_ids, codebook: pd.DataFrame) -> pa.Da
     return pa.DataFrameSchema({
         "obs_id": _id_column(table),
         "source_id": _text(_check(lambda s: (s == "") | s.isin(list(source_ids)),
-                                    error="unknown source id; not in sources.csv"), required=True),
+                                    error=UNKNOWN_SOURCE), required=True),
         "unit_name": _text(required=True),
         "scope": _one_of(LEVELS),
         "indicator": _text(_check(lambda s: (s == "") | s.isin(units_of.index),
-                                    error="unknown indicator; not in codebook.csv"), required=True),
+                                    error=UNKNOWN_INDICATOR), required=True),
         "value": _text(required=True),
         "unit": _one_of(VALUE_UNITS),
         "qualifier": _one_of(QUALIFIERS),
@@ -462,7 +472,15 @@ def _observation_schema(table: str, source_ids, codebook: pd.DataFrame) -> pa.Da
         _frame_check("period_end", "period ends before it starts", _ends_before_starts("period_start", "period_end")),
         _frame_check("note", "a derived figure needs a note saying how it was derived",
                      lambda f: ~((f["status"] == "derived") & (f["note"] == ""))),
+        *([_frame_check(column, "before the party was founded (3 February 1930)", _not_before_founding(column))
+           for column in ("as_of", "period_start", "period_end")] if table == "observations" else []),
     ])
+
+
+def _not_before_founding(column: str):
+    def check(frame):
+        return pd.Series(~(_date_bound(frame[column], "last") < PARTY_FOUNDED), index=frame.index)  # NaT: kept
+    return check
 
 
 def _ends_before_starts(start: str, end: str):
@@ -571,7 +589,11 @@ def _explain(rejects: pd.DataFrame, frame: pd.DataFrame, id_column: str) -> pd.D
         rejects.loc[impossible[impossible].index, "reason"] = "no such date"
     not_number = rejects["reason"] == NOT_A_NUMBER
     if not_number.any():
-        hint = rejects.loc[not_number, "value"].map(number_suggestion)
+        texts = rejects.loc[not_number, "value"]
+        hint = texts.map(number_suggestion)
+        if "unit" in frame:  # in a count, a comma between groups of three digits separates thousands
+            count = frame.loc[rejects.loc[not_number, "line"], "unit"].to_numpy(dtype=object) == "count"
+            hint = hint.where(~count, texts.map(lambda text: number_suggestion(text, whole=True)))
         rejects.loc[not_number, "reason"] = (NOT_A_NUMBER + ("; write " + hint).fillna(""))
     return rejects
 

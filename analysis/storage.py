@@ -48,6 +48,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import time
 from collections import defaultdict
@@ -100,6 +101,10 @@ def read_csv_table(path: Path | str, categorical: Collection[str] = ()) -> pd.Da
     if not data or data.isspace():
         raise InputError("empty file: no header row", file=path)
     digest = sha256(data)
+    nul = data.find(b"\x00")
+    if nul >= 0:  # what a crash can leave (a zero-filled file), or a binary file that happens to be UTF-8
+        _decoded_and_fixed(data, path)  # a file that is not UTF-8 at all (UTF-16, an image) is reported as such
+        raise InputError(f"binary file (NUL byte at byte offset {nul}); expected UTF-8 text", file=path)
     plain = not data.startswith(codecs.BOM_UTF8) and b"\r" not in data
     frame = _parse_plain(data, categorical) if plain else None
     if frame is None:  # a byte-order mark, Windows line ends, or a problem to report: the careful way
@@ -164,8 +169,25 @@ def _parse_checked(data: bytes, categorical: Collection[str], path: Path | None)
         if numeric:  # pandas turned all-numeric categories into numbers ('08' -> 8): read them again as text
             frame[numeric] = _parse_csv(data, (), usecols=numeric).astype("category")
     except (pd.errors.ParserError, csv.Error) as err:
-        raise InputError(f"not a valid CSV table: {err}", file=path) from None
+        message = " ".join(str(err).split())  # pandas' message may end with a newline: keep one line
+        unclosed = re.search(r"EOF inside string starting at row (\d+)", message)
+        if unclosed:
+            raise InputError("not a valid CSV table: a quote opened on this line is never closed", file=path,
+                             row=_line_of_record(data, int(unclosed.group(1)))) from None
+        raise InputError(f"not a valid CSV table: {message}", file=path) from None
     return frame
+
+
+def _line_of_record(data: bytes, record: int) -> int:
+    """The 1-based line on which pandas' 0-based ``record`` (the header is record 0) starts.
+
+    Records before it may hold quoted newlines, so they are parsed and their newlines counted.
+    """
+    if record < 2:
+        return record + 1
+    before = _parse_csv(data, (), nrows=record - 1)
+    inside = sum(int(before[c].str.count("\n").sum()) for c in before.columns)
+    return record + 1 + inside + sum(str(c).count("\n") for c in before.columns)
 
 
 def _parse_csv(data: bytes, categorical: Collection[str], **options) -> pd.DataFrame:

@@ -158,6 +158,19 @@ BAD_ROWS = [  # (old text, new text, the reject it must give); one row each
 ]
 
 
+@pytest.mark.parametrize("old, new, reject", [
+    (",1639,count", ',"1,639",count', ("observations", 3, "O0002", "value", "1,639",
+                                       "not a number (use . for decimals, no thousands separators, no % sign); "
+                                       "write 1639")),
+    ("disciplined_members,22,count,exact,,2020-01,", "disciplined_members,22,count,exact,,1929-12,",
+     ("observations", 4, "O0003", "period_start", "1929-12", "before the party was founded (3 February 1930)")),
+])
+def test_a_count_with_a_grouping_comma_and_a_date_before_1930_are_rejected_with_their_reason(small_raw, old, new,
+                                                                                            reject):
+    replace_in(small_raw / "observations.csv", old, new)
+    assert rejects_of(load_dataset(small_raw)) == [reject]
+
+
 def test_bad_rows_are_each_rejected_with_a_reason_and_the_rest_is_used(small_raw):
     for old, new, _ in BAD_ROWS:
         replace_in(small_raw / "observations.csv", old, new)
@@ -185,6 +198,15 @@ def test_a_rejected_source_takes_its_observations_with_it(small_raw):
     assert {r[2] for r in rejects_of(ds)[1:]} == {f"O00{n}" for n in range(23, 28)} | {"O0032"}
     assert {r[3] for r in rejects_of(ds)[1:]} == {"source_id"}
     assert_rows_add_up(ds)
+
+
+def test_a_figure_of_a_rejected_source_or_indicator_is_told_where_it_was_rejected(small_raw):
+    replace_in(small_raw / "sources.csv", "S101,Test fixture press,", "S101,,")
+    replace_in(small_raw / "codebook.csv", "admissions_rural_cells,flow,", "admissions_rural_cells,stocky,")
+    ds = load_dataset(small_raw)
+    reasons = {r[4]: r[5] for r in rejects_of(ds) if r[0] == "observations"}
+    assert reasons["S101"] == "source S101 was rejected (sources.csv:5)"
+    assert reasons["admissions_rural_cells"] == "indicator admissions_rural_cells was rejected (codebook.csv:14)"
 
 
 def test_a_negative_change_and_a_target_exceeded_are_not_rejected(small_raw):
@@ -257,6 +279,34 @@ def test_an_interrupted_write_leaves_the_previous_build_intact(small_dataset, sm
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert read_processed(out).observations.set_index("obs_id").at["O0002", "value"] == 1639
+
+
+def test_a_full_disk_is_an_input_error_naming_the_folder_and_the_previous_build_stays(small_dataset, tmp_path,
+                                                                                     monkeypatch):
+    import errno
+
+    import analysis.storage
+
+    out = tmp_path / "processed"
+    write_processed(small_dataset, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def full(path, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(analysis.storage, "_write_synced", full)
+    with pytest.raises(InputError) as caught:
+        write_processed(small_dataset, out)
+    assert str(caught.value) == f"{out}: cannot write the processed tables: No space left on device"
+    assert caught.value.exit_code == 3
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_an_output_folder_under_a_file_is_an_input_error_naming_it(small_dataset, tmp_path):
+    (tmp_path / "file").write_text("not a folder\n", encoding="utf-8")
+    with pytest.raises(InputError, match="^" + str(tmp_path / "file" / "processed") + ": cannot write the processed "
+                                         "tables: Not a directory$"):
+        write_processed(small_dataset, tmp_path / "file" / "processed")
 
 
 def test_a_build_waits_for_another_holding_the_lock_then_reports_busy(small_dataset, tmp_path):

@@ -323,3 +323,18 @@ def test_undated_figures_of_two_sources_are_compared_with_each_other():
     assert flags["message"].iloc[0] == (
         "party_members of Đắk Hà: 3387 (S2, date unknown) vs 3100 (S4, date unknown); "
         "preferred O3 (no other ground: the lower obs_id is kept)")
+
+
+def test_a_figure_repeated_under_new_ids_is_compared_once_and_its_flag_names_every_copy():
+    from analysis.quality import flag_observations
+
+    rows = [("O1", "S1", "party_members", 3362, "2023-06-30"), ("O2", "S2", "party_members", 3387, "2023-06-30"),
+            ("O3", "S1", "party_members", 3362, "2023-06-30"), ("O4", "S2", "party_members", 3387, "2023-06-30")]
+    units = pd.DataFrame({"unit_code": ["615"], "valid_to": pd.to_datetime([None])})
+    flags, preferred, _ = flag_observations(figures(*rows), BOOK, units)
+    conflicts = flags.loc[flags["rule"] == "conflicting_sources"]
+    assert conflicts["obs_ids"].tolist() == ["O1;O3;O2;O4"]
+    assert conflicts["message"].tolist() == [
+        "party_members of Đắk Hà: 3362 (S1, 2023-06-30) vs 3387 (S2, 2023-06-30); "
+        "preferred O1 (no other ground: the lower obs_id is kept)"]
+    assert preferred.tolist() == [True, False, True, False]

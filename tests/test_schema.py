@@ -39,6 +39,11 @@ def test_number_suggestion_rewrites_vietnamese_forms(typed, written):
     assert number_suggestion(typed) == written
 
 
+@pytest.mark.parametrize("typed, written", [("1,639", "1639"), ("1.085.332", "1085332"), ("12,5", "12.5")])
+def test_number_suggestion_for_a_count_reads_groups_of_three_digits_as_thousands(typed, written):
+    assert number_suggestion(typed, whole=True) == written
+
+
 def test_number_suggestion_gives_up_on_text():
     assert number_suggestion("hơn 300") is None
 

@@ -68,7 +68,13 @@ def test_the_hash_of_the_file_bytes_comes_with_the_table(tmp_path):
     (b"", "t.csv: empty file: no header row"),
     (b"  \n\n", "t.csv: empty file: no header row"),
     (b"name\nKon R\xe1y\n", "t.csv:2: not UTF-8: byte 0xe1 at byte offset 10; save the file as UTF-8"),
-    (b'a,b\n1,"unclosed\n', "t.csv: not a valid CSV table"),
+    (b'a,b\n1,"unclosed\n', "t.csv:2: not a valid CSV table: a quote opened on this line is never closed"),
+    (b'a,b\n1,"two\nlines"\n3,"unclosed\n', "t.csv:4: not a valid CSV table: a quote opened on this line"),
+    (b"a,b\n1,2\n3,4,5,6\n", "t.csv: not a valid CSV table: Error tokenizing data. C error: Expected 2 fields in "
+                           "line 3, saw 4"),
+    (bytes(4096), "t.csv: binary file (NUL byte at byte offset 0); expected UTF-8 text"),
+    (b"a,b\n1,x\x002\n", "t.csv: binary file (NUL byte at byte offset 7); expected UTF-8 text"),
+    ("a,b\n1,2\n".encode("utf-16"), "t.csv:1: not UTF-8: byte 0xff at byte offset 0"),
 ])
 def test_unreadable_files_give_one_line_naming_the_file(tmp_path, data, message):
     with pytest.raises(InputError) as caught:

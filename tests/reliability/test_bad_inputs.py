@@ -186,9 +186,7 @@ CASES = {
                              "save the file as UTF-8",)),
     "raw-zero-filled-file": Case(
         write("raw/observations.csv", bytes(4096)), BUILD, 3,
-        ("error: {raw}/observations.csv: binary file (NUL byte at byte offset 0); expected UTF-8 text",),
-        bug="storage.read_csv_table does not look for NUL bytes: a zero-filled file (what a crash can leave) "
-            "is reported as '16 problems: missing column obs_id; ...', and a NUL inside a cell is accepted"),
+        ("error: {raw}/observations.csv: binary file (NUL byte at byte offset 0); expected UTF-8 text",)),
     "raw-windows-1258": Case(recode("sources", "cp1258"), BUILD, 3,
                              ("re:error: {raw}/sources.csv:2: not UTF-8: byte 0x[0-9a-f][0-9a-f] at byte offset "
                               "[0-9]+; save the file as UTF-8",)),
@@ -203,21 +201,15 @@ CASES = {
                                 "(is 'valeur' a renamed 'value'?)",)),
     "raw-unquoted-comma": Case(replace("observations", ",1639,count", ",1,639,count"), BUILD, 3,
                                ("error: {raw}/observations.csv: not a valid CSV table: Error tokenizing data. "
-                                "C error: Expected 16 fields in line 3, saw 17",),
-                               bug="pandas' parser message ends with a newline, which storage.read_csv_table keeps: "
-                                   "stderr gets a second, empty line"),
+                                "C error: Expected 16 fields in line 3, saw 17",)),
     "raw-unclosed-quote": Case(
         replace("observations", "O0002,S000,para 5", 'O0002,S000,"para 5'), BUILD, 3,
-        ("re:error: {raw}/observations.csv:3: .*",),
-        bug="storage.read_csv_table passes on pandas' 'EOF inside string starting at row 2' (a 0-based data "
-            "row) without the file:line prefix; the quote opens on line 3"),
+        ("re:error: {raw}/observations.csv:3: .*",)),
     "raw-folder-missing": Case(None, ("build", "--raw", "{tmp}/nope", "--out", "{out}"), 3,
                                ("error: {tmp}/nope: no such folder of raw tables",)),
     "out-is-a-file": Case(
         write("file", "not a folder\n"), ("build", "--raw", "{raw}", "--out", "{tmp}/file/processed"), 3,
-        ("re:error: {tmp}/file/processed: .*",),
-        bug="an output folder that cannot be created (NotADirectoryError) ends as 'internal error' with "
-            "exit 70, which analysis/errors.py does not document; the message does not name the folder"),
+        ("re:error: {tmp}/file/processed: .*",)),
     # ---- raw tables: rows rejected with the reason (exit 1)
     "raw-duplicate-id": Case(replace("observations", "O0002,", "O0001,"), BUILD, 1,
                              ("rejected observations.csv:3 O0001 obs_id='O0001': duplicate obs_id: first on line 2",)),
@@ -235,9 +227,7 @@ CASES = {
                                              "write 75.51",)),
     "raw-count-with-grouping-comma": Case(
         replace("observations", ",1639,count", ',"1,639",count'), BUILD, 1,
-        (f"rejected observations.csv:3 O0002 value='1,639': {NOT_A_NUMBER}; write 1639",),
-        bug="schema's hint for '1,639' in a count column is 'write 1.639', a value the same check then rejects "
-            "(a count must be a whole number); for count indicators the comma is a thousands separator"),
+        (f"rejected observations.csv:3 O0002 value='1,639': {NOT_A_NUMBER}; write 1639",)),
     "raw-value-nan": Case(replace("observations", ",1639,count", ",NaN,count"), BUILD, 1,
                           (f"rejected observations.csv:3 O0002 value='NaN': {NOT_A_NUMBER}",)),
     "raw-value-empty": Case(replace("observations", ",1639,count", ",,count"), BUILD, 1,
@@ -271,9 +261,7 @@ CASES = {
                 "đảng ở cơ sở,,\"undated; figures given as 'đến nay'\",,fr,"), BUILD, 1,
         ("rejected sources.csv:4 S002 language='fr': must be one of: vi, en",
          "re:rejected observations.csv:20 O0019 source_id='S002': "
-         "(?!unknown source id; not in sources.csv).*rejected.*"),
-        bug="a figure whose source row was rejected is told 'unknown source id; not in sources.csv' although "
-            "S002 is there (rejected on line 4); schema should say the source was rejected and where"),
+         "(?!unknown source id; not in sources.csv).*rejected.*")),
     # ---- raw tables: accepted as they are (exit 0)
     "raw-byte-order-marks": Case(every_table(lambda data: b"\xef\xbb\xbf" + data), BUILD, 0, ()),
     "raw-windows-line-ends": Case(every_table(lambda data: data.replace(b"\n", b"\r\n")), BUILD, 0, ()),
@@ -514,9 +502,6 @@ PERIOD_1900_2100 = ("disciplined_members,22,count,exact,,2020-01,,publication_da
                     "disciplined_members,22,count,exact,,1900,2100,stated")
 
 
-@pytest.mark.xfail(strict=True, reason="no schema check or quality rule catches a period that starts before the party "
-                                       "existed (1930) or ends 79 years after its source was published (2021-08-23); "
-                                       "it is used, unflagged, for a discipline rate")
 def test_raw_period_1900_to_2100_is_rejected_or_flagged(small_raw):
     from analysis.dataset import load_dataset
 
@@ -598,10 +583,6 @@ def one_figure_repeated(tmp: Path, size: int) -> int:
     return count
 
 
-@pytest.mark.xfail(strict=True, reason="quality._conflicting_sources merges the observations with themselves on "
-                                       "(unit, indicator, year): quadratic in the rows of one group, so 50 MB that "
-                                       "repeat one figure from two sources ask for ~400 GB and end as 'internal "
-                                       "error: MemoryError' (exit 70), or are OOM-killed without a memory limit")
 def test_50_mb_repeating_one_figure_is_handled_within_seconds_in_bounded_memory(tmp_path):
     copy_raw(tmp_path / "raw")
     rows = one_figure_repeated(tmp_path, FIFTY_MB)

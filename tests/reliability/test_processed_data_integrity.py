@@ -76,10 +76,6 @@ def test_disk_full_during_a_build_leaves_the_previous_build_and_one_line(disk_fu
     assert outcome.code != 0
 
 
-@pytest.mark.xfail(strict=True, reason="an OSError while writing the processed files (disk full, folder not writable) "
-                                       "is not an AnalysisError: cli.main prints 'internal error: OSError: ...' and "
-                                       "exits 70, a status analysis/errors.py does not document; the line does not "
-                                       "name the folder")
 def test_disk_full_during_a_build_exits_with_a_documented_status_naming_the_folder(disk_full):
     built, outcome = disk_full
     assert outcome.code in DOCUMENTED_EXIT_CODES
