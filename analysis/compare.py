@@ -210,12 +210,29 @@ def _intervals(rows: _Rows, level: float) -> tuple[np.ndarray, np.ndarray]:
     return lower * rows.multiplier, upper * rows.multiplier
 
 
-def _check_levels(levels) -> tuple[float, float]:
-    levels = tuple(float(v) for v in levels)
-    if len(levels) != 2 or not 0 < levels[0] < levels[1] < 1:
-        raise UsageError(f"levels must be two confidence levels, inner then outer, e.g. (0.95, 0.998); "
-                         f"got {levels}", field="levels")
-    return levels
+def check_levels(levels) -> tuple[float, float]:
+    """Two confidence levels, inner then outer, each strictly between 0 and 1.
+
+    Raises:
+        UsageError: Not two numbers, outside (0, 1), or not increasing.
+
+    Examples:
+        >>> check_levels([0.95, 0.998])
+        (0.95, 0.998)
+        >>> check_levels([95, 99.8])
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: levels: must be two confidence levels between 0 and 1, ...; got [95, 99.8]
+    """
+    ok = isinstance(levels, (list, tuple)) and len(levels) == 2 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in levels)
+    if ok:
+        inner, outer = (float(v) for v in levels)
+        ok = 0 < inner < outer < 1
+    if not ok:
+        raise UsageError("must be two confidence levels between 0 and 1, inner then outer, "
+                         f"e.g. [0.95, 0.998]; got {levels!r}", field="levels")
+    return inner, outer
 
 
 def _pooled(metrics: pd.DataFrame, rows: _Rows) -> pd.Series:
@@ -311,7 +328,7 @@ def classify(metrics: pd.DataFrame, benchmark=None, levels=(0.95, 0.998), polari
         >>> classify(m, benchmark=5.0, polarity={"disciplined": "lower is better"}).iloc[0]["comparison"]
         'worse'
     """
-    inner, outer = _check_levels(levels)
+    inner, outer = check_levels(levels)
     out = metrics.copy()
     rows = _rows(out)
     metric = out["metric"].astype(str)

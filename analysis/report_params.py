@@ -43,6 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
+from analysis.compare import check_levels
 from analysis.errors import UsageError
 
 LANGS = ("en", "vi")
@@ -269,31 +270,6 @@ def check_benchmark(benchmark) -> str | float:
         raise UsageError(f"must be 'pooled' or a number (display units, e.g. 4.0 per 1,000 member-years), "
                          f"not {benchmark!r}", field="benchmark")
     return value
-
-
-def check_levels(levels) -> tuple[float, float]:
-    """Two confidence levels, inner then outer, each strictly between 0 and 1.
-
-    Raises:
-        UsageError: Not two numbers, outside (0, 1), or not increasing.
-
-    Examples:
-        >>> check_levels([0.95, 0.998])
-        (0.95, 0.998)
-        >>> check_levels([95, 99.8])
-        Traceback (most recent call last):
-        ...
-        analysis.errors.UsageError: levels: must be two confidence levels between 0 and 1, ...; got [95, 99.8]
-    """
-    ok = isinstance(levels, (list, tuple)) and len(levels) == 2 and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in levels)
-    if ok:
-        inner, outer = (float(v) for v in levels)
-        ok = 0 < inner < outer < 1
-    if not ok:
-        raise UsageError("must be two confidence levels between 0 and 1, inner then outer, "
-                         f"e.g. [0.95, 0.998]; got {levels!r}", field="levels")
-    return inner, outer
 
 
 # ----------------------------------------------------------------- units
