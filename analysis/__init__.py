@@ -18,15 +18,15 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Dataset": "analysis.dataset",
-    "load_dataset": "analysis.dataset",
-    "write_processed": "analysis.dataset",
-    "read_processed": "analysis.dataset",
-    "resolve_unit": "analysis.units",
-    "compute_metrics": "analysis.metrics",
-    "compare_districts": "analysis.compare",
-    "extract_figures": "analysis.extract",
-    "run_schedule": "analysis.reports",
+    "Dataset": "analysis.data.dataset",
+    "load_dataset": "analysis.data.dataset",
+    "write_processed": "analysis.data.dataset",
+    "read_processed": "analysis.data.dataset",
+    "resolve_unit": "analysis.data.units",
+    "compute_metrics": "analysis.stats.metrics",
+    "compare_districts": "analysis.stats.comparison",
+    "extract_figures": "analysis.text.extraction",
+    "run_schedule": "analysis.reports.run",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -23,7 +23,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 
-from analysis.compare import AVAILABILITY
+from analysis.stats.comparison import AVAILABILITY
 from analysis.errors import UsageError
 
 _CLASSES_VI = {
@@ -176,7 +176,7 @@ def _metric_labels(frame: pd.DataFrame, metrics, lang: str) -> dict:
         labels = dict(zip(known["metric"].astype(str), known[column].astype(str)))
     missing = [m for m in metrics if m not in labels]
     if missing:
-        from analysis.metrics import metric_definitions
+        from analysis.stats.metrics import metric_definitions
 
         definitions = metric_definitions()
         labels.update(dict(zip(definitions["metric"].astype(str), definitions[column].astype(str))))
@@ -260,9 +260,9 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, levels=(0
     """Funnel plot of one metric: value against precision, with control limits.
 
     Pass one row per district (e.g. the output of
-    :func:`analysis.compare.compare_districts`): every comparable row of the
+    :func:`analysis.stats.comparison.compare_districts`): every comparable row of the
     metric is drawn. Points are the rows that can be compared, coloured by
-    :func:`analysis.compare.classify` against the same benchmark; with the
+    :func:`analysis.stats.comparison.classify` against the same benchmark; with the
     default ``method="interval"`` a point lies outside the limits exactly when
     its class is higher/lower, so colours and funnel agree. Rows that cannot
     be compared are counted, with their reasons, under the plot.
@@ -272,10 +272,10 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, levels=(0
         metric: Metric id.
         benchmark: Target in display units; default the pooled value.
         levels: Inner and outer levels of the limits.
-        method: Funnel method of :func:`analysis.compare.funnel_limits`;
+        method: Funnel method of :func:`analysis.stats.comparison.funnel_limits`;
             default ``"interval"``, or ``"transformed"`` with overdispersion.
         overdispersion: None, ``"additive"`` or ``"multiplicative"``; φ and τ²
-            are estimated from the plotted rows (:func:`analysis.compare.overdispersion`).
+            are estimated from the plotted rows (:func:`analysis.stats.comparison.overdispersion`).
             Point colours stay those of the unadjusted classification.
         trim: Winsorising fraction for the overdispersion estimate.
         lang: ``"en"`` or ``"vi"``.
@@ -299,8 +299,8 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, levels=(0
         >>> fig.axes[0].get_title()
         'Đồ thị phễu: Share x'
     """
-    from analysis.compare import classify, funnel_limits
-    from analysis.compare import overdispersion as estimate_overdispersion
+    from analysis.stats.comparison import classify, funnel_limits
+    from analysis.stats.comparison import overdispersion as estimate_overdispersion
 
     words = text(lang)
     rows = metrics[metrics["metric"].astype(str) == metric]
@@ -389,7 +389,7 @@ def caterpillar_plot(compared: pd.DataFrame, *, metric=None, lang="en", highligh
     grey.
 
     Args:
-        compared: Output of :func:`analysis.compare.compare_districts` (or of
+        compared: Output of :func:`analysis.stats.comparison.compare_districts` (or of
             ``classify``, optionally with ``shrink``).
         metric: One metric to draw; default every metric in ``compared``.
         lang: ``"en"`` or ``"vi"``.
@@ -400,7 +400,7 @@ def caterpillar_plot(compared: pd.DataFrame, *, metric=None, lang="en", highligh
         The Figure; the benchmark lines have gid ``benchmark``.
 
     Examples:
-        >>> from analysis.compare import classify
+        >>> from analysis.stats.comparison import classify
         >>> m = classify(pd.DataFrame({"unit_label": ["A", "B"], "metric": "x", "numerator": [3.0, 30.0],
         ...     "denominator": [30.0, 100.0], "estimate": [10.0, 30.0], "multiplier": 100.0,
         ...     "computable": True, "label_vi": "Tỷ lệ x"}))
@@ -504,7 +504,7 @@ def availability_plot(matrix: pd.DataFrame, lang="en", labels=None):
     """District × metric matrix: computed, reported without denominator, not reported.
 
     Args:
-        matrix: Output of :func:`analysis.compare.availability` (index
+        matrix: Output of :func:`analysis.stats.comparison.availability` (index
             ``unit_code``/``unit_label`` or plain labels, one column per metric).
         lang: ``"en"`` or ``"vi"``.
         labels: Optional mapping metric → column label; default from the
@@ -569,13 +569,13 @@ def severity_mix_plot(mix: pd.DataFrame, lang="en"):
     """Stacked bars of disciplinary forms per district and period, with the printed total.
 
     Forms run from the mildest (reprimand) to the most severe (expulsion), as
-    ``analysis.metrics.SEVERITY_FORMS`` orders and names them; forms nobody
+    ``analysis.stats.metrics.SEVERITY_FORMS`` orders and names them; forms nobody
     reported are left out. A black tick marks the printed total; where the
     forms add up to more than that total (as in Kon Rẫy's 3 + 2 + 22 = 27
     against 22), the figure says so under the bars.
 
     Args:
-        mix: Output of ``analysis.metrics.severity_mix``: ``unit_code``,
+        mix: Output of ``analysis.stats.metrics.severity_mix``: ``unit_code``,
             ``form``, ``count``, optionally ``unit_label``, ``period_start``
             and ``period_end`` (or a ready-worded ``period``) and
             ``total_printed``.
@@ -601,7 +601,7 @@ def severity_mix_plot(mix: pd.DataFrame, lang="en"):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from analysis.metrics import SEVERITY_FORMS
+    from analysis.stats.metrics import SEVERITY_FORMS
 
     words = text(lang)
     missing = [c for c in ("unit_code", "form", "count") if c not in mix]

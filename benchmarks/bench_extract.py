@@ -7,7 +7,7 @@ it reaches about 5 MB (1 MB with ``--quick``). Two figures, each the median
 of 3 fresh processes (1 with ``--quick``), the import and the reading of the
 codebook excluded:
 
-* the whole corpus in one :func:`analysis.extract.extract_figures` call (the
+* the whole corpus in one :func:`analysis.text.extraction.extract_figures` call (the
   cost of reading text);
 * the same corpus one article per call, as the command line runs it (adds
   the per-article set-up: codebook vocabulary, frame building), for
@@ -51,7 +51,7 @@ def corpus(megabytes: float, seed: int = 1) -> list[str]:
 def extract_worker(corpus_file: str, per_article: bool) -> dict:
     """Time the extraction of the corpus in this (fresh) process."""
     sys.path.insert(0, str(REPO))
-    from analysis.extract import extract_figures, read_codebook
+    from analysis.text.extraction import extract_figures, read_codebook
 
     articles = json.loads(Path(corpus_file).read_text(encoding="utf-8"))
     codebook = read_codebook()

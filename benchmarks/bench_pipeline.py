@@ -65,9 +65,9 @@ def pipeline_worker(raw_dir: str, memory: bool, keep: str | None = None) -> dict
     """
     started = time.perf_counter()
     import analysis
-    from analysis.compare import compare_districts
-    from analysis.dataset import load_dataset
-    from analysis.metrics import compute_metrics
+    from analysis.stats.comparison import compare_districts
+    from analysis.data.dataset import load_dataset
+    from analysis.stats.metrics import compute_metrics
 
     imported = time.perf_counter()
     if memory:
@@ -96,9 +96,9 @@ def merged_denominators(observations, definitions) -> dict:
     """Each metric's numerator rows with their denominator, found once for all districts.
 
     This is the part the naive version is allowed to share with the package
-    (``analysis.metrics.nearest_stock`` for stocks, a merge on the period for flows).
+    (``analysis.stats.metrics.nearest_stock`` for stocks, a merge on the period for flows).
     """
-    from analysis.metrics import nearest_stock
+    from analysis.stats.metrics import nearest_stock
 
     obs = observations[observations["preferred"].astype(bool)]
     merged = {}
@@ -155,7 +155,7 @@ def naive_worker(observations_pickle: str) -> dict:
     """Time the vectorised metrics and the naive loop on the same loaded observations."""
     import pandas as pd
 
-    from analysis.metrics import METRICS, compute_metrics
+    from analysis.stats.metrics import METRICS, compute_metrics
 
     observations = pd.read_pickle(observations_pickle)
     compute_metrics(observations.head(1000))  # warm up statsmodels imports for both sides
@@ -179,7 +179,7 @@ def naive_worker(observations_pickle: str) -> dict:
 def generate(out: Path) -> Path:
     """Write the national SYNTHETIC panel (seed 0, 2014-2023) into ``out``."""
     sys.path.insert(0, str(REPO))
-    from analysis import synthetic
+    from analysis.data import synthetic
 
     panel = synthetic.generate_panel(synthetic.read_codebook(), seed=0)
     return synthetic.write_panel(panel, out, seed=0, years=synthetic.DEFAULT_YEARS)

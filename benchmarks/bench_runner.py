@@ -35,7 +35,7 @@ own time, it is the overhead per job as a fraction of a job.
 
 Warm kernels in isolation (a fresh process, with the runner's own classes):
 the start of a bare kernel (ready, nothing imported), the start of a warm
-kernel (ready, with :data:`analysis.runner.WARM_IMPORTS` imported), its
+kernel (ready, with :data:`analysis.reports.runner.WARM_IMPORTS` imported), its
 resident memory when idle (``VmRSS`` in ``/proc/PID/status``) and after
 each of five jobs, and the reset that gives each job a fresh namespace.
 
@@ -175,7 +175,7 @@ def warm_kernel_costs(notebook: Path, jobs: list[dict], result: Path, starts: in
     """
     import papermill
 
-    from analysis import runner
+    from analysis.reports import runner
 
     with tempfile.TemporaryDirectory(prefix="bench-warm-") as tmp:
         settings = runner.RunSettings(out_dir=tmp, socket_dir=tmp)

@@ -27,7 +27,7 @@ def small_raw(tmp_path) -> Path:
 
 @pytest.fixture
 def small_dataset(small_raw):
-    """:func:`analysis.dataset.load_dataset` on :func:`small_raw`."""
-    from analysis.dataset import load_dataset
+    """:func:`analysis.data.dataset.load_dataset` on :func:`small_raw`."""
+    from analysis.data.dataset import load_dataset
 
     return load_dataset(small_raw)

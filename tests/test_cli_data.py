@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import main
-from analysis.storage import build_lock
+from analysis.data.storage import build_lock
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,9 +92,9 @@ def test_build_writes_every_table_and_reports_what_it_wrote(small_raw, tmp_path,
 
 
 def test_build_computes_metrics_when_the_metrics_module_has_them(small_raw, tmp_path, capsys):
-    metrics = pytest.importorskip("analysis.metrics")
+    metrics = pytest.importorskip("analysis.stats.metrics")
     if not hasattr(metrics, "compute_metrics"):
-        pytest.skip("analysis.metrics has no compute_metrics yet")
+        pytest.skip("analysis.stats.metrics has no compute_metrics yet")
     assert main(["build", "--raw", str(small_raw), "--out", str(tmp_path)]) == 0
     assert (tmp_path / "metrics.csv").read_text(encoding="utf-8").startswith("unit_code,")
     assert "metrics" in capsys.readouterr().out.splitlines()[-1]

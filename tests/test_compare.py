@@ -15,7 +15,7 @@ from statsmodels.stats import rates as sm_rates
 from statsmodels.stats.multitest import multipletests
 
 from analysis import paths
-from analysis.compare import (
+from analysis.stats.comparison import (
     all_district_test,
     availability,
     classify,
@@ -406,9 +406,9 @@ def metrics_rows() -> pd.DataFrame:
 
 @pytest.fixture
 def contract(monkeypatch):
-    """Stand-ins for analysis.metrics and analysis.units that honour their contracts."""
+    """Stand-ins for analysis.stats.metrics and analysis.data.units that honour their contracts."""
     calls = {"compute": [], "resolve": []}
-    metrics_module = types.ModuleType("analysis.metrics")
+    metrics_module = types.ModuleType("analysis.stats.metrics")
 
     def compute_metrics(observations, *, families=None, conf_level=0.95):
         calls["compute"].append((sorted(observations["unit_code"]), families, conf_level))
@@ -418,7 +418,7 @@ def contract(monkeypatch):
 
     metrics_module.compute_metrics = compute_metrics
     metrics_module.metric_definitions = lambda: DEFINITIONS.copy()
-    units_module = types.ModuleType("analysis.units")
+    units_module = types.ModuleType("analysis.data.units")
 
     def resolve_unit(name, province=None, level=None, units=None):
         calls["resolve"].append((name, province, level))
@@ -426,8 +426,8 @@ def contract(monkeypatch):
         return table[(name, level)]
 
     units_module.resolve_unit = resolve_unit
-    monkeypatch.setitem(sys.modules, "analysis.metrics", metrics_module)
-    monkeypatch.setitem(sys.modules, "analysis.units", units_module)
+    monkeypatch.setitem(sys.modules, "analysis.stats.metrics", metrics_module)
+    monkeypatch.setitem(sys.modules, "analysis.data.units", units_module)
     return calls
 
 
@@ -513,9 +513,9 @@ KON_TUM_DISTRICTS = {"608", "610", "611", "612", "613", "614", "615", "616", "61
 
 
 def test_kon_tum_comparison_on_the_real_data_explains_every_case_not_compared():
-    dataset = pytest.importorskip("analysis.dataset")
-    pytest.importorskip("analysis.metrics")
-    pytest.importorskip("analysis.units")
+    dataset = pytest.importorskip("analysis.data.dataset")
+    pytest.importorskip("analysis.stats.metrics")
+    pytest.importorskip("analysis.data.units")
     if not (paths.raw_dir() / "observations.csv").exists():
         pytest.skip("data/raw has no observations yet")
     ds = dataset.load_dataset()

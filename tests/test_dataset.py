@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from analysis import paths
-from analysis.dataset import load_dataset, read_processed, write_processed
+from analysis.data.dataset import load_dataset, read_processed, write_processed
 from analysis.errors import BusyError, InputError
-from analysis.schema import PROCESSED_COLUMNS
-from analysis.storage import build_lock
+from analysis.data.schema import PROCESSED_COLUMNS
+from analysis.data.storage import build_lock
 
 
 def replace_in(path, old, new):
@@ -285,7 +285,7 @@ def test_a_full_disk_is_an_input_error_naming_the_folder_and_the_previous_build_
                                                                                      monkeypatch):
     import errno
 
-    import analysis.storage
+    import analysis.data.storage
 
     out = tmp_path / "processed"
     write_processed(small_dataset, out)
@@ -294,7 +294,7 @@ def test_a_full_disk_is_an_input_error_naming_the_folder_and_the_previous_build_
     def full(path, content):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(analysis.storage, "_write_synced", full)
+    monkeypatch.setattr(analysis.data.storage, "_write_synced", full)
     with pytest.raises(InputError) as caught:
         write_processed(small_dataset, out)
     assert str(caught.value) == f"{out}: cannot write the processed tables: No space left on device"

@@ -1,4 +1,4 @@
-"""Candidate figures from Vietnamese articles (analysis.extract).
+"""Candidate figures from Vietnamese articles (analysis.text.extraction).
 
 The test articles in ``tests/articles`` are the team's own writing in the
 style of provincial party press (no sentence comes from a real article);
@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError, UsageError
-from analysis.extract import (
+from analysis.text.extraction import (
     CANDIDATE_COLUMNS, PERCENT_AFTER, PERCENT_BEFORE, RULES, ZERO_PHRASES, Vocabulary, accepted_candidates,
     duplicate_figures, extract_figures, raw_rows, read_article, read_codebook,
 )

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.dataset import load_dataset
+from analysis.data.dataset import load_dataset
 
 ARTICLE = """Kon Rẫy: Củng cố tổ chức đảng ở thôn, làng
 Tính đến ngày 20/6/2021, Đảng bộ huyện có 1.639 đảng viên. Thị trấn Đăk Rve và xã Đăk Kôi có 100% thôn trưởng là đảng viên.

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binom, chi2, norm, poisson
 
-from analysis.compare import classify, funnel_limits, overdispersion
+from analysis.stats.comparison import classify, funnel_limits, overdispersion
 from analysis.errors import UsageError
 
 Z95, Z998 = norm.ppf(0.975), norm.ppf(0.999)

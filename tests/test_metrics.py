@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import metrics, paths
-from analysis.dataset import load_dataset
+from analysis import paths
+from analysis.stats import metrics
+from analysis.data.dataset import load_dataset
 from analysis.errors import InputError, UsageError
-from analysis.metrics import (
+from analysis.stats.metrics import (
     METRIC_COLUMNS,
     admission_metrics,
     compute_metrics,
@@ -588,7 +589,7 @@ def test_every_indicator_the_registry_reads_is_in_the_project_codebook():
 
 
 def test_project_data_give_kon_ray_discipline_rate_and_rural_cell_share():
-    # the contract with analysis.dataset: its processed frame feeds compute_metrics as is
+    # the contract with analysis.data.dataset: its processed frame feeds compute_metrics as is
     m = compute_metrics(load_dataset().observations)
     rate = row(m, "614", "disciplined_per_1000_member_years")
     assert numbers(rate, "numerator", "denominator", "estimate", "lower", "upper") == \

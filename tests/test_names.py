@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.names import clean_name, closest_names, fix_text, name_key, name_keys, on_distinct, strip_prefix
+from analysis.text.names import clean_name, closest_names, fix_text, name_key, name_keys, on_distinct, strip_prefix
 
 
 def test_fix_text_composes_nfd_and_replaces_eth():

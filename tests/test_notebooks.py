@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.reports import stored_notebook_problems
+from analysis.reports.run import stored_notebook_problems
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 REPORTS = ("district_profile", "district_comparison", "data_quality")
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.notebook
 @pytest.fixture(scope="session")
 def kernel() -> str:
     """The project's kernelspec, installed into this environment if missing."""
-    from analysis.runner import KERNEL_NAME, ensure_kernel
+    from analysis.reports.runner import KERNEL_NAME, ensure_kernel
 
     ensure_kernel(KERNEL_NAME)
     return KERNEL_NAME

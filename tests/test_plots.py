@@ -15,9 +15,9 @@ from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from analysis.compare import classify, funnel_limits, overdispersion, shrink  # noqa: E402
+from analysis.stats.comparison import classify, funnel_limits, overdispersion, shrink  # noqa: E402
 from analysis.errors import UsageError  # noqa: E402
-from analysis.metrics import metric_definitions  # noqa: E402
+from analysis.stats.metrics import metric_definitions  # noqa: E402
 from analysis.plots import availability_plot, caterpillar_plot, funnel_plot, severity_mix_plot  # noqa: E402
 
 RATE = "disciplined_per_1000_member_years"

@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.dataset import load_dataset
-from analysis.quality import RULES, check_quality, flags_by_observation
+from analysis.data.dataset import load_dataset
+from analysis.data.quality import RULES, check_quality, flags_by_observation
 
 
 @pytest.fixture(scope="module")
@@ -326,7 +326,7 @@ def test_undated_figures_of_two_sources_are_compared_with_each_other():
 
 
 def test_a_figure_repeated_under_new_ids_is_compared_once_and_its_flag_names_every_copy():
-    from analysis.quality import flag_observations
+    from analysis.data.quality import flag_observations
 
     rows = [("O1", "S1", "party_members", 3362, "2023-06-30"), ("O2", "S2", "party_members", 3387, "2023-06-30"),
             ("O3", "S1", "party_members", 3362, "2023-06-30"), ("O4", "S2", "party_members", 3387, "2023-06-30")]

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from analysis import report_content as rc
+from analysis.reports import content as rc
 from analysis.errors import UsageError
 
 
@@ -241,7 +241,7 @@ def test_unknown_sections_are_refused():
 
 
 def test_profile_of_a_period_without_figures_says_so_and_shows_no_tables(small_dataset, small_raw):
-    from analysis.report_params import validate_profile_params
+    from analysis.reports.parameters import validate_profile_params
 
     params = validate_profile_params("Kon Rẫy", period_start="1900", period_end="1901", data_dir=small_raw)
     profile = rc.build_profile(small_dataset, params)
@@ -260,7 +260,7 @@ def test_profile_of_a_period_without_figures_says_so_and_shows_no_tables(small_d
 
 
 def test_profile_charts_are_png_images_under_their_heading(small_dataset, small_raw):
-    from analysis.report_params import validate_profile_params
+    from analysis.reports.parameters import validate_profile_params
 
     profile = rc.build_profile(small_dataset, validate_profile_params("Kon Rẫy", data_dir=small_raw))
     plots = rc.profile_plots(profile)
@@ -270,7 +270,7 @@ def test_profile_charts_are_png_images_under_their_heading(small_dataset, small_
 
 
 def test_comparison_availability_keeps_every_district_compared_even_without_figures(small_dataset, small_raw):
-    from analysis.report_params import validate_comparison_params
+    from analysis.reports.parameters import validate_comparison_params
 
     params = validate_comparison_params(family="coverage", data_dir=small_raw)
     comparison = rc.build_comparison(small_dataset, params)

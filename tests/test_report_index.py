@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from analysis.report_index import build_index, render_index_html, write_index
+from analysis.reports.index import build_index, render_index_html, write_index
 
 
 def result(name, status="ok", **fields):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from analysis.errors import EXIT_USAGE, InputError, UsageError
-from analysis.report_params import (
+from analysis.reports.parameters import (
     ComparisonParams, ProfileParams, check_benchmark, check_levels, check_output_json, check_period,
     validate_comparison_params, validate_profile_params, validate_quality_params,
 )

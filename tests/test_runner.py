@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 import analysis.cli
-from analysis.runner import OK, Job, JobResult, RunSettings, run_jobs
+from analysis.reports.runner import OK, Job, JobResult, RunSettings, run_jobs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 
@@ -290,8 +290,8 @@ def test_dask_executor_runs_the_jobs_on_a_local_cluster(tmp_path):
 
 
 def test_index_follows_each_finished_job_and_marks_the_rest_interrupted_on_ctrl_c(tmp_path, monkeypatch):
-    import analysis.reports
-    from analysis.schedule import Schedule
+    import analysis.reports.run
+    from analysis.reports.schedule import Schedule
 
     jobs = tuple(Job("toy", {"mode": mode}, f"toy__mode-{mode}", "") for mode in ("a", "b", "c"))
     (tmp_path / "toy").mkdir()
@@ -305,10 +305,10 @@ def test_index_follows_each_finished_job_and_marks_the_rest_interrupted_on_ctrl_
             seen[job.name] = json.loads((tmp_path / "index.json").read_text(encoding="utf-8"))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(analysis.reports, "ensure_kernel", lambda name: None)
-    monkeypatch.setattr(analysis.reports, "run_jobs", run_two_then_ctrl_c)
+    monkeypatch.setattr(analysis.reports.run, "ensure_kernel", lambda name: None)
+    monkeypatch.setattr(analysis.reports.run, "run_jobs", run_two_then_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
-        analysis.reports.run_schedule(Schedule("s.yml", jobs, 30, 60), out_dir=tmp_path, workers=2)
+        analysis.reports.run.run_schedule(Schedule("s.yml", jobs, 30, 60), out_dir=tmp_path, workers=2)
 
     after_a = seen["toy__mode-a"]
     assert [j["status"] for j in after_a["jobs"]] == ["ok", "pending", "pending"]

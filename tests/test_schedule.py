@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import UsageError
-from analysis.schedule import (
+from analysis.reports.schedule import (
     declared_kinds,
     declared_parameters,
     districts_with_data,

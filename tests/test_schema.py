@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from analysis.schema import (
+from analysis.data.schema import (
     REJECT_COLUMNS, column_problems, number_suggestion, parse_dates, parse_numbers, processed_schema,
     raw_schema, validate_raw, value_bounds,
 )

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import BusyError, InputError
-from analysis.storage import build_lock, csv_bytes, read_csv_table, replace_files
+from analysis.data.storage import build_lock, csv_bytes, read_csv_table, replace_files
 
 
 def write(path, data: bytes):
@@ -120,7 +120,7 @@ def test_a_failure_after_the_first_replacement_restores_every_previous_file(prev
 
 def test_a_failure_while_writing_temporaries_leaves_the_folder_untouched(previous_build, monkeypatch):
     before = snapshot(previous_build)
-    import analysis.storage as storage
+    import analysis.data.storage as storage
 
     real = storage._write_synced
     monkeypatch.setattr(storage, "_write_synced",
@@ -150,7 +150,7 @@ def test_a_second_build_waits_for_the_lock_then_gives_up_naming_the_holder(tmp_p
 def test_the_lock_is_free_again_when_its_holder_exits_even_without_cleaning_up(tmp_path):
     holder = textwrap.dedent(f"""
         import os, sys, time
-        from analysis.storage import build_lock
+        from analysis.data.storage import build_lock
         lock = build_lock({str(tmp_path)!r}); lock.__enter__()
         print("locked", flush=True); time.sleep(0.5); os._exit(0)
     """)

@@ -7,10 +7,11 @@ import argparse
 import pandas as pd
 import pytest
 
-from analysis import paths, synthetic
+from analysis import paths
+from analysis.data import synthetic
 from analysis.cli.synthetic import add_parsers, parse_years
 from analysis.errors import UsageError
-from analysis.names import name_keys
+from analysis.text.names import name_keys
 
 SMALL = {"provinces": ["62", "68"], "years": [2019, 2020, 2021]}
 
@@ -178,7 +179,7 @@ def test_severity_parts_add_up_to_their_total_except_the_deliberate_ones(nationa
 
 
 def test_written_panel_loads_with_every_row_used_and_districts_resolved(small, tmp_path):
-    from analysis.dataset import load_dataset
+    from analysis.data.dataset import load_dataset
 
     out = _write(small, tmp_path / "panel")
     ds = load_dataset(raw_dir=out)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError, UnknownUnitError, UsageError
-from analysis.units import load_units, resolve_unit, resolve_units, unit_hierarchy
+from analysis.data.units import load_units, resolve_unit, resolve_units, unit_hierarchy
 
 
 @pytest.fixture

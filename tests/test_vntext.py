@@ -1,4 +1,4 @@
-"""Vietnamese numbers, hedges, dates and periods in prose (analysis.vntext)."""
+"""Vietnamese numbers, hedges, dates and periods in prose (analysis.text.vietnamese)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from analysis.errors import UsageError
-from analysis.vntext import (
+from analysis.text.vietnamese import (
     Period, as_date, at_least_after, ending_word, find_periods, hedge_before, lowercase, number_tokens,
     paragraph_spans, parse_number, resolve_period, sentence_spans, spellings, term_start, tone_variants,
     value_text,
@@ -212,7 +212,7 @@ def test_lowercase_keeps_every_offset():
 
 
 def test_nfd_text_gives_the_same_tokens_after_normalisation():
-    from analysis.names import fix_text
+    from analysis.text.names import fix_text
 
     nfc = "Đảng bộ có hơn 1.800 đảng viên"
     nfd = unicodedata.normalize("NFD", nfc)

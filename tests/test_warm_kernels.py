@@ -25,7 +25,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from analysis.errors import UsageError
-from analysis.runner import WARM_IMPORTS, Job, RunSettings, run_jobs, warm_kernels_by_default
+from analysis.reports.runner import WARM_IMPORTS, Job, RunSettings, run_jobs, warm_kernels_by_default
 
 pytestmark = pytest.mark.notebook
 
@@ -223,7 +223,7 @@ def test_every_warm_import_exists():
 
 
 def test_worker_skips_the_slow_import_and_still_validates_notebooks(toy):
-    code = ("import sys\nfrom analysis.runner import _init_worker\n_init_worker()\n"
+    code = ("import sys\nfrom analysis.reports.runner import _init_worker\n_init_worker()\n"
             "import nbformat, papermill\n"
             f"nbformat.validate(nbformat.read({toy!r}, as_version=4))\n"
             "print(sys.modules.get('rfc3987_syntax'))")

@@ -1,7 +1,7 @@
 """``build`` and ``validate``: raw tables -> processed tables, or just the checks.
 
 ``python -m analysis build [--raw DIR] [--out DIR] [--quiet] [--wait S]`` validates the
-raw tables, flags, computes the metrics (when :mod:`analysis.metrics` is
+raw tables, flags, computes the metrics (when :mod:`analysis.stats.metrics` is
 present) and writes everything to the processed folder atomically, under its
 lock. ``python -m analysis validate [DIR]`` does the same checks and writes
 nothing. Both print rows in / used / rejected per table, flags per rule and
@@ -61,7 +61,7 @@ def run_build(args: argparse.Namespace) -> int:
     Returns:
         The exit status: 0, or 1 when rows were rejected.
     """
-    from analysis.dataset import load_dataset, write_processed
+    from analysis.data.dataset import load_dataset, write_processed
 
     ds = load_dataset(args.raw)
     out = args.out if args.out is not None else paths.processed_dir()
@@ -83,7 +83,7 @@ def run_validate(args: argparse.Namespace) -> int:
     Returns:
         The exit status: 0, or 1 when rows would be rejected.
     """
-    from analysis.dataset import load_dataset
+    from analysis.data.dataset import load_dataset
 
     ds = load_dataset(args.raw)
     print_rejects(ds)
@@ -92,7 +92,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def metrics_tables(ds) -> dict:
-    """The metrics table to write with a build, when :mod:`analysis.metrics` can compute it.
+    """The metrics table to write with a build, when :mod:`analysis.stats.metrics` can compute it.
 
     Args:
         ds: The dataset being built.
@@ -102,9 +102,9 @@ def metrics_tables(ds) -> dict:
         ``compute_metrics`` does not exist (yet).
     """
     try:
-        metrics = importlib.import_module("analysis.metrics")
+        metrics = importlib.import_module("analysis.stats.metrics")
     except ModuleNotFoundError as err:
-        if err.name != "analysis.metrics":  # the module exists but lacks a dependency: a real error
+        if err.name != "analysis.stats.metrics":  # the module exists but lacks a dependency: a real error
             raise
         return {}
     compute = getattr(metrics, "compute_metrics", None)
@@ -132,13 +132,13 @@ def format_summary(ds) -> str:
 
     Examples:
         >>> import pandas as pd
-        >>> from analysis.dataset import Dataset
+        >>> from analysis.data.dataset import Dataset
         >>> empty = pd.DataFrame({"table": pd.Series(dtype=str), "rule": pd.Series(dtype=str),
         ...                       "line": pd.Series(dtype=int)})
         >>> print(format_summary(Dataset(empty, empty, empty, empty, empty, empty)).splitlines()[0])
         table               rows in   used  rejected
     """
-    from analysis.quality import RULES
+    from analysis.data.quality import RULES
 
     summary = ds.summary()
     lines = [f"{'table':<18} {'rows in':>8} {'used':>6} {'rejected':>9}"]

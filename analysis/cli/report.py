@@ -20,7 +20,7 @@ from analysis.errors import EXIT_OK, EXIT_PARTIAL
 
 def add_parsers(subparsers) -> None:
     """Register ``report``, ``kernel`` and ``check-notebooks``."""
-    from analysis.reports import EXECUTORS
+    from analysis.reports.run import EXECUTORS
 
     report = subparsers.add_parser(
         "report", help="run a report schedule: notebooks -> HTML reports and an index",
@@ -55,9 +55,9 @@ def add_parsers(subparsers) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     """``report``: check the schedule, run it (or list it), print the summary."""
-    from analysis.reports import run_schedule
-    from analysis.runner import warm_kernels_by_default
-    from analysis.schedule import load_schedule
+    from analysis.reports.run import run_schedule
+    from analysis.reports.runner import warm_kernels_by_default
+    from analysis.reports.schedule import load_schedule
 
     schedule = load_schedule(args.schedule or paths.schedules_dir() / "default.yml")
     out_dir = (args.out or paths.reports_dir()).resolve()
@@ -100,7 +100,7 @@ class _Progress:
             self.bar = tqdm(total=total, unit="job", file=self.stream)
 
     def update(self, result) -> None:
-        from analysis.runner import timestamp
+        from analysis.reports.runner import timestamp
 
         self.done += 1
         detail = f": {result.reason}: {result.error}" if result.status != "ok" else ""
@@ -120,7 +120,7 @@ class _Progress:
 
 def run_kernel(args: argparse.Namespace) -> int:
     """``kernel``: install the kernelspec, or say whether it is usable."""
-    from analysis.runner import KERNEL_NAME, install_kernel, kernel_interpreter_problem
+    from analysis.reports.runner import KERNEL_NAME, install_kernel, kernel_interpreter_problem
 
     if args.install:
         print(f"installed kernel {KERNEL_NAME!r} ({sys.executable}) in {install_kernel()}")
@@ -139,7 +139,7 @@ def run_kernel(args: argparse.Namespace) -> int:
 
 def run_check_notebooks(args: argparse.Namespace) -> int:
     """``check-notebooks``: list notebooks stored with outputs or without parameters."""
-    from analysis.reports import check_notebooks
+    from analysis.reports.run import check_notebooks
 
     folder = args.folder or paths.notebooks_dir()
     problems = check_notebooks(folder)

@@ -73,7 +73,7 @@ def add_parsers(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the panel; print where it went."""
-    from analysis import synthetic
+    from analysis.data import synthetic
 
     years = parse_years(args.years)
     provinces = [p.strip() for p in args.provinces.split(",") if p.strip()] if args.provinces else None

@@ -35,8 +35,8 @@ from typing import Callable
 
 import pytest
 
-from analysis.dataset import read_processed
-from analysis.extract import CANDIDATE_COLUMNS
+from analysis.data.dataset import read_processed
+from analysis.text.extraction import CANDIDATE_COLUMNS
 
 from .conftest import (
     TOY_NOTEBOOKS, cli_env, copy_raw, edit, fingerprint, leftovers, run_cli, run_module,
@@ -503,7 +503,7 @@ PERIOD_1900_2100 = ("disciplined_members,22,count,exact,,2020-01,,publication_da
 
 
 def test_raw_period_1900_to_2100_is_rejected_or_flagged(small_raw):
-    from analysis.dataset import load_dataset
+    from analysis.data.dataset import load_dataset
 
     edit(small_raw / "observations.csv", *PERIOD_1900_2100)
     ds = load_dataset(small_raw)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-import analysis.storage
-from analysis.dataset import read_processed
+import analysis.data.storage
+from analysis.data.dataset import read_processed
 from analysis.errors import InputError
-from analysis.storage import LOCK_NAME, build_lock, file_sha256
+from analysis.data.storage import LOCK_NAME, build_lock, file_sha256
 
 from .conftest import (
     DOCUMENTED_EXIT_CODES, cli_env, copy_raw, edit, fingerprint, leftovers, run_cli, start_module, wait_until,
@@ -63,7 +63,7 @@ def test_build_interrupted_while_replacing_files_leaves_the_previous_build(built
 def disk_full(built, monkeypatch):
     """A build whose second temporary file cannot be written (no space left)."""
     full = OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(analysis.storage, "_write_synced", fail_on_call(analysis.storage._write_synced, 2, full))
+    monkeypatch.setattr(analysis.data.storage, "_write_synced", fail_on_call(analysis.data.storage._write_synced, 2, full))
     return built, run_cli("build", "--raw", built["changed"], "--out", built["processed"], "--quiet")
 
 

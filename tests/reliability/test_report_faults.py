@@ -14,7 +14,7 @@ only when ``RELIABILITY_FAULTS=1``:
 3. **re-run**: the same jobs, no faults: everything succeeds and the index
    is complete.
 
-A sixth test runs two jobs through :func:`analysis.runner.run_jobs` with a
+A sixth test runs two jobs through :func:`analysis.reports.runner.run_jobs` with a
 kernel name that does not exist for one of them.
 """
 
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import runner
-from analysis.runner import Job, RunSettings, run_jobs
+from analysis.reports import runner
+from analysis.reports.runner import Job, RunSettings, run_jobs
 
 from .conftest import (
     TOY_NOTEBOOKS, cli_env, index_problems, leftovers, links, processes_in, run_module, start_module, wait_until,

@@ -22,7 +22,7 @@ import re
 import pandas as pd
 import pytest
 
-from analysis.dataset import read_processed
+from analysis.data.dataset import read_processed
 
 from .conftest import edit, run_cli
 

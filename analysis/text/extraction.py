@@ -8,7 +8,7 @@ analysis extract --accept`` appends the accepted ones (``docs/extraction.md``).
 
 How a figure is found, sentence by sentence:
 
-1. :func:`analysis.vntext.number_tokens` classifies every number; dates,
+1. :func:`analysis.text.vietnamese.number_tokens` classifies every number; dates,
    years, ordinals, document numbers and names ("thôn 8") are never figures.
 2. The number's *family* is set by the nearest action word before it in its
    clause ("kết nạp", "kỷ luật", "kiểm tra", "phân công", "tăng" ...) or by
@@ -25,7 +25,7 @@ How a figure is found, sentence by sentence:
    and one whose base is another number of the sentence (24 of 69 where the
    codebook's base is the 84 villages) is not proposed.
 4. The hedge before the number (or "trở lên" after it) gives the qualifier,
-   the nearest period phrase the dates (:mod:`analysis.vntext`), and a
+   the nearest period phrase the dates (:mod:`analysis.text.vietnamese`), and a
    commune, village or district named before it in the sentence the scope.
 
 All word lists are found in one pass over the lowercased article
@@ -57,8 +57,8 @@ import pandas as pd
 
 from analysis import paths
 from analysis.errors import InputError, UsageError
-from analysis.names import clean_name, fix_text, name_key, strip_prefix
-from analysis.vntext import (
+from analysis.text.names import clean_name, fix_text, name_key, strip_prefix
+from analysis.text.vietnamese import (
     FIGURE_KINDS, NumberToken, Period, PeriodMention, as_date, at_least_after, ending_word, find_periods, lowercase, number_tokens, paragraph_spans, publication_period, resolve_period, sentence_spans, spellings,
     tone_variants, value_text,
 )
@@ -1288,7 +1288,7 @@ def accepted_candidates(reviewed: pd.DataFrame, *, file: Path | str) -> pd.DataF
 
     Args:
         reviewed: The candidates table as read back (text; the index is the
-            line number in the file, as :func:`analysis.storage.read_csv_table`
+            line number in the file, as :func:`analysis.data.storage.read_csv_table`
             gives it).
         file: The file's name, for messages.
 

@@ -53,7 +53,7 @@ import pandas as pd
 
 from analysis import paths
 from analysis.errors import InputError, UsageError
-from analysis.storage import csv_bytes, read_csv_table, replace_files
+from analysis.data.storage import csv_bytes, read_csv_table, replace_files
 
 #: The word that marks every synthetic file, title and note.
 MARKER = "SYNTHETIC"
@@ -759,7 +759,7 @@ def write_panel(panel: dict[str, pd.DataFrame], out_dir: Path | str | None = Non
                          f"(no {MARKER_FILE} file there)", file=out)
     years = sorted(int(y) for y in years)
     described = f"{years[0]}-{years[-1]}" if years else "none"
-    stamp = (f"{MARKER}: invented data from analysis.synthetic (seed {seed}, years {described}). "
+    stamp = (f"{MARKER}: invented data from analysis.data.synthetic (seed {seed}, years {described}). "
              "Not real figures; never copy these files into data/raw.\n")
     counts = {name: len(panel[name]) for name in TABLE_FILES}
     readme = "\n".join([

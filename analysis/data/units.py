@@ -7,7 +7,7 @@ name is matched within its province and level, trying in turn
 1. the cleaned name (NFC, Eth fixed, spaces collapsed, case ignored)
    against each unit's name, full name and aliases;
 2. the same without an administrative prefix ("huyện", "TP." ...);
-3. the accent-insensitive key (:func:`analysis.names.name_key`).
+3. the accent-insensitive key (:func:`analysis.text.names.name_key`).
 
 The first step that finds anything decides; if it finds several units and
 the figure has a date, the unit valid at that date is kept. A district name
@@ -38,8 +38,8 @@ import pandas as pd
 
 from analysis import paths
 from analysis.errors import InputError, UnknownUnitError, UsageError
-from analysis.names import clean_name, closest_names, combined_codes, name_key, on_distinct, strip_prefix
-from analysis.storage import read_csv_table
+from analysis.text.names import clean_name, closest_names, combined_codes, name_key, on_distinct, strip_prefix
+from analysis.data.storage import read_csv_table
 
 UNIT_COLUMNS = ("unit_code", "name", "full_name", "level", "parent_code", "valid_from", "valid_to", "aliases")
 
@@ -55,7 +55,7 @@ def load_units(path: Path | str | None = None) -> pd.DataFrame:
     """Read the unit table (``data/raw/units.csv`` by default).
 
     This reads and checks the columns needed to resolve names; the row-level
-    validation with rejects is done by :func:`analysis.dataset.load_dataset`.
+    validation with rejects is done by :func:`analysis.data.dataset.load_dataset`.
 
     Args:
         path: A units CSV; default :func:`analysis.paths.raw_dir` / units.csv.
@@ -170,7 +170,7 @@ def resolve_units(places: pd.DataFrame, units: pd.DataFrame, *, name: str = "uni
             empty = any province) and optionally a level column.
         units: The unit table. When ``date`` is given, its ``valid_from`` and
             ``valid_to`` must be datetimes (missing = open), as
-            :func:`analysis.dataset.load_dataset` prepares them.
+            :func:`analysis.data.dataset.load_dataset` prepares them.
         name: Column with the place names.
         province: Column with the province names.
         level: Column with the unit level (``scope``), or None to match any level.

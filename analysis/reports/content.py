@@ -24,7 +24,7 @@ Language: :func:`narrate` and :func:`say` render the narration in English or
 Vietnamese from :data:`NARRATIVE`; :func:`show_table` labels columns from
 :data:`COLUMNS` and writes numbers as readers of the language do; indicator,
 metric, comparison, availability and reason labels come from the codebook,
-:func:`analysis.metrics.metric_definitions` and :mod:`analysis.plots`, so a
+:func:`analysis.stats.metrics.metric_definitions` and :mod:`analysis.plots`, so a
 report follows ``lang`` throughout.
 
 Examples:
@@ -46,15 +46,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.compare import AVAILABILITY, availability, compare_districts
+from analysis.stats.comparison import AVAILABILITY, availability, compare_districts
 from analysis.errors import UsageError
-from analysis.metrics import FAMILIES, compute_metrics, metric_definitions, severity_mix
+from analysis.stats.metrics import FAMILIES, compute_metrics, metric_definitions, severity_mix
 from analysis.plots import (
     availability_plot, caterpillar_plot, funnel_plot, level_text, number_text, reason_text, severity_mix_plot,
 )
 from analysis.plots import text as plot_text
-from analysis.report_params import ComparisonParams, ProfileParams, QualityParams
-from analysis.storage import json_bytes, replace_files
+from analysis.reports.parameters import ComparisonParams, ProfileParams, QualityParams
+from analysis.data.storage import json_bytes, replace_files
 
 # --------------------------------------------------------------------------- words
 
@@ -301,7 +301,7 @@ COLUMNS = {
 QUALIFIERS = {"exact": ("", ""), "more_than": ("more than", "hơn"), "nearly": ("nearly", "gần"),
               "about": ("about", "khoảng"), "at_least": ("at least", "ít nhất")}
 SEVERITIES = {"info": ("info", "thông tin"), "warning": ("warning", "cần chú ý")}
-#: What each quality check (``analysis.quality.RULES``) means, in plain words, by language.
+#: What each quality check (``analysis.data.quality.RULES``) means, in plain words, by language.
 RULE_MEANINGS = {
     "breakdown_exceeds_total": (
         "the parts of a breakdown (e.g. discipline by form) add up to more than the printed total",
@@ -847,7 +847,7 @@ class Profile:
     """Everything the district profile shows.
 
     Attributes:
-        params: The checked :class:`~analysis.report_params.ProfileParams`.
+        params: The checked :class:`~analysis.reports.parameters.ProfileParams`.
         facts: Values quoted by the narration.
         figures: One row per published figure about the district (and its
             communes and villages) in the period, with its source.
@@ -855,7 +855,7 @@ class Profile:
         metrics: The district's metrics, compared with the province.
         compared: The comparison rows of every district that can be compared
             on a metric the district can be compared on (for the charts).
-        severity: The district's discipline by form (``analysis.metrics.severity_mix``).
+        severity: The district's discipline by form (``analysis.stats.metrics.severity_mix``).
         flags: Quality flags on the district's figures.
     """
 
@@ -899,14 +899,14 @@ def district_observations(observations: pd.DataFrame, unit_code: str, period_sta
 def build_profile(ds, params) -> Profile:
     """Compute the district profile.
 
-    Metrics are those of :func:`analysis.metrics.compute_metrics` whose
+    Metrics are those of :func:`analysis.stats.metrics.compute_metrics` whose
     period overlaps the profile's period; the benchmark of each metric is
     the pooled value of the province's districts that can be compared on it
-    (:func:`analysis.compare.compare_districts`).
+    (:func:`analysis.stats.comparison.compare_districts`).
 
     Args:
-        ds: The :class:`~analysis.dataset.Dataset`.
-        params: :class:`~analysis.report_params.ProfileParams`.
+        ds: The :class:`~analysis.data.dataset.Dataset`.
+        params: :class:`~analysis.reports.parameters.ProfileParams`.
 
     Returns:
         The :class:`Profile`.
@@ -1063,11 +1063,11 @@ class Comparison:
     """Everything the district comparison shows.
 
     Attributes:
-        params: The checked :class:`~analysis.report_params.ComparisonParams`.
+        params: The checked :class:`~analysis.reports.parameters.ComparisonParams`.
         facts: Values quoted by the narration.
-        availability: District × metric matrix of :func:`analysis.compare.availability`,
+        availability: District × metric matrix of :func:`analysis.stats.comparison.availability`,
             every compared district included.
-        compared: The output of :func:`analysis.compare.compare_districts`.
+        compared: The output of :func:`analysis.stats.comparison.compare_districts`.
         table: Display rows of every reported district × metric, with their trail.
         caveats: ``{"id", "units", "text"}`` for each caveat that applies.
     """
@@ -1112,8 +1112,8 @@ def build_comparison(ds, params) -> Comparison:
     """Compute the district comparison.
 
     Args:
-        ds: The :class:`~analysis.dataset.Dataset`.
-        params: :class:`~analysis.report_params.ComparisonParams`.
+        ds: The :class:`~analysis.data.dataset.Dataset`.
+        params: :class:`~analysis.reports.parameters.ComparisonParams`.
 
     Returns:
         The :class:`Comparison`.
@@ -1176,7 +1176,7 @@ def comparison_caveats(reported: pd.DataFrame, lang: str, flags: pd.DataFrame | 
     O0022, O0023)".
 
     Args:
-        reported: Rows of :func:`analysis.compare.compare_districts` for
+        reported: Rows of :func:`analysis.stats.comparison.compare_districts` for
             districts that reported the metric.
         lang: ``'en'`` or ``'vi'``.
         flags: The dataset's quality flags (``rule``, ``obs_ids``), to name
@@ -1369,7 +1369,7 @@ class Quality:
     """Everything the data-quality review shows.
 
     Attributes:
-        params: The checked :class:`~analysis.report_params.QualityParams`.
+        params: The checked :class:`~analysis.reports.parameters.QualityParams`.
         facts: Values quoted by the narration.
         tables: Rows read, used and rejected per raw table.
         rules: Flags per check, with severity and an example message.
@@ -1429,8 +1429,8 @@ def build_quality(ds, params) -> Quality:
     """Compute the data-quality review.
 
     Args:
-        ds: The :class:`~analysis.dataset.Dataset`.
-        params: :class:`~analysis.report_params.QualityParams`.
+        ds: The :class:`~analysis.data.dataset.Dataset`.
+        params: :class:`~analysis.reports.parameters.QualityParams`.
 
     Returns:
         The :class:`Quality`.

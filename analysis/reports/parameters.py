@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
-from analysis.compare import check_levels
+from analysis.stats.comparison import check_levels
 from analysis.errors import UsageError
 
 LANGS = ("en", "vi")
@@ -202,7 +202,7 @@ def check_period(period_start, period_end) -> tuple[str | None, str | None]:
         ...
         analysis.errors.UsageError: period_start: not a date: '2021-02-30' (use YYYY, YYYY-MM or YYYY-MM-DD)
     """
-    from analysis.schema import parse_dates
+    from analysis.data.schema import parse_dates
 
     found = {}
     for name, value, side in (("period_start", period_start, "first"), ("period_end", period_end, "last")):
@@ -234,7 +234,7 @@ def check_family(family) -> str:
         ...
         analysis.errors.UsageError: family: unknown family 'structure'; use one of coverage, admissions, discipline
     """
-    from analysis.metrics import FAMILIES
+    from analysis.stats.metrics import FAMILIES
 
     text = str(family).strip().lower() if isinstance(family, str) else family
     if text not in FAMILIES:
@@ -276,14 +276,14 @@ def check_benchmark(benchmark) -> str | float:
 
 
 def _read_units(data_dir: Path) -> pd.DataFrame:
-    from analysis.units import load_units
+    from analysis.data.units import load_units
 
     return load_units(data_dir / "units.csv")
 
 
 def _province(units: pd.DataFrame, province) -> tuple[str, str]:
     """(name, code) of a province given by name (any spelling) or code."""
-    from analysis.units import resolve_unit
+    from analysis.data.units import resolve_unit
 
     provinces = units[units["level"] == "province"]
     text = str(province).strip() if province is not None else ""
@@ -301,7 +301,7 @@ def _province(units: pd.DataFrame, province) -> tuple[str, str]:
 
 
 def _sorted_names(names: pd.Series) -> list[str]:
-    from analysis.names import name_key
+    from analysis.text.names import name_key
 
     return sorted(names.astype(str).unique(), key=name_key)
 
@@ -328,7 +328,7 @@ def districts_of(units: pd.DataFrame, province_code: str) -> pd.DataFrame:
 
 def _district(units: pd.DataFrame, district, province: str, province_code: str) -> tuple[str, str]:
     """(name, code) of one district of the province, by name (any spelling) or code."""
-    from analysis.units import resolve_unit
+    from analysis.data.units import resolve_unit
 
     valid = districts_of(units, province_code)
     text = str(district).strip() if isinstance(district, (str, int)) and not isinstance(district, bool) else ""
@@ -347,8 +347,8 @@ def _district(units: pd.DataFrame, district, province: str, province_code: str) 
 
 def _district_anywhere(units: pd.DataFrame, district) -> tuple[str, str, str, str]:
     """(name, code, province name, province code) of a district of any province."""
-    from analysis.names import closest_names, name_key, name_keys
-    from analysis.units import resolve_unit
+    from analysis.text.names import closest_names, name_key, name_keys
+    from analysis.data.units import resolve_unit
 
     districts = units[units["level"] == "district"]
     text = str(district).strip() if isinstance(district, (str, int)) and not isinstance(district, bool) else ""
@@ -375,7 +375,7 @@ def _district_anywhere(units: pd.DataFrame, district) -> tuple[str, str, str, st
 
 def _elsewhere(units: pd.DataFrame, name: str) -> str:
     """A hint when the name is a district of another province, else ''."""
-    from analysis.units import resolve_unit
+    from analysis.data.units import resolve_unit
 
     try:
         code = resolve_unit(name, level="district", units=units) if name else None

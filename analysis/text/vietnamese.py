@@ -4,7 +4,7 @@ Provincial party press writes figures the Vietnamese way ("1.639 đảng viên",
 "75,51%", "08 tổ chức", "69/84 thôn", "24 trong số 84"), hedges them ("hơn",
 "gần", "khoảng", "trở lên") and dates them in words ("tính đến ngày
 20/6/2021", "từ tháng 1/2020 đến nay", "6 tháng đầu năm 2023", "nhiệm kỳ
-2020-2025"). This module reads those forms; :mod:`analysis.extract` decides
+2020-2025"). This module reads those forms; :mod:`analysis.text.extraction` decides
 what the numbers count.
 
 * :func:`parse_number` and :func:`value_text`: one number, as printed.
@@ -20,7 +20,7 @@ what the numbers count.
 Regexes are written in lowercase with the "old" tone-mark placement ("ủy",
 "hóa") and compiled case-insensitively with :func:`tone_variants`, so "Ủy
 ban", "uỷ ban" and "UỶ BAN" all match. Texts are expected in NFC
-(:func:`analysis.names.fix_text`).
+(:func:`analysis.text.names.fix_text`).
 
 Examples:
     >>> parse_number("1.639"), parse_number("75,51"), parse_number("08")

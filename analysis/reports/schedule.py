@@ -54,7 +54,7 @@ from pathlib import Path
 
 from analysis import paths
 from analysis.errors import UsageError
-from analysis.runner import Job
+from analysis.reports.runner import Job
 
 TOP_KEYS = ("defaults", "timeout", "jobs")
 JOB_KEYS = ("notebook", "parameters", "grid")
@@ -332,7 +332,7 @@ def districts_with_data(observations, units, province: str) -> list[tuple[str, s
         >>> [district for district, _ in districts_with_data(obs, units, "all")]
         ['Đắk Hà', 'Kon Rẫy', 'Đạ Huoai']
     """
-    from analysis.names import closest_names, name_key, name_keys
+    from analysis.text.names import closest_names, name_key, name_keys
 
     provinces = units[units["level"] == "province"]
     rows = observations[(observations["table"] == "observations") & (observations["unit_level"] == "district")]
@@ -417,7 +417,7 @@ def build_schedule(spec: dict, *, source: str = "<schedule>", notebooks_dir: Pat
         notebooks_dir: Where the notebooks are (default :func:`analysis.paths.notebooks_dir`).
         dataset: An object with ``observations`` and ``units`` frames, used
             to expand ``every_district_with_data``; loaded with
-            :func:`analysis.dataset.load_dataset` when needed and not given.
+            :func:`analysis.data.dataset.load_dataset` when needed and not given.
 
     Returns:
         The schedule, its jobs in file order (grids in the order written).
@@ -681,7 +681,7 @@ class _Checker:
             self.problem(where, f"{shorthand} needs a province name or {ALL_PROVINCES!r}, not {argument!r}")
             return []
         if self.dataset is None:
-            from analysis.dataset import load_dataset
+            from analysis.data.dataset import load_dataset
 
             self.dataset = load_dataset()
         try:

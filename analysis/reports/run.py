@@ -1,10 +1,10 @@
 """Scheduled report runs: a checked schedule in, reports and an index out.
 
 :func:`run_schedule` is the one entry point: it loads and checks a schedule
-(:mod:`analysis.schedule`), makes sure the project's kernel exists, runs the
+(:mod:`analysis.reports.schedule`), makes sure the project's kernel exists, runs the
 jobs in local worker processes or on an existing Dask cluster
-(:mod:`analysis.runner`), and writes ``index.html`` and ``index.json``
-(:mod:`analysis.report_index`) into the output folder, which it holds a lock
+(:mod:`analysis.reports.runner`), and writes ``index.html`` and ``index.json``
+(:mod:`analysis.reports.index`) into the output folder, which it holds a lock
 on while it runs. The index is rewritten (atomically) after every finished
 job, so it tells the truth at every moment: a finished job's report replaces
 its earlier ``.failed.`` files at once, and the index follows; a job not yet
@@ -32,8 +32,8 @@ from pathlib import Path
 
 from analysis import paths
 from analysis.errors import UsageError
-from analysis.runner import FAILED, KERNEL_NAME, JobResult, RunSettings, ensure_kernel, run_jobs, timestamp
-from analysis.schedule import Schedule, load_schedule
+from analysis.reports.runner import FAILED, KERNEL_NAME, JobResult, RunSettings, ensure_kernel, run_jobs, timestamp
+from analysis.reports.schedule import Schedule, load_schedule
 
 EXECUTORS = ("local", "dask")
 
@@ -64,7 +64,7 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
     """Run every job of a schedule and write the index.
 
     Args:
-        schedule: A checked :class:`~analysis.schedule.Schedule` or the path
+        schedule: A checked :class:`~analysis.reports.schedule.Schedule` or the path
             of a schedule file (checked before anything runs).
         out_dir: Output folder (default :func:`analysis.paths.reports_dir`).
         workers: Jobs at a time (default: the number of cores; with Dask, the
@@ -75,7 +75,7 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
         job_timeout: Seconds per job, overriding the schedule's.
         kernel_name: The kernelspec every notebook runs with (installed
             into this environment if missing).
-        on_result: Called with each :class:`~analysis.runner.JobResult` as it
+        on_result: Called with each :class:`~analysis.reports.runner.JobResult` as it
             arrives (after the index that lists it is written).
 
     Returns:
@@ -87,7 +87,7 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
         KeyboardInterrupt: The run was interrupted; the index lists the jobs
             that finished and marks the others ``interrupted``.
     """
-    from analysis.storage import build_lock
+    from analysis.data.storage import build_lock
 
     if executor not in EXECUTORS:
         raise UsageError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
@@ -161,7 +161,7 @@ class _LiveIndex:
         Returns:
             The paths of ``index.html`` and ``index.json``.
         """
-        from analysis.report_index import build_index, write_index
+        from analysis.reports.index import build_index, write_index
 
         unfinished = INTERRUPTED if ended else PENDING
         entries = [self.results.get(job.name) or JobResult(
@@ -183,7 +183,7 @@ def _run_on_dask(schedule: Schedule, settings: RunSettings, address: str, worker
         from distributed import Client
     except ImportError:
         raise UsageError("the dask executor needs the 'distributed' package: pip install 'dask[distributed]'") from None
-    from analysis.runner import prepare_worker
+    from analysis.reports.runner import prepare_worker
 
     try:
         client = Client(address, timeout=15, set_as_default=False)

@@ -1,7 +1,7 @@
 """Quality rules: published figures that deserve a second look, as flags.
 
 Every rule is a vectorised function of the processed observations (the
-columns of :func:`analysis.dataset.load_dataset`; dates as datetimes)
+columns of :func:`analysis.data.dataset.load_dataset`; dates as datetimes)
 returning flag rows: ``rule, severity, obs_ids, unit_code, indicator,
 message``. The rules join figures on integer codes of their unit,
 indicator, source and dates, computed once per build.
@@ -93,7 +93,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.names import combined_codes, distinct_values
+from analysis.text.names import combined_codes, distinct_values
 
 FLAG_COLUMNS = ["rule", "severity", "obs_ids", "unit_code", "indicator", "message"]
 

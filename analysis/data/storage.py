@@ -3,7 +3,7 @@
 Reading (:func:`read_csv_table`): a raw table must be UTF-8 (a byte-order
 mark is accepted and removed; a byte that is not UTF-8 is an error naming the
 file, line and byte offset); Windows line ends are accepted; the whole text
-is put in Unicode NFC with the Eth letter fixed (:func:`analysis.names.fix_text`)
+is put in Unicode NFC with the Eth letter fixed (:func:`analysis.text.names.fix_text`)
 before parsing, so every cell of every table compares correctly. Every cell
 is read as text; the frame's index is the line number of each record in the
 file (header = line 1), so messages can point at the line.
@@ -22,7 +22,7 @@ order given. The guarantee:
 * only a hard kill (SIGKILL, power loss) in the short replace phase can
   leave a mix of old and new files; callers write ``build.json`` last with
   the hashes of the others, so such a mix is detected on reading (see
-  :func:`analysis.dataset.read_processed`), and the next build cleans up.
+  :func:`analysis.data.dataset.read_processed`), and the next build cleans up.
 
 Locking (:func:`build_lock`): ``fcntl.flock`` on ``.lock`` in the output
 folder. The kernel releases the lock when its holder dies, so a crashed
@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import BusyError, InputError
-from analysis.names import combined_codes, fix_text, on_distinct
+from analysis.text.names import combined_codes, fix_text, on_distinct
 
 LOCK_NAME = ".lock"
 

@@ -3,12 +3,12 @@
 :func:`load_dataset` runs the whole build in memory:
 
 1. **Read** the five raw tables (``sources``, ``units``, ``codebook``,
-   ``observations``, ``context``) strictly (:mod:`analysis.storage`). Any
+   ``observations``, ``context``) strictly (:mod:`analysis.data.storage`). Any
    file-level problem (missing file or column, empty file, not UTF-8) of any
    table is collected and raised as one :class:`~analysis.errors.InputError`.
    A header-only ``context.csv`` is a valid empty table; the other tables
    need rows.
-2. **Validate** every row (:mod:`analysis.schema`): reference tables first,
+2. **Validate** every row (:mod:`analysis.data.schema`): reference tables first,
    then the observations against the valid sources and codebook. A failing
    row is rejected with the reason; a rejected source, unit or indicator
    makes the rows that refer to it rejects too.
@@ -17,9 +17,9 @@
    precision among a figure's dates. A figure whose end (flow) or ``as_of``
    (stock) is empty but whose ``period_end_basis`` is ``publication_date``
    ("up to now") takes its source's publication date. Names resolve to unit
-   codes (:mod:`analysis.units`), choosing by date between units that share
+   codes (:mod:`analysis.data.units`), choosing by date between units that share
    a name; an unknown name is a reject naming the closest candidates.
-4. **Flag** (:mod:`analysis.quality`): every rule's flags, the ``flags`` and
+4. **Flag** (:mod:`analysis.data.quality`): every rule's flags, the ``flags`` and
    ``preferred`` columns.
 
 For every raw table, rows in = rows used + rows rejected (checked on every
@@ -48,14 +48,14 @@ from pandas.api.types import union_categoricals
 
 from analysis import paths
 from analysis.errors import InputError
-from analysis.names import clean_name, on_distinct
-from analysis.quality import FLAG_COLUMNS, RULES, flag_observations
-from analysis.schema import (
+from analysis.text.names import clean_name, on_distinct
+from analysis.data.quality import FLAG_COLUMNS, RULES, flag_observations
+from analysis.data.schema import (
     PROCESSED_COLUMNS, RAW_COLUMNS, REJECT_COLUMNS, column_problems, parse_dates,
     UNKNOWN_INDICATOR, UNKNOWN_SOURCE, processed_schema, raw_schema, validate_raw, with_numbers,
 )
-from analysis.storage import build_lock, csv_bytes, file_sha256, json_bytes, read_csv_table, replace_files, sha256
-from analysis.units import resolve_units, unit_hierarchy
+from analysis.data.storage import build_lock, csv_bytes, file_sha256, json_bytes, read_csv_table, replace_files, sha256
+from analysis.data.units import resolve_units, unit_hierarchy
 
 RAW_TABLES = ("sources", "units", "codebook", "observations", "context")
 OBSERVATION_TABLES = ("observations", "context")
@@ -82,7 +82,7 @@ class Dataset:
     """The validated tables of one build.
 
     Attributes:
-        observations: Processed observations (:data:`analysis.schema.PROCESSED_COLUMNS`).
+        observations: Processed observations (:data:`analysis.data.schema.PROCESSED_COLUMNS`).
         flags: Quality flags (``rule, severity, obs_ids, unit_code, indicator, message``).
         rejects: Raw rows that could not be used (``table, line, record_id, field, value, reason``).
         sources, units, codebook: Validated copies of the raw tables (text).
@@ -339,7 +339,7 @@ def write_processed(ds: Dataset, out_dir: Path | str | None = None,
     Every table is written to a temporary file first and then replaces the
     old one; ``build.json`` goes last and records the hash of every table,
     so a set of files that did not come from one build is detected by
-    :func:`read_processed` (see :mod:`analysis.storage` for the guarantee).
+    :func:`read_processed` (see :mod:`analysis.data.storage` for the guarantee).
 
     Args:
         ds: The dataset to write.

@@ -1,7 +1,7 @@
 """Executing report jobs: one notebook run per job, in parallel worker processes.
 
 A :class:`Job` is one notebook with one set of parameters and a deterministic
-output name (see :mod:`analysis.schedule`). :func:`execute_job` runs it in
+output name (see :mod:`analysis.reports.schedule`). :func:`execute_job` runs it in
 the calling process through papermill and nbconvert and returns a
 :class:`JobResult`; :func:`run_jobs` spreads jobs over worker processes
 (or over any ``concurrent.futures`` executor, such as a Dask client's) and
@@ -89,7 +89,7 @@ WARM_IMPORTS = (
     "numpy", "pandas", "pandas.io.formats.style", "matplotlib.pyplot", "seaborn", "scipy.stats", "scipy.special",
     "statsmodels.stats.proportion", "statsmodels.stats.rates", "statsmodels.stats.meta_analysis",
     "statsmodels.stats.multitest", "babel.numbers", "IPython.display",
-    "analysis.dataset", "analysis.report_params", "analysis.report_content", "analysis.plots",
+    "analysis.data.dataset", "analysis.reports.parameters", "analysis.reports.content", "analysis.plots",
 )
 
 #: Jobs a warm kernel runs before it is replaced (bounds what leaks, e.g. memory).
@@ -606,12 +606,12 @@ class WarmKernel:
             manager_class = _kernel_manager_class(self.managers, self.cwd, output, self.settings.socket_dir)
             self.manager = manager_class(kernel_name=self.settings.kernel_name)
             run_sync(self.manager.start_kernel)(extra_arguments=[_HISTORY_IN_MEMORY])
-        code = f"__import__('analysis.runner').runner.KernelBaseline.warm_up({tuple(self.settings.warm_imports)!r})"
+        code = f"__import__('analysis.reports.runner').runner.KernelBaseline.warm_up({tuple(self.settings.warm_imports)!r})"
         _call_kernel(self.manager, code, self.settings.start_timeout, wait_ready=True)
 
     def reset(self, cwd: str) -> None:
         """Give the next job a fresh namespace in ``cwd`` (see :class:`KernelBaseline`)."""
-        code = f"__import__('analysis.runner').runner.KernelBaseline.restore_shell({cwd!r})"
+        code = f"__import__('analysis.reports.runner').runner.KernelBaseline.restore_shell({cwd!r})"
         _call_kernel(self.manager, code, self.settings.start_timeout)
 
     def begin_job(self, managers: list) -> None:

@@ -6,7 +6,7 @@ The page is static HTML without scripts, opens from disk (``file://``)
 without a server, links every file relative to the index, and escapes every
 text that comes from a schedule, a notebook or an error message. A file is
 linked only if it exists when the index is written. Both files are written
-atomically (:func:`analysis.storage.replace_files`).
+atomically (:func:`analysis.data.storage.replace_files`).
 
 Examples:
     >>> record = {"run": {"schedule": "s.yml"}, "counts": {"ok": 0, "failed": 1}, "jobs": [
@@ -24,7 +24,7 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
-from analysis.storage import json_bytes, replace_files
+from analysis.data.storage import json_bytes, replace_files
 
 INDEX_VERSION = 1
 
@@ -50,7 +50,7 @@ def build_index(results, out_dir: Path | str, run: dict) -> dict:
     """The index record of a run: run facts, counts and one entry per job.
 
     Args:
-        results: :class:`analysis.runner.JobResult` objects or their dicts.
+        results: :class:`analysis.reports.runner.JobResult` objects or their dicts.
         out_dir: The output folder; output paths are relative to it.
         run: Facts about the run (``schedule``, ``started``, ``finished``,
             ``duration``, ``executor``, ``kernel``, time limits ...).

@@ -927,7 +927,7 @@ def _unit_code(name, level: str, province=None) -> str:
     text = str(name).strip()
     if text.isdigit():
         return text
-    from analysis.units import resolve_unit
+    from analysis.data.units import resolve_unit
 
     return resolve_unit(text, province=province, level=level)
 
@@ -1015,7 +1015,7 @@ def compare_districts(data, *, province=None, districts=None, family="discipline
         1     Đắk Hà      1.43       3.07         lower               NaN
         2    Sa Thầy       NaN       3.07  not compared      not reported
     """
-    from analysis.metrics import compute_metrics, metric_definitions
+    from analysis.stats.metrics import compute_metrics, metric_definitions
 
     observations = getattr(data, "observations", data)
     units = getattr(data, "units", None)

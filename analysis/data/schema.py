@@ -1,6 +1,6 @@
 """Pandera schemas of the raw and processed tables, and the dates they hold.
 
-The raw tables are read as text (:func:`analysis.storage.read_csv_table`) and
+The raw tables are read as text (:func:`analysis.data.storage.read_csv_table`) and
 checked here, before anything is converted, so that a bad cell is reported
 as it was typed. Each raw table has
 
@@ -43,8 +43,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from analysis.names import distinct_values, on_distinct
-from analysis.quality import FLAG_COLUMNS, RULES
+from analysis.text.names import distinct_values, on_distinct
+from analysis.data.quality import FLAG_COLUMNS, RULES
 
 LEVELS = ("province", "district", "commune", "village", "region")
 QUALIFIERS = ("exact", "more_than", "nearly", "about", "at_least")

@@ -1,0 +1,1 @@
+"""The dataset: raw tables, schemas, units, quality rules, storage, the synthetic panel."""

@@ -1,0 +1,1 @@
+"""Report runs: schedules, the runner, the index, notebook parameters and report content."""

@@ -1,0 +1,1 @@
+"""The three metric families and the comparison of districts against a benchmark."""

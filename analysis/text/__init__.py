@@ -1,0 +1,1 @@
+"""Vietnamese text: numbers, dates, hedges, place names, and figure extraction."""
