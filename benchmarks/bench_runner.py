@@ -175,7 +175,7 @@ def warm_kernel_costs(notebook: Path, jobs: list[dict], result: Path, starts: in
     """
     import papermill
 
-    from analysis.reports import runner
+    from analysis.reports import kernels, runner
 
     with tempfile.TemporaryDirectory(prefix="bench-warm-") as tmp:
         settings = runner.RunSettings(out_dir=tmp, socket_dir=tmp)
@@ -185,12 +185,12 @@ def warm_kernel_costs(notebook: Path, jobs: list[dict], result: Path, starts: in
         bare, warm = [], []
         for _ in range(starts):
             for chosen, times in ((bare_settings, bare), (settings, warm)):
-                kernel = runner.WarmKernel(cwd, chosen, [])
+                kernel = kernels.WarmKernel(cwd, chosen, [])
                 clock = time.perf_counter()
                 kernel.start()
                 times.append(time.perf_counter() - clock)
                 kernel.discard()
-        kernel = runner.WarmKernel(cwd, settings, [])
+        kernel = kernels.WarmKernel(cwd, settings, [])
         kernel.start()
         pid = kernel.manager.provisioner.process.pid
         idle, resets, after = vm_rss_mb(pid), [], []

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.notebook
 @pytest.fixture(scope="session")
 def kernel() -> str:
     """The project's kernelspec, installed into this environment if missing."""
-    from analysis.reports.runner import KERNEL_NAME, ensure_kernel
+    from analysis.reports.kernels import KERNEL_NAME, ensure_kernel
 
     ensure_kernel(KERNEL_NAME)
     return KERNEL_NAME

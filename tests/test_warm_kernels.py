@@ -25,7 +25,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from analysis.errors import UsageError
-from analysis.reports.runner import WARM_IMPORTS, Job, RunSettings, run_jobs, warm_kernels_by_default
+from analysis.reports.kernels import WARM_IMPORTS, warm_kernels_by_default
+from analysis.reports.runner import Job, RunSettings, run_jobs
 
 pytestmark = pytest.mark.notebook
 

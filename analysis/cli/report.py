@@ -56,7 +56,7 @@ def add_parsers(subparsers) -> None:
 def run_report(args: argparse.Namespace) -> int:
     """``report``: check the schedule, run it (or list it), print the summary."""
     from analysis.reports.run import run_schedule
-    from analysis.reports.runner import warm_kernels_by_default
+    from analysis.reports.kernels import warm_kernels_by_default
     from analysis.reports.schedule import load_schedule
 
     schedule = load_schedule(args.schedule or paths.schedules_dir() / "default.yml")
@@ -120,7 +120,7 @@ class _Progress:
 
 def run_kernel(args: argparse.Namespace) -> int:
     """``kernel``: install the kernelspec, or say whether it is usable."""
-    from analysis.reports.runner import KERNEL_NAME, install_kernel, kernel_interpreter_problem
+    from analysis.reports.kernels import KERNEL_NAME, install_kernel, kernel_interpreter_problem
 
     if args.install:
         print(f"installed kernel {KERNEL_NAME!r} ({sys.executable}) in {install_kernel()}")

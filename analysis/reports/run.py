@@ -32,7 +32,8 @@ from pathlib import Path
 
 from analysis import paths
 from analysis.errors import UsageError
-from analysis.reports.runner import FAILED, KERNEL_NAME, JobResult, RunSettings, ensure_kernel, run_jobs, timestamp
+from analysis.reports.kernels import KERNEL_NAME, ensure_kernel
+from analysis.reports.runner import FAILED, JobResult, RunSettings, run_jobs, timestamp
 from analysis.reports.schedule import Schedule, load_schedule
 
 EXECUTORS = ("local", "dask")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.reports import runner
+from analysis.reports import kernels, runner
 from analysis.reports.runner import Job, RunSettings, run_jobs
 
 from .conftest import (
@@ -219,7 +219,7 @@ def ghost_run(tmp_path_factory) -> dict:
     jobs = [Job("toy", {"mode": mode}, f"toy__mode-{mode}", notebook, writes_json=True) for mode in ("ok", "ghost")]
     settings = RunSettings(out_dir=str(tmp / "reports"), cell_timeout=30, job_timeout=60)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "install_kernel", refuse_install)
+        patch.setattr(kernels, "install_kernel", refuse_install)
         with ThreadPoolExecutor(2) as pool:
             results = run_jobs(jobs, settings, workers=2, executor=pool, task=task)
     return {"results": {r.parameters["mode"]: r for r in results}, "installs": installs, "out": tmp / "reports"}
