@@ -10,45 +10,66 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from analysis.reports import content as rc
 from analysis.errors import UsageError
+from analysis.reports import comparison as comparison_report
+from analysis.reports import formatting, narration
+from analysis.reports import profile as profile_report
+from analysis.reports import quality as quality_report
 
 
 def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-@pytest.mark.parametrize("key", sorted(rc.NARRATIVE))
+@pytest.mark.parametrize("key", sorted(narration.NARRATIVE))
 def test_every_narrative_has_both_languages_with_the_same_placeholders(key):
-    entry = rc.NARRATIVE[key]
+    entry = narration.NARRATIVE[key]
     assert set(entry) == {"en", "vi"}
     assert _placeholders(entry["en"]) == _placeholders(entry["vi"])
 
 
-@pytest.mark.parametrize("key", sorted(rc.CAVEATS))
+def _keys(catalogue: dict) -> set[tuple[str, str]]:
+    return {(section, key) for section, entries in catalogue.items() for key in entries}
+
+
+def test_both_catalogues_have_the_same_sections_and_keys_with_the_same_placeholders():
+    english, vietnamese = narration.load_catalogue("en"), narration.load_catalogue("vi")
+    assert _keys(english) == _keys(vietnamese)
+    for section, key in _keys(english):
+        assert isinstance(vietnamese[section][key], str), (section, key)
+        assert _placeholders(english[section][key]) == _placeholders(vietnamese[section][key]), (section, key)
+
+
+def test_a_key_missing_from_one_catalogue_is_caught(monkeypatch):
+    english, vietnamese = narration.load_catalogue("en"), narration.load_catalogue("vi")
+    del vietnamese["columns"]["unit_label"]
+    assert ("columns", "unit_label") in _keys(english) - _keys(vietnamese)
+
+
+@pytest.mark.parametrize("key", sorted(narration.CAVEATS))
 def test_every_caveat_has_both_languages_with_the_same_placeholders(key):
-    english, vietnamese = rc.CAVEATS[key]
+    english, vietnamese = narration.CAVEATS[key]
     assert _placeholders(english) == _placeholders(vietnamese)
     assert english != vietnamese
 
 
 def test_narration_fills_values_and_refuses_unknown_keys_and_languages():
-    text = rc.narrate("rejects_text", "vi", rejected=3)
+    text = narration.narrate("rejects_text", "vi", rejected=3)
     assert text.startswith("3 dòng không dùng được.")
     with pytest.raises(UsageError, match="no narrative 'nope'"):
-        rc.narrate("nope", "en")
+        narration.narrate("nope", "en")
     with pytest.raises(UsageError, match="lang must be 'en' or 'vi'"):
-        rc.narrate("rejects_none", "fr")
+        narration.narrate("rejects_none", "fr")
 
 
 def test_say_joins_paragraphs_as_markdown():
-    shown = rc.say("caveats_heading", "caveats_none", lang="vi")
+    shown = narration.say("caveats_heading", "caveats_none", lang="vi")
     assert shown.data == "## Lưu ý\n\nKhông có lưu ý đặc biệt."
 
 
 def test_narration_shows_markup_in_data_values_as_text_and_keeps_its_own_markdown():
-    period = rc.narrate("profile_period", "en", start="<2020>", end="2021 & sau")
-    shown = rc.say("profile_title", "profile_intro", lang="en", full_name="<script>alert(2)</script> Kon Rẫy",
+    period = narration.narrate("profile_period", "en", start="<2020>", end="2021 & sau")
+    shown = narration.say("profile_title", "profile_intro", lang="en", full_name="<script>alert(2)</script> Kon Rẫy",
                    province="Kon Tum", district="Kon Rẫy", period=period, n_figures=2, n_sources=1).data
     assert "<script" not in shown and "<2020>" not in shown
     assert shown.startswith("# Profile of &lt;script&gt;alert(2)&lt;/script&gt; Kon Rẫy, Kon Tum province\n\n")
@@ -57,28 +78,28 @@ def test_narration_shows_markup_in_data_values_as_text_and_keeps_its_own_markdow
 
 
 def test_narration_shows_markdown_links_and_emphasis_in_data_values_as_text():
-    shown = rc.narrate("profile_former", "en", district="[Kon Rẫy](javascript:alert(1)) *cũ*", valid_to="2025-06-30")
+    shown = narration.narrate("profile_former", "en", district="[Kon Rẫy](javascript:alert(1)) *cũ*", valid_to="2025-06-30")
     assert shown.startswith(r"\[Kon Rẫy\](javascript:alert(1)) \*cũ\* is a former district: it existed until 2025")
 
 
 def test_value_in_a_code_span_is_kept_literal_unless_a_backtick_would_end_the_span():
-    assert rc.narrate("artifact_written", "en", name="R&D.json").endswith("as `R&D.json`.")
-    assert rc.narrate("artifact_written", "en", name="x`<b>.json").endswith(r"as `x\`&lt;b&gt;.json`.")
+    assert narration.narrate("artifact_written", "en", name="R&D.json").endswith("as `R&D.json`.")
+    assert narration.narrate("artifact_written", "en", name="x`<b>.json").endswith(r"as `x\`&lt;b&gt;.json`.")
 
 
 def test_caveats_section_shows_markup_in_unit_names_as_text():
     caveat = {"id": "not_compared", "units": ["<script>alert(2)</script>"],
               "text": "Reported but not compared: <script>alert(2)</script> (a metric)."}
-    comparison = rc.Comparison(params=SimpleNamespace(lang="en"), facts={}, availability=None, compared=None,
+    comparison = comparison_report.Comparison(params=SimpleNamespace(lang="en"), facts={}, availability=None, compared=None,
                                table=None, caveats=[caveat])
-    _, items = rc.comparison_section(comparison, "caveats")
+    _, items = comparison_report.comparison_section(comparison, "caveats")
     assert items.data == "- Reported but not compared: &lt;script&gt;alert(2)&lt;/script&gt; (a metric)."
 
 
 def test_show_table_labels_columns_in_the_language_and_ticks_booleans():
     frame = pd.DataFrame({"obs_ids": ["O1;C1", "O2"], "estimate": [1639.5, 75.51], "count": [1639, 2],
                           "approximate": [True, False], "severity": ["warning", "info"], "extra": ["x", "y"]})
-    styled = rc.show_table(frame, "vi", ["obs_ids", "estimate", "count", "approximate", "severity", "extra"])
+    styled = formatting.show_table(frame, "vi", ["obs_ids", "estimate", "count", "approximate", "severity", "extra"])
     assert list(styled.data.columns) == ["Số liệu sử dụng", "Ước lượng", "Số cảnh báo", "Ước chừng", "Mức độ",
                                          "extra"]
     assert styled.data["Ước chừng"].tolist() == ["✓", ""]
@@ -86,13 +107,13 @@ def test_show_table_labels_columns_in_the_language_and_ticks_booleans():
     assert styled.data["Số liệu sử dụng"].tolist() == ["O1; C1", "O2"]
     html = styled.to_html()
     assert "1.639,50" in html and "75,51" in html and ">1.639<" in html
-    english = rc.show_table(frame, "en", ["estimate", "count"]).to_html()
+    english = formatting.show_table(frame, "en", ["estimate", "count"]).to_html()
     assert "1,639.50" in english and ">1,639<" in english
 
 
 def test_value_text_keeps_the_printed_decimals_hedge_and_percent_sign():
     values = pd.Series([1639.0, 75.51, 1800.0, 10.2, None])
-    shown = rc.value_text(values, pd.Series([0, 2, 0, 1, 0]),
+    shown = formatting.value_text(values, pd.Series([0, 2, 0, 1, 0]),
                           pd.Series(["exact", "exact", "more_than", "about", "exact"]),
                           pd.Series(["count", "percent", "count", "percent", "count"]), "en")
     assert shown.tolist() == ["1,639", "75.51%", "more than 1,800", "about 10.2%", ""]
@@ -101,20 +122,20 @@ def test_value_text_keeps_the_printed_decimals_hedge_and_percent_sign():
 def test_period_text_shows_one_date_for_stocks_and_a_range_for_flows():
     start = pd.Series(pd.to_datetime(["2020-01-01", "2021-06-20", None, None]))
     end = pd.Series(pd.to_datetime(["2021-08-23", "2021-06-20", "2021-08-23", None]))
-    assert rc.period_text(start, end).tolist() == ["2020-01-01 – 2021-08-23", "2021-06-20", "? – 2021-08-23", ""]
+    assert formatting.period_text(start, end).tolist() == ["2020-01-01 – 2021-08-23", "2021-06-20", "? – 2021-08-23", ""]
 
 
 def test_overlaps_keeps_intervals_touching_the_period_and_drops_undated_ones_only_with_a_period():
     start = pd.Series(pd.to_datetime(["2019-01-01", "2020-01-01", "2022-01-01", None]))
     end = pd.Series(pd.to_datetime(["2019-12-31", "2021-08-23", "2022-01-01", None]))
-    assert rc.overlaps(start, end, "2020-06-01", "2021-12-31").tolist() == [False, True, False, False]
-    assert rc.overlaps(start, end, None, "2019-12-31").tolist() == [True, False, False, False]
-    assert rc.overlaps(start, end).tolist() == [True, True, True, True]
+    assert formatting.overlaps(start, end, "2020-06-01", "2021-12-31").tolist() == [False, True, False, False]
+    assert formatting.overlaps(start, end, None, "2019-12-31").tolist() == [True, False, False, False]
+    assert formatting.overlaps(start, end).tolist() == [True, True, True, True]
 
 
 def test_sources_of_lists_each_source_once_sorted_and_empty_for_no_figures():
     obs = pd.DataFrame({"obs_id": ["O1", "O2", "C1"], "source_id": ["S002", "S001", "C001"]})
-    assert rc.sources_of(pd.Series(["O1;O2;C1", "O2;O2", "", None], index=[5, 6, 7, 8]), obs).to_dict() == {
+    assert formatting.sources_of(pd.Series(["O1;O2;C1", "O2;O2", "", None], index=[5, 6, 7, 8]), obs).to_dict() == {
         5: "C001;S001;S002", 6: "S001", 7: "", 8: ""}
 
 
@@ -123,12 +144,12 @@ def test_flag_items_count_a_flag_once_per_source_and_district_in_crosstabs():
                           "obs_ids": ["O1;O2;O3", "O3"]})
     obs = pd.DataFrame({"obs_id": ["O1", "O2", "O3"], "source_id": ["S1", "S1", "S2"],
                         "district_code": ["614", "614", None], "unit_code": ["614", "23320", "62"]})
-    items = rc.flag_items(flags, obs)
+    items = quality_report.flag_items(flags, obs)
     assert len(items) == 4
-    by_source = rc._crosstab(items, "source_id")
+    by_source = quality_report._crosstab(items, "source_id")
     assert by_source.to_dict(orient="index") == {"S1": {"conflicting_sources": 1, "hedged_value": 0},
                                                  "S2": {"conflicting_sources": 1, "hedged_value": 1}}
-    assert rc._crosstab(items, "place").index.tolist() == ["614", "62"]
+    assert quality_report._crosstab(items, "place").index.tolist() == ["614", "62"]
 
 
 def _compared_rows(**changes) -> pd.DataFrame:
@@ -153,7 +174,7 @@ FLAGS = pd.DataFrame({"rule": ["breakdown_exceeds_total", "historical_unit", "he
 
 
 def test_caveats_name_the_district_metric_and_figures_behind_each():
-    caveats = rc.comparison_caveats(_compared_rows(), "en", FLAGS)
+    caveats = comparison_report.comparison_caveats(_compared_rows(), "en", FLAGS)
     by_id = {c["id"]: c for c in caveats}
     assert list(by_id) == ["national_benchmark", "breakdown_exceeds_total", "approximate", "exposure_from_one_stock",
                            "not_compared", "historical_unit"]
@@ -171,24 +192,24 @@ def test_caveats_name_the_district_metric_and_figures_behind_each():
 
 
 def test_caveats_cite_a_national_benchmark_only_when_it_is_the_anchor():
-    assert "national_benchmark" not in [c["id"] for c in rc.comparison_caveats(_compared_rows(benchmark=5.0), "en")]
+    assert "national_benchmark" not in [c["id"] for c in comparison_report.comparison_caveats(_compared_rows(benchmark=5.0), "en")]
     pooled = _compared_rows(benchmark_source="pooled")
-    assert "national_benchmark" not in [c["id"] for c in rc.comparison_caveats(pooled, "en")]
+    assert "national_benchmark" not in [c["id"] for c in comparison_report.comparison_caveats(pooled, "en")]
 
 
 def test_caveats_without_the_flags_table_still_name_district_and_metric():
-    [caveat] = [c for c in rc.comparison_caveats(_compared_rows(), "en") if c["id"] == "breakdown_exceeds_total"]
+    [caveat] = [c for c in comparison_report.comparison_caveats(_compared_rows(), "en") if c["id"] == "breakdown_exceeds_total"]
     assert caveat["text"].startswith("Kon Rẫy (Members disciplined per 1,000 member-years): the published")
 
 
 def test_caveats_flag_rules_match_whole_rule_ids_only():
     rows = _compared_rows(flags=["not_breakdown_exceeds_total_x", "", ""])
-    assert "breakdown_exceeds_total" not in [c["id"] for c in rc.comparison_caveats(rows, "en")]
+    assert "breakdown_exceeds_total" not in [c["id"] for c in comparison_report.comparison_caveats(rows, "en")]
 
 
 def test_caveats_say_when_periods_differ_and_follow_the_language():
     rows = _compared_rows(period_end=pd.to_datetime(["2021-08-23", "2022-12-31", None]))
-    caveats = {c["id"]: c["text"] for c in rc.comparison_caveats(rows, "vi")}
+    caveats = {c["id"]: c["text"] for c in comparison_report.comparison_caveats(rows, "vi")}
     assert caveats["periods_differ"].startswith("Các ước lượng thuộc 2 thời điểm hoặc thời kỳ khác nhau, từ "
                                                 "2020-01-01 đến 2022-12-31")
     assert caveats["not_compared"] == ("Có số liệu nhưng không so sánh được: không có mẫu số: Sa Thầy (Số đảng viên "
@@ -198,22 +219,22 @@ def test_caveats_say_when_periods_differ_and_follow_the_language():
 
 
 def test_benchmark_text_cites_the_national_anchor_it_equals():
-    text, anchor = rc.benchmark_text(4.0, ["disciplined_per_1000_member_years"], "vi")
+    text, anchor = comparison_report.benchmark_text(4.0, ["disciplined_per_1000_member_years"], "vi")
     assert anchor == "disciplined_per_1000_member_years"
     assert text.startswith("4 trên 1.000 đảng viên-năm, là mốc toàn quốc: khoảng 20.000 đảng viên bị kỷ luật năm "
                            "2021 và 24.160 năm 2023")
-    text, anchor = rc.benchmark_text(4.5, ["disciplined_per_1000_member_years"], "en")
+    text, anchor = comparison_report.benchmark_text(4.5, ["disciplined_per_1000_member_years"], "en")
     assert anchor is None and "not one of the national anchors" in text
-    assert rc.benchmark_text("pooled", ["x"], "en")[0].startswith("the pooled value of the districts compared")
+    assert comparison_report.benchmark_text("pooled", ["x"], "en")[0].startswith("the pooled value of the districts compared")
 
 
 def test_row_flags_leave_out_the_flag_stated_once_per_report():
-    shown = rc.row_flags(pd.Series(["historical_unit;breakdown_exceeds_total", "historical_unit"]))
+    shown = formatting.row_flags(pd.Series(["historical_unit;breakdown_exceeds_total", "historical_unit"]))
     assert shown.tolist() == ["breakdown_exceeds_total", ""]
 
 
 def test_tables_escape_text_from_the_raw_tables():
-    html = rc.show_table(pd.DataFrame({"title": ["<img src=x onerror=alert(1)> Đắk Hà"]}), "en").to_html()
+    html = formatting.show_table(pd.DataFrame({"title": ["<img src=x onerror=alert(1)> Đắk Hà"]}), "en").to_html()
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt; Đắk Hà" in html
 
 
@@ -221,20 +242,20 @@ def test_write_artifact_writes_plain_json_atomically_and_none_writes_nothing(tmp
     target = tmp_path / "a.json"
     artifact = {"kind": "x", "n": pd.Series([3]).iloc[0], "x": float("nan"), "when": pd.Timestamp("2021-08-23"),
                 "path": Path("/p"), "nested": [{"ok": pd.Series([True]).iloc[0]}], "tên": "Kon Rẫy"}
-    assert rc.write_artifact(artifact, target) == target
+    assert formatting.write_artifact(artifact, target) == target
     assert json.loads(target.read_text(encoding="utf-8")) == {
         "kind": "x", "n": 3, "x": None, "when": "2021-08-23", "path": "/p", "nested": [{"ok": True}],
         "tên": "Kon Rẫy"}
     assert "Kon Rẫy" in target.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
-    assert rc.write_artifact(artifact, None) is None
+    assert formatting.write_artifact(artifact, None) is None
 
 
 def test_unknown_sections_are_refused():
-    quality = rc.Quality(params=SimpleNamespace(lang="en"), facts={}, tables=None, rules=None, by_source=None,
+    quality = quality_report.Quality(params=SimpleNamespace(lang="en"), facts={}, tables=None, rules=None, by_source=None,
                          by_district=None, flags=None, rejects=None)
     with pytest.raises(UsageError, match="unknown quality section 'charts'"):
-        rc.quality_section(quality, "charts")
+        quality_report.quality_section(quality, "charts")
 
 
 # ------------------------------------------------------------------ on the small fixture dataset
@@ -244,27 +265,27 @@ def test_profile_of_a_period_without_figures_says_so_and_shows_no_tables(small_d
     from analysis.reports.parameters import validate_profile_params
 
     params = validate_profile_params("Kon Rẫy", period_start="1900", period_end="1901", data_dir=small_raw)
-    profile = rc.build_profile(small_dataset, params)
-    [intro] = rc.profile_section(profile, "intro")
+    profile = profile_report.build_profile(small_dataset, params)
+    [intro] = profile_report.profile_section(profile, "intro")
     assert ("No published figure about Kon Rẫy falls in this period, so the rest of the report is empty."
             in intro.data)
     assert intro.data.endswith("Kon Rẫy is a former district: it existed until 2025-06-30. The figures describe it "
                                "as it was then.")
-    assert rc.profile_section(profile, "figures") == [] and rc.profile_section(profile, "sources") == []
-    assert rc.profile_section(profile, "metrics")[0].data.endswith("No metric can be formed from the figures "
+    assert profile_report.profile_section(profile, "figures") == [] and profile_report.profile_section(profile, "sources") == []
+    assert profile_report.profile_section(profile, "metrics")[0].data.endswith("No metric can be formed from the figures "
                                                                    "about Kon Rẫy.")
-    plots = rc.profile_plots(profile)
+    plots = profile_report.profile_plots(profile)
     assert plots == {}
-    artifact = rc.profile_artifact(profile, plots)
+    artifact = profile_report.profile_artifact(profile, plots)
     assert (artifact["n_observations"], artifact["metrics"], artifact["flags"]) == (0, [], [])
 
 
 def test_profile_charts_are_png_images_under_their_heading(small_dataset, small_raw):
     from analysis.reports.parameters import validate_profile_params
 
-    profile = rc.build_profile(small_dataset, validate_profile_params("Kon Rẫy", data_dir=small_raw))
-    plots = rc.profile_plots(profile)
-    heading, *images = rc.profile_section(profile, "charts", plots)
+    profile = profile_report.build_profile(small_dataset, validate_profile_params("Kon Rẫy", data_dir=small_raw))
+    plots = profile_report.profile_plots(profile)
+    heading, *images = profile_report.profile_section(profile, "charts", plots)
     assert heading.data.startswith("## Charts")
     assert [image.data[:8] for image in images] == [b"\x89PNG\r\n\x1a\n"] * len(plots) and len(plots) == 2
 
@@ -273,7 +294,7 @@ def test_comparison_availability_keeps_every_district_compared_even_without_figu
     from analysis.reports.parameters import validate_comparison_params
 
     params = validate_comparison_params(family="coverage", data_dir=small_raw)
-    comparison = rc.build_comparison(small_dataset, params)
+    comparison = comparison_report.build_comparison(small_dataset, params)
     matrix = comparison.availability
     assert matrix.index.tolist() == [("608", "Kon Tum"), ("614", "Kon Rẫy"), ("615", "Đắk Hà")]
     assert matrix.loc[("615", "Đắk Hà"), "village_heads_party_members_share"] == "computed"

@@ -18,8 +18,8 @@ import logging
 import os
 import signal
 import sys
-import threading
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -48,7 +48,7 @@ WARM_IMPORTS = (
     "numpy", "pandas", "pandas.io.formats.style", "matplotlib.pyplot", "seaborn", "scipy.stats", "scipy.special",
     "statsmodels.stats.proportion", "statsmodels.stats.rates", "statsmodels.stats.meta_analysis",
     "statsmodels.stats.multitest", "babel.numbers", "IPython.display",
-    "analysis.data.dataset", "analysis.reports.parameters", "analysis.reports.content", "analysis.plots",
+    "analysis.data.dataset", "analysis.reports.parameters", "analysis.reports.profile", "analysis.reports.comparison", "analysis.reports.quality", "analysis.plots",
 )
 
 #: Jobs a warm kernel runs before it is replaced (bounds what leaks, e.g. memory).

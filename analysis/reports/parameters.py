@@ -43,8 +43,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
-from analysis.stats.comparison import check_levels
 from analysis.errors import UsageError
+from analysis.stats.comparison import check_levels
 
 LANGS = ("en", "vi")
 #: Benchmark keyword of the comparison notebook (else a number in display units).
@@ -347,8 +347,8 @@ def _district(units: pd.DataFrame, district, province: str, province_code: str) 
 
 def _district_anywhere(units: pd.DataFrame, district) -> tuple[str, str, str, str]:
     """(name, code, province name, province code) of a district of any province."""
-    from analysis.text.names import closest_names, name_key, name_keys
     from analysis.data.units import resolve_unit
+    from analysis.text.names import closest_names, name_key, name_keys
 
     districts = units[units["level"] == "district"]
     text = str(district).strip() if isinstance(district, (str, int)) and not isinstance(district, bool) else ""

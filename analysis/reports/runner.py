@@ -53,8 +53,8 @@ import os
 import shutil
 import socket
 import sys
-import threading
 import tempfile
+import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -62,8 +62,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from analysis.reports.kernels import (
-    KERNEL_JOBS, KERNEL_NAME, WARM_IMPORTS, HISTORY_IN_MEMORY, ensure_kernel, kernel_keeper, kernel_manager_class,
-    warm_kernels_by_default, watchdog,
+    HISTORY_IN_MEMORY,
+    KERNEL_JOBS,
+    KERNEL_NAME,
+    WARM_IMPORTS,
+    ensure_kernel,
+    kernel_keeper,
+    kernel_manager_class,
+    warm_kernels_by_default,
+    watchdog,
 )
 
 log = logging.getLogger(__name__)
