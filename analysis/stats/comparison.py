@@ -932,12 +932,63 @@ def _unit_code(name, level: str, province=None) -> str:
     return resolve_unit(text, province=province, level=level)
 
 
-def _roster(observations: pd.DataFrame, units, province) -> pd.DataFrame:
+def _provinces_of(region, units) -> list[str] | None:
+    """The province codes of a region (units whose parent is the region); None for no region."""
+    if region is None:
+        return None
+    if units is None or not len(units):
+        raise UsageError(f"region {region!r} needs the unit table (a Dataset), not bare observations",
+                         field="region")
+    from analysis.data.units import resolve_unit
+
+    code = str(region) if str(region) in set(units["unit_code"].astype(str)) else resolve_unit(
+        str(region), level="region", units=units)
+    members = units.loc[(units["level"].astype(str) == "province")
+                        & (units["parent_code"].astype(str) == code), "unit_code"].astype(str).tolist()
+    if not members:
+        raise UsageError(f"region {region!r} has no provinces in the unit table", field="region")
+    return members
+
+
+def _period_window(period) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last day of a period given as a year, a date, or a pair of them.
+
+    Examples:
+        >>> [d.date().isoformat() for d in _period_window("2021")]
+        ['2021-01-01', '2021-12-31']
+        >>> [d.date().isoformat() for d in _period_window(("2020", "2022-06"))]
+        ['2020-01-01', '2022-06-30']
+    """
+    if period is None:
+        return None
+    single = isinstance(period, (str, int))
+    if not single and not (isinstance(period, (tuple, list)) and len(period) == 2):
+        raise UsageError(f"period must be a year, a date or a pair of them; got {period!r}", field="period")
+    first, last = (period, period) if single else period
+    try:
+        start = pd.Period(str(first)).start_time.normalize()
+        end = pd.Period(str(last)).end_time.normalize()
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"period must be a year, a date or a pair of them; got {period!r}",
+                         field="period") from err
+    if end < start:
+        raise UsageError(f"period ends before it starts: {period!r}", field="period")
+    return start, end
+
+
+def _overlaps(metrics: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """Whether each metric row's period (a stock's date is both ends) overlaps ``start``–``end``."""
+    first = pd.to_datetime(metrics["period_start"], errors="coerce")
+    last = pd.to_datetime(metrics["period_end"], errors="coerce")
+    return (first.fillna(last) <= end) & (last.fillna(first) >= start)
+
+
+def _roster(observations: pd.DataFrame, units, provinces) -> pd.DataFrame:
     """The districts to compare: from the unit table when there is one, else from the figures."""
     if units is not None and len(units):
         chosen = units[units["level"].astype(str) == "district"]
-        if province is not None:
-            chosen = chosen[chosen["parent_code"].astype(str) == province]
+        if provinces is not None:
+            chosen = chosen[chosen["parent_code"].astype(str).isin(provinces)]
         roster = pd.DataFrame({"unit_code": chosen["unit_code"].astype(str), "unit_label": chosen["name"].astype(str),
                                "province_code": chosen["parent_code"].astype(str)})
     else:
@@ -957,22 +1008,28 @@ def _latest(metrics: pd.DataFrame) -> pd.DataFrame:
     return ranked.drop_duplicates(["unit_code", "metric"]).drop(columns=["_valid", "_base", "_end"])
 
 
-def compare_districts(data, *, province=None, districts=None, family="discipline", benchmark="pooled",
-                      levels=(0.95, 0.998), polarity=None, conf_level=0.95, metrics=None) -> pd.DataFrame:
-    """Compare the districts of a province (or the country) on one family of metrics.
+def compare_districts(data, *, province=None, region=None, districts=None, family="discipline",
+                      benchmark="pooled", levels=(0.95, 0.998), polarity=None, conf_level=0.95, metrics=None,
+                      period=None) -> pd.DataFrame:
+    """Compare the districts of a province, a region or the country on one family of metrics.
 
     One row per district × metric of the family, whatever the district
     published: rows that cannot be compared stay, with ``comparison`` =
     ``not compared`` and ``comparison_reason`` saying why (``not reported``,
     ``no denominator``, ``period unknown`` ...). When a district has several
     periods of a metric, the computable row with the latest period end is
-    used and ``other_periods`` counts the others.
+    used and ``other_periods`` counts the others. With ``period``, only rows
+    whose date or period overlaps it are considered, so that districts are
+    compared over a common time; a district whose figures all fall outside it
+    keeps its row with ``comparison_reason`` ``no figure in the period``.
 
     Args:
         data: A Dataset (``.observations``, ``.units``) or processed
             observations.
         province: Province name (``"Kon Tum"``) or GSO code (``"62"``);
-            None for every district.
+            None for every district (or those of ``region``).
+        region: Region name or code from the unit table (``"Tây Nguyên"``,
+            ``"R-TN"``): the districts of its provinces. Not with ``province``.
         districts: Optional district names or codes to keep.
         family: ``"coverage"``, ``"admissions"``, ``"discipline"``, or None for all.
         benchmark: ``"pooled"`` (over the compared districts), a number in
@@ -983,6 +1040,9 @@ def compare_districts(data, *, province=None, districts=None, family="discipline
         conf_level: Level of the metrics' and shrunken intervals.
         metrics: A metrics table already computed from ``data`` (e.g. the
             processed ``metrics.csv``); computed when None.
+        period: None for each district's latest period, or the time to
+            compare within: a year (``"2021"``), a pair of dates or years
+            (``("2020", "2022-06-30")``; a year stands for its whole span).
 
     Returns:
         The metrics columns plus ``kind``, ``label_en``, ``label_vi``,
@@ -990,8 +1050,9 @@ def compare_districts(data, *, province=None, districts=None, family="discipline
         columns, in the order of the metric definitions, then districts by GSO code.
 
     Raises:
-        UsageError: For an unknown family or benchmark, or a district outside
-            the province.
+        UsageError: For an unknown family or benchmark, a district outside
+            the province or region, both ``province`` and ``region``, or a
+            period that is not a year, a date or a pair of them.
         UnknownUnitError: For a province or district name that resolves to
             no unit.
 
@@ -1019,15 +1080,19 @@ def compare_districts(data, *, province=None, districts=None, family="discipline
 
     observations = getattr(data, "observations", data)
     units = getattr(data, "units", None)
+    if province is not None and region is not None:
+        raise UsageError("give a province or a region, not both", field="region")
     code = None if province is None else _unit_code(province, "province")
-    if code is not None:
-        observations = observations[observations["province_code"].astype(str) == code]
-    roster = _roster(observations, units, code)
+    provinces = [code] if code is not None else _provinces_of(region, units)
+    if provinces is not None:
+        observations = observations[observations["province_code"].astype(str).isin(provinces)]
+    roster = _roster(observations, units, provinces)
+    window = _period_window(period)
     if districts is not None:
         wanted = {_unit_code(name, "district", province=province): name for name in districts}
         outside = [name for unit, name in wanted.items() if unit not in set(roster["unit_code"])]
         if outside:
-            where = f"province {code}" if code else "the data"
+            where = f"province {code}" if code else (f"region {region}" if region is not None else "the data")
             raise UsageError(f"{outside[0]!r} is not a district of {where}", field="districts")
         roster = roster[roster["unit_code"].isin(wanted)]
     definitions = metric_definitions()
@@ -1046,7 +1111,13 @@ def compare_districts(data, *, province=None, districts=None, family="discipline
                                   conf_level=conf_level)
     metrics = metrics[metrics["unit_code"].astype(str).isin(roster["unit_code"])
                       & metrics["metric"].astype(str).isin(definitions["metric"].astype(str))]
-    metrics = _latest(metrics.assign(unit_code=metrics["unit_code"].astype(str)))
+    metrics = metrics.assign(unit_code=metrics["unit_code"].astype(str))
+    outside = pd.Index([])
+    if window is not None:
+        inside = _overlaps(metrics, *window)
+        outside = pd.MultiIndex.from_frame(metrics.loc[~inside, ["unit_code", "metric"]].astype(str))
+        metrics = metrics[inside]
+    metrics = _latest(metrics)
     defs = definitions[["metric", "family", "kind", "multiplier", "label_en", "label_vi"]].astype(
         {"metric": str, "family": str, "kind": str})
     grid = defs.merge(roster, how="cross")
@@ -1055,7 +1126,8 @@ def compare_districts(data, *, province=None, districts=None, family="discipline
                        how="left")
     reported = table["computable"].notna()
     table["computable"] = _as_bool(table["computable"].where(reported, False))
-    table["reason"] = table["reason"].where(reported, "not reported")
+    elsewhere = pd.MultiIndex.from_frame(table[["unit_code", "metric"]].astype(str)).isin(outside)
+    table["reason"] = table["reason"].where(reported, np.where(elsewhere, "no figure in the period", "not reported"))
     table["other_periods"] = table["other_periods"].fillna(0).astype(int)
     table = shrink(classify(table, benchmark=benchmark, levels=levels, polarity=polarity), conf_level=conf_level)
     order = ["unit_code", "unit_label", "province_code", "family", "metric", "label_en", "label_vi", "kind"]
