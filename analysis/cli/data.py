@@ -4,8 +4,9 @@
 raw tables, flags, computes the metrics (when :mod:`analysis.stats.metrics` is
 present) and writes everything to the processed folder atomically, under its
 lock. ``python -m analysis validate [DIR]`` does the same checks and writes
-nothing. Both print rows in / used / rejected per table, flags per rule and
-every rejected row.
+nothing. Both print rows in / used / rejected per table, flags per rule,
+every rejected row and the data hash (:func:`analysis.reports.provenance.data_hash`
+of the raw tables read), the one a report's provenance gives.
 """
 
 from __future__ import annotations
@@ -122,13 +123,14 @@ def print_rejects(ds) -> None:
 
 
 def format_summary(ds) -> str:
-    """Rows in / used / rejected per table, and flags per rule with severity.
+    """Rows in / used / rejected per table, flags per rule with severity, and the data hash.
 
     Args:
         ds: The dataset.
 
     Returns:
-        A small plain-text table.
+        A small plain-text table; its last line is ``data sha256 <64 hex>``
+        (:func:`analysis.reports.provenance.data_hash` of the raw tables read).
 
     Examples:
         >>> import pandas as pd
@@ -139,6 +141,7 @@ def format_summary(ds) -> str:
         table               rows in   used  rejected
     """
     from analysis.data.quality import RULES
+    from analysis.reports.provenance import data_hash
 
     summary = ds.summary()
     lines = [f"{'table':<18} {'rows in':>8} {'used':>6} {'rejected':>9}"]
@@ -149,4 +152,5 @@ def format_summary(ds) -> str:
         lines += [f"  {rule:<26} {RULES[rule]:<8} {count:>5}" for rule, count in summary["flags"].items()]
     else:
         lines.append("flags: none")
+    lines.append(f"data sha256 {data_hash(ds.raw_files)} ({len(ds.raw_files)} raw tables)")
     return "\n".join(lines)
