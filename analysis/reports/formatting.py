@@ -30,6 +30,7 @@ from analysis.reports.narration import (
     pick,
     say,
 )
+from analysis.reports.provenance import data_record, describe, raw_table_hashes
 
 
 def show_table(frame: pd.DataFrame, lang: str, columns=None):
@@ -341,6 +342,10 @@ def finish(report, artifact: dict):
     path it is written to may be the runner's staging folder, not where the
     report ends up.
 
+    The artifact ends with its ``provenance`` (:func:`analysis.reports.provenance.describe`):
+    the package, commit, Python and library versions of this kernel and the
+    hash of each raw table in ``report.params.data_dir``.
+
     Args:
         report: A :class:`Profile`, :class:`Comparison` or :class:`Quality`.
         artifact: Its ``*_artifact`` summary.
@@ -348,6 +353,7 @@ def finish(report, artifact: dict):
     Returns:
         The closing Markdown line of the report.
     """
+    artifact = {**artifact, "provenance": describe(data=data_record(raw_table_hashes(report.params.data_dir)))}
     path = write_artifact(artifact, report.params.output_json)
     lang = report.params.lang
     return say("artifact_skipped", lang=lang) if path is None else say("artifact_written", lang=lang, name=path.name)

@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from analysis.data.storage import json_bytes, replace_files
+from analysis.reports.provenance import distinct_data, provenance_lines
 
 INDEX_VERSION = 1
 
@@ -75,7 +76,10 @@ def build_index(results, out_dir: Path | str, run: dict) -> dict:
                             if (out_dir / path).is_file()}
         jobs.append(entry)
     counts = {status: sum(job["status"] == status for job in jobs) for status in ("ok", "failed")}
-    return {"version": INDEX_VERSION, "run": dict(run), "counts": counts, "jobs": jobs}
+    run = dict(run)
+    if run.get("provenance"):  # the run's code and environment, and the data its jobs used
+        run["provenance"] = {**run["provenance"], "data": distinct_data(jobs)}
+    return {"version": INDEX_VERSION, "run": run, "counts": counts, "jobs": jobs}
 
 
 def _text(value) -> str:
@@ -114,6 +118,7 @@ def render_index_html(record: dict) -> str:
              ("finished", run.get("finished")), ("duration", _seconds(run.get("duration"))),
              ("executor", run.get("executor")), ("kernel", run.get("kernel")),
              ("time limits", run.get("limits"))]
+    facts += provenance_lines(run.get("provenance"))
     rows = []
     for job in jobs:
         status = job.get("status", "")

@@ -33,6 +33,7 @@ from pathlib import Path
 from analysis import paths
 from analysis.errors import UsageError
 from analysis.reports.kernels import KERNEL_NAME, ensure_kernel
+from analysis.reports.provenance import describe, schedule_record
 from analysis.reports.runner import FAILED, JobResult, RunSettings, run_jobs, timestamp
 from analysis.reports.schedule import Schedule, load_schedule
 
@@ -104,14 +105,15 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
     out_dir = Path(out_dir or paths.reports_dir()).resolve()
     settings = RunSettings(out_dir=str(out_dir), kernel_name=kernel_name,
                            cell_timeout=cell_timeout or schedule.cell_timeout,
-                           job_timeout=job_timeout or schedule.job_timeout)
+                           job_timeout=job_timeout or schedule.job_timeout, schedule=schedule_record(schedule.source))
     ensure_kernel(kernel_name)
     with build_lock(out_dir, timeout=5):
         if executor == "local":
             workers = workers or os.cpu_count() or 1
         index = _LiveIndex(schedule, out_dir, {
             "schedule": schedule.source, "executor": executor, "scheduler": scheduler, "workers": workers,
-            "kernel": kernel_name, "limits": f"cell {settings.cell_timeout:g} s, job {settings.job_timeout:g} s"})
+            "kernel": kernel_name, "limits": f"cell {settings.cell_timeout:g} s, job {settings.job_timeout:g} s",
+            "provenance": describe(schedule=settings.schedule)})
 
         def arrived(result: JobResult) -> None:
             index.add(result)

@@ -72,6 +72,7 @@ from analysis.reports.kernels import (
     warm_kernels_by_default,
     watchdog,
 )
+from analysis.reports.provenance import describe, footer_html, stamp_artifact
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,8 @@ class RunSettings:
             for an external executor.
         kernel_jobs: Jobs a warm kernel runs before it is replaced.
         warm_imports: Modules a warm kernel imports before its first job.
+        schedule: The schedule run (:func:`analysis.reports.provenance.schedule_record`),
+            added to each artifact's provenance and report footer.
     """
 
     out_dir: str
@@ -150,6 +153,7 @@ class RunSettings:
     warm_kernels: bool = field(default_factory=warm_kernels_by_default)
     kernel_jobs: int = KERNEL_JOBS
     warm_imports: tuple[str, ...] = WARM_IMPORTS
+    schedule: dict | None = None
 
 
 @dataclass
@@ -160,7 +164,9 @@ class JobResult:
     (``error``, ``cell timeout``, ``job timeout``, ``kernel died``,
     ``no artifact``, ``worker lost``); ``error`` is one readable line;
     ``outputs`` maps ``html``/``notebook``/``artifact``/``log`` to paths
-    relative to the output folder (failed jobs: the ``.failed.`` files).
+    relative to the output folder (failed jobs: the ``.failed.`` files);
+    ``data`` is the provenance of the raw tables the report used (its
+    artifact's ``provenance.data``), empty when unknown.
     """
 
     name: str
@@ -175,6 +181,7 @@ class JobResult:
     outputs: dict = field(default_factory=dict)
     host: str = ""
     pid: int = 0
+    data: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The result as plain JSON types."""
@@ -191,11 +198,12 @@ def timestamp() -> str:
 
 #: The report template: JupyterLab's, without the require.js, MathJax and
 #: Mermaid scripts it would fetch from a CDN, so a report is one
-#: self-contained file that opens offline.
+#: self-contained file that opens offline; the provenance footer (``resources["footer"]``) ends the body.
 _REPORT_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block body_footer -%}{{ resources.get("footer", "") }}{{ super() }}{%- endblock body_footer -%}
 """
 
 
@@ -215,16 +223,18 @@ def html_exporter():
     )
 
 
-def write_html(notebook_path: Path, html_path: Path) -> None:
+def write_html(notebook_path: Path, html_path: Path, footer: str = "") -> None:
     """Convert an executed notebook to a report page (code hidden).
 
     Args:
         notebook_path: The executed ``.ipynb``.
         html_path: Where to write the HTML (overwritten).
+        footer: HTML put at the end of the page (the provenance footer).
     """
     import nbformat
 
-    body, _ = html_exporter().from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    body, _ = html_exporter().from_notebook_node(nbformat.read(notebook_path, as_version=4),
+                                                 resources={"footer": footer})
     html_path.write_text(body, encoding="utf-8")
 
 
@@ -308,6 +318,7 @@ def execute_job(job: Job, settings: RunSettings) -> JobResult:
         start_timeout=settings.start_timeout, report_mode=True, progress_bar=False, log_output=False,
         extra_arguments=[HISTORY_IN_MEMORY])
     reason = error = ""
+    provenance: dict = {}
     try:
         # a warm kernel's start and imports serve many jobs: the start limit bounds them, not this job's limit
         kernel = keeper.acquire(job, settings, managers) if keeper is not None else None
@@ -323,7 +334,9 @@ def execute_job(job: Job, settings: RunSettings) -> JobResult:
         if job.writes_json and not artifact.exists():
             reason, error = "no artifact", "the notebook declares output_json but wrote no file there"
         else:
-            write_html(executed, html)
+            provenance = (stamp_artifact(artifact, settings.schedule) if job.writes_json
+                          else describe(schedule=settings.schedule))
+            write_html(executed, html, footer=footer_html(provenance))
     except Exception as err:  # any problem of the job is reported, not raised
         reason, error = _describe_error(err, settings, fired.is_set())
     except BaseException:  # Ctrl-C in the worker: the kernel may be in the middle of a cell
@@ -340,7 +353,7 @@ def execute_job(job: Job, settings: RunSettings) -> JobResult:
         status=FAILED if reason else OK, reason=reason, error=error,
         started=started, finished=timestamp(), duration=round(time.monotonic() - clock, 3),
         outputs={kind: path.relative_to(out_dir).as_posix() for kind, path in outputs.items()},
-        host=socket.gethostname(), pid=os.getpid(),
+        host=socket.gethostname(), pid=os.getpid(), data=provenance.get("data") or {},
     )
 
 
