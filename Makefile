@@ -1,9 +1,12 @@
 # Two commands do everything on a fresh machine: `make report` and `make test`.
-# Each creates .venv from PyPI when it is missing or when pyproject.toml changed.
+# Each creates .venv when it is missing or when pyproject.toml or uv.lock changed, and installs
+# exactly the versions of uv.lock (python3 -m venv, pip installs uv, uv syncs the lock).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+UV_VERSION := 0.13.10
+UV     := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(BIN)/uv
 JOBS   ?=
 SCHEDULE ?= schedules/default.yml
 
@@ -11,20 +14,28 @@ export MPLBACKEND := agg
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data validate report test lab lint bench clean
+.PHONY: help venv lock data validate report test lab lint bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(BIN)/uv: Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; set PYTHON=python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	@touch $@
+
+$(STAMP): pyproject.toml uv.lock | $(BIN)/uv
+	$(UV) sync --quiet --locked --extra test
 	$(BIN)/python -m analysis kernel --install
 	@touch $(STAMP)
 
-venv: $(STAMP) ## Create or update the .venv environment
+venv: $(STAMP) ## Create or update .venv: exactly the versions of uv.lock, the package itself editable
+
+lock: | $(BIN)/uv ## Update uv.lock to pyproject.toml (UPGRADE=1: newest allowed versions), pin environment.yml
+	$(UV) lock $(if $(UPGRADE),--upgrade)
+	$(MAKE) venv
+	$(BIN)/python tools/pin_environment.py
 
 data: $(STAMP) ## Rebuild data/processed from data/raw
 	$(BIN)/python -m analysis build
