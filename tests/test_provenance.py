@@ -178,3 +178,17 @@ def test_index_gives_the_runs_record_and_each_data_its_jobs_used(tmp_path):
     page = render_index_html(record)
     assert first["sha256"] in page and second["sha256"] in page and "s.yml (sha256 cd)" in page
     assert record["run"]["provenance"]["libraries"]["pandas"] in page
+
+
+def test_citation_file_gives_the_package_and_dataset_versions_and_licences():
+    import tomllib
+
+    import yaml
+
+    citation = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    package = json.loads((REPO / "data" / "raw" / "datapackage.json").read_text(encoding="utf-8"))
+    assert (citation["version"], citation["license"]) == (project["version"], project["license"]["text"])
+    dataset = next(ref for ref in citation["references"] if ref["type"] == "data")
+    assert dataset["version"] == package["version"]
+    assert dataset["license"] == package["licenses"][0]["name"]
