@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine: `make report` and `make test`.
-# Each creates .venv when it is missing or when pyproject.toml or uv.lock changed, and installs
+# Each creates .venv when it is missing or when pyproject.toml, uv.lock or this Makefile changed, and installs
 # exactly the versions of uv.lock (python3 -m venv, pip installs uv, uv syncs the lock).
 PYTHON ?= python3
 VENV   := .venv
@@ -25,8 +25,8 @@ $(BIN)/uv: Makefile
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 	@touch $@
 
-$(STAMP): pyproject.toml uv.lock | $(BIN)/uv
-	$(UV) sync --quiet --locked --extra test
+$(STAMP): pyproject.toml uv.lock $(BIN)/uv
+	$(UV) sync --quiet --locked --all-extras
 	$(BIN)/python -m analysis kernel --install
 	@touch $(STAMP)
 

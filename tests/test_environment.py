@@ -73,6 +73,13 @@ def _environment() -> dict[str, str]:
     return out
 
 
+def _direct() -> list[Requirement]:
+    """Every requirement of pyproject.toml, those of its extras included."""
+    project = _project()
+    return [Requirement(r) for r in project["dependencies"]] + [
+        Requirement(f"{r}; extra == '{extra}'") for extra, reqs in project["optional-dependencies"].items() for r in reqs]
+
+
 def _lock() -> dict:
     return tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
 
@@ -86,23 +93,19 @@ def _requirement_key(name: str, extras, specifier: str, marker: str | None) -> t
 
 
 def test_lock_records_exactly_the_requirements_of_pyproject():
-    project = _project()
-    declared = [Requirement(r) for r in project["dependencies"]]
-    declared += [Requirement(f"{r}; extra == '{extra}'")
-                 for extra, reqs in project["optional-dependencies"].items() for r in reqs]
-    root = next(p for p in _lock()["package"] if p["name"] == project["name"])
+    root = next(p for p in _lock()["package"] if p["name"] == _project()["name"])
     locked = {_requirement_key(r["name"], r.get("extras"), r.get("specifier"), r.get("marker"))
               for r in root["metadata"]["requires-dist"]}
-    wanted = {_requirement_key(r.name, r.extras, str(r.specifier), r.marker) for r in declared}
+    wanted = {_requirement_key(r.name, r.extras, str(r.specifier), r.marker) for r in _direct()}
     assert locked == wanted, "uv.lock does not follow pyproject.toml: run `make lock`"
-    assert _lock()["requires-python"] == project["requires-python"]
+    assert _lock()["requires-python"] == _project()["requires-python"]
 
 
 def test_every_locked_version_satisfies_pyproject():
     locked = {}
     for package in _lock()["package"]:
         locked.setdefault(canonicalize_name(package["name"]), []).append(package["version"])
-    for requirement in map(Requirement, _project()["dependencies"] + _project()["optional-dependencies"]["test"]):
+    for requirement in _direct():
         versions = locked[canonicalize_name(requirement.name)]
         assert all(requirement.specifier.contains(v, prereleases=True) for v in versions), (requirement, versions)
 
@@ -113,7 +116,7 @@ def test_lock_resolves_every_dependency_for_every_supported_python(python, platf
     pin = _pin_environment()
     environment = {**pin.marker_environment(python), "sys_platform": platform}
     versions = pin.locked_versions(_lock(), environment)
-    for requirement in map(Requirement, _project()["dependencies"] + _project()["optional-dependencies"]["test"]):
+    for requirement in _direct():
         assert canonicalize_name(requirement.name) in versions, f"{requirement.name} on Python {python} {platform}"
 
 
@@ -126,8 +129,7 @@ def test_this_environment_has_exactly_the_locked_versions():
     differ = {name: (installed[name], version) for name, version in versions.items()
               if name in installed and installed[name] != version}
     assert differ == {}, "installed != locked; run `make venv`"
-    direct = _project()["dependencies"] + _project()["optional-dependencies"]["test"]
-    assert {canonicalize_name(Requirement(r).name) for r in direct} <= set(installed)
+    assert {canonicalize_name(r.name) for r in _direct()} <= set(installed)
 
 
 # ----------------------------------------------------------------------- environment.yml
