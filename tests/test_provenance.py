@@ -176,7 +176,7 @@ def test_index_gives_the_runs_record_and_each_data_its_jobs_used(tmp_path):
     assert record["run"]["provenance"]["data"] == [first, second]
     assert [job["data"] for job in record["jobs"]] == [first, second, first, {}]
     page = render_index_html(record)
-    assert first["sha256"] in page and second["sha256"] in page and "s.yml (sha256 cd)" in page
+    assert first["sha256"] in page and second["sha256"] in page and "cd (s.yml)" in page
     assert record["run"]["provenance"]["libraries"]["pandas"] in page
 
 

@@ -251,9 +251,9 @@ def provenance_lines(record: dict | None) -> list[tuple[str, str]]:
     Examples:
         >>> record = describe(data=data_record({"units.csv": "ab"}), schedule={"file": "s.yml", "sha256": "cd"})
         >>> [label for label, _ in provenance_lines(record)]
-        ['package', 'commit', 'data sha256', 'units.csv', 'schedule', 'python', 'libraries']
-        >>> dict(provenance_lines(record))["schedule"]
-        's.yml (sha256 cd)'
+        ['package', 'commit', 'data sha256', 'units.csv', 'schedule sha256', 'python', 'libraries']
+        >>> dict(provenance_lines(record))["schedule sha256"]
+        'cd (s.yml)'
     """
     if not record:
         return []
@@ -270,7 +270,7 @@ def provenance_lines(record: dict | None) -> list[tuple[str, str]]:
     if not datasets:
         lines.append(("data sha256", "not recorded"))
     if schedule:
-        lines.append(("schedule", f"{schedule['file']} (sha256 {schedule['sha256'] or 'none: not a file'})"))
+        lines.append(("schedule sha256", f"{schedule['sha256'] or 'none (not a file)'} ({schedule['file']})"))
     lines.append(("python", str(record.get("python"))))
     lines.append(("libraries", ", ".join(f"{name} {version or 'not installed'}"
                                          for name, version in (record.get("libraries") or {}).items())))
@@ -299,8 +299,10 @@ def footer_html(record: dict | None) -> str:
         return ""
     facts = dict(lines)
     summary = f"Made by {facts['package']}, commit {facts['commit']}, from data sha256 {facts['data sha256']}."
-    rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(text)}</td></tr>" for label, text in lines)
-    return ('<footer class="provenance" style="margin: 2em 1em 1em; font-size: 0.8em; color: #555; '
-            'overflow-wrap: anywhere;">'
+    label_style = "text-align: left; padding: 0.1em 1em 0.1em 0; font-weight: 600; white-space: nowrap;"
+    rows = "".join(f'<tr><th style="{label_style}">{html.escape(label)}</th><td>{html.escape(text)}</td></tr>'
+                   for label, text in lines)
+    return ('<footer class="provenance" style="margin: 2em 1em 1em; font: 0.85em system-ui, sans-serif; '
+            'color: #555; overflow-wrap: anywhere;">'
             f"<details><summary>{html.escape(summary)}</summary>"
-            f'<table style="font-size: 1em;">{rows}</table></details></footer>')
+            f'<table style="font-size: 1em; border-collapse: collapse;">{rows}</table></details></footer>')
