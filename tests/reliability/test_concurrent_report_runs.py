@@ -71,6 +71,7 @@ def test_every_file_and_the_index_come_from_the_winner(race):
                                                                       ("toy__mode-second", "ok")]
     for job in index["jobs"]:
         artifact = json.loads((out / job["outputs"]["artifact"]).read_text(encoding="utf-8"))
+        assert artifact.pop("provenance")["schedule"]["file"].endswith(f"{winner}.yml")
         assert artifact == {"mode": job["parameters"]["mode"], "label": winner}
         page = (out / job["outputs"]["html"]).read_text(encoding="utf-8")
         assert f"báo cáo thử: {job['parameters']['mode']} {winner}" in page
