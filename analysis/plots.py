@@ -95,6 +95,7 @@ REASONS = (
     (r"^percentage printed without a usable denominator", "printed %, no denominator", "có tỷ lệ, thiếu mẫu số"),
     (r"^no (?:denominator|exposure)", "no denominator", "không có mẫu số"),
     (r"^period unknown", "period unknown", "không rõ thời kỳ"),
+    (r"^no figure in the period", "no figure in the period", "không có số liệu trong thời kỳ"),
     (r"days (?:before|after) .*tolerance", "denominator too far in time", "mẫu số lệch thời gian"),
     (r"no whole count", "printed % does not fit n", "tỷ lệ không khớp mẫu số"),
     (r"^the only comparable district", "only district with this figure", "huyện duy nhất có số liệu này"),

@@ -17,6 +17,26 @@ from analysis.reports import profile as profile_report
 from analysis.reports import quality as quality_report
 
 
+def _profile(ds, params):
+    """The profile as its notebook builds it: every family's metrics of the period, the province compared."""
+    from analysis import compare_districts, compute_metrics
+
+    metrics = profile_report.in_period(compute_metrics(ds.observations), params)
+    return profile_report.build_profile(ds, params, compare_districts(ds, province=params.province_code,
+                                                                      family=None, metrics=metrics))
+
+
+def _comparison(ds, params, **changes):
+    """The comparison as its notebook builds it; ``changes`` replace arguments of ``compare_districts``."""
+    from analysis import compare_districts, compute_metrics
+
+    metrics = compute_metrics(ds.observations, families=[params.family], conf_level=params.levels[0])
+    arguments = {"province": params.province, "region": params.region_code, "districts": params.districts,
+                 "family": params.family, "benchmark": params.benchmark, "levels": params.levels,
+                 "period": params.period, "metrics": metrics, **changes}
+    return comparison_report.build_comparison(ds, params, metrics, compare_districts(ds, **arguments))
+
+
 def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
@@ -265,7 +285,7 @@ def test_profile_of_a_period_without_figures_says_so_and_shows_no_tables(small_d
     from analysis.reports.parameters import validate_profile_params
 
     params = validate_profile_params("Kon Rẫy", period_start="1900", period_end="1901", data_dir=small_raw)
-    profile = profile_report.build_profile(small_dataset, params)
+    profile = _profile(small_dataset, params)
     [intro] = profile_report.profile_section(profile, "intro")
     assert ("No published figure about Kon Rẫy falls in this period, so the rest of the report is empty."
             in intro.data)
@@ -283,7 +303,7 @@ def test_profile_of_a_period_without_figures_says_so_and_shows_no_tables(small_d
 def test_profile_charts_are_png_images_under_their_heading(small_dataset, small_raw):
     from analysis.reports.parameters import validate_profile_params
 
-    profile = profile_report.build_profile(small_dataset, validate_profile_params("Kon Rẫy", data_dir=small_raw))
+    profile = _profile(small_dataset, validate_profile_params("Kon Rẫy", data_dir=small_raw))
     plots = profile_report.profile_plots(profile)
     heading, *images = profile_report.profile_section(profile, "charts", plots)
     assert heading.data.startswith("## Charts")
@@ -294,7 +314,7 @@ def test_comparison_availability_keeps_every_district_compared_even_without_figu
     from analysis.reports.parameters import validate_comparison_params
 
     params = validate_comparison_params(family="coverage", data_dir=small_raw)
-    comparison = comparison_report.build_comparison(small_dataset, params)
+    comparison = _comparison(small_dataset, params)
     matrix = comparison.availability
     assert matrix.index.tolist() == [("608", "Kon Tum"), ("614", "Kon Rẫy"), ("615", "Đắk Hà")]
     assert matrix.loc[("615", "Đắk Hà"), "village_heads_party_members_share"] == "computed"
@@ -303,3 +323,98 @@ def test_comparison_availability_keeps_every_district_compared_even_without_figu
     trail = comparison.table.set_index(["unit_code", "metric"])
     assert trail.loc[("615", "village_heads_party_members_share"), ["obs_ids", "source_ids"]].tolist() == [
         "O0015;O0014", "S001"]
+
+
+# ----------------------------------------------------------------------- comparison: what the notebook computes
+
+
+def test_comparison_follows_the_benchmark_given_to_compare_districts_not_the_parameter(small_dataset, small_raw):
+    from analysis.reports.parameters import validate_comparison_params
+
+    params = validate_comparison_params(family="admissions", data_dir=small_raw)
+    pooled = _comparison(small_dataset, params).table.set_index(["unit_code", "metric"])
+    given = _comparison(small_dataset, params, benchmark=1.0)
+    rate = given.table.set_index(["unit_code", "metric"]).loc[("615", "admissions_per_100_member_years")]
+    assert pooled.loc[("615", "admissions_per_100_member_years"), "comparison"] == "similar"
+    assert (rate["comparison"], rate["benchmark"]) == ("much higher", 1.0)
+    assert given.facts["benchmark_value"] == 1.0
+    assert "**Benchmark**: 1, given for every metric" in comparison_report.comparison_section(given, "intro")[0].data
+
+
+def test_comparison_within_a_period_keeps_districts_outside_it_with_the_reason(small_dataset, small_raw):
+    from analysis.reports.parameters import validate_comparison_params
+
+    params = validate_comparison_params(family="admissions", period="2023", lang="vi", data_dir=small_raw)
+    comparison = _comparison(small_dataset, params)
+    rows = comparison.table.set_index(["unit_code", "metric"])
+    outside = rows.loc[("614", "admissions_per_100_member_years")]
+    assert (outside["comparison"], outside["full_reason"], outside["reason"]) == (
+        "not compared", "no figure in the period", "không có số liệu trong thời kỳ")
+    assert rows.loc[("615", "admissions_per_100_member_years"), "period"] == "2020-10-01 – 2023-06-30"
+    intro = comparison_report.comparison_section(comparison, "intro")[0].data
+    assert intro.startswith("# So sánh các huyện của tỉnh Kon Tum: kết nạp đảng viên mới")
+    assert "trong thời kỳ **2023-01-01 đến 2023-12-31**" in intro
+    artifact = comparison_report.comparison_artifact(comparison, {})
+    assert (artifact["period"], artifact["region"]) == (["2023-01-01", "2023-12-31"], None)
+
+
+def test_comparison_of_a_region_is_titled_by_the_region_and_of_all_by_every_province(small_raw):
+    from analysis.data.dataset import load_dataset
+    from analysis.reports.parameters import validate_comparison_params
+
+    units = (small_raw / "units.csv").read_text(encoding="utf-8")
+    header, rest = units.split("\n", 1)
+    rest = rest.replace("province,,", "province,R-TN,")
+    (small_raw / "units.csv").write_text(f"{header}\nR-TN,Tây Nguyên,Vùng Tây Nguyên,region,,,,,\n{rest}",
+                                         encoding="utf-8")
+    ds = load_dataset(small_raw)
+    region = _comparison(ds, validate_comparison_params(province=None, region="Tây Nguyên", family="admissions",
+                                                        data_dir=small_raw))
+    assert comparison_report.comparison_section(region, "intro")[0].data.startswith(
+        "# Comparing the districts of the Tây Nguyên region: admissions of new members")
+    assert {"608", "614", "615"} <= set(region.compared["unit_code"])
+    everywhere = _comparison(ds, validate_comparison_params(province=None, region="all", family="admissions",
+                                                            lang="vi", data_dir=small_raw))
+    assert comparison_report.comparison_section(everywhere, "intro")[0].data.startswith(
+        "# So sánh các huyện của tất cả các tỉnh trong bảng đơn vị hành chính")
+
+
+def test_funnel_points_are_labelled_with_the_period_of_their_figure(small_dataset, small_raw):
+    from analysis.reports.parameters import validate_comparison_params
+
+    comparison = _comparison(small_dataset, validate_comparison_params(family="admissions", data_dir=small_raw))
+    funnel = comparison_report.comparison_plots(comparison)["funnel_admissions_per_100_member_years"]
+    labels = sorted(t.get_text() for t in funnel.axes[0].texts if t.get_gid() == "point-label")
+    assert labels == ["Kon Rẫy (2021-01-01 – 2021-08-23)", "Đắk Hà (2020-10-01 – 2023-06-30)"]
+
+
+def test_rows_on_different_bases_show_their_basis_and_a_caveat_says_they_are_compared_as_one(small_dataset,
+                                                                                               small_raw):
+    from analysis import compare_districts, compute_metrics
+    from analysis.reports.parameters import validate_comparison_params
+
+    params = validate_comparison_params(family="admissions", data_dir=small_raw)
+    metrics = compute_metrics(small_dataset.observations, families=["admissions"])
+    compared = compare_districts(small_dataset, province="Kon Tum", family="admissions", metrics=metrics)
+    compared["basis"] = compared["unit_code"].map({"614": "village cells", "615": "commune-level organisations"})
+    comparison = comparison_report.build_comparison(small_dataset, params, metrics, compared)
+    _, table = comparison_report.comparison_section(comparison, "classification")
+    assert list(table.data.columns[:3]) == ["Unit", "Metric", "Basis"]
+    [caveat] = [c for c in comparison.caveats if c["id"] == "mixed_basis"]
+    assert caveat["units"] == ["Kon Rẫy", "Đắk Hà"]
+    assert "Kon Rẫy (Admissions per 100 member-years: village cells)" in caveat["text"]
+    assert {row["basis"] for row in comparison_report.comparison_artifact(comparison, {})["rows"]} >= {
+        "village cells", "commune-level organisations"}
+
+
+def test_periods_further_apart_than_the_denominator_tolerance_are_said_to_be(small_dataset):
+    rows = pd.DataFrame({"unit_label": ["A", "B"], "metric": "d", "label_en": "Rate d", "label_vi": "Tỷ lệ d",
+                         "kind": "share", "comparison": ["similar", "lower"], "comparison_reason": None,
+                         "approximate": False, "flags": "", "obs_ids": ["O1", "O2"],
+                         "period_start": pd.to_datetime(["2016-01-01", "2023-01-01"]),
+                         "period_end": pd.to_datetime(["2016-12-31", "2023-12-31"])})
+    caveats = {c["id"]: c["text"] for c in comparison_report.comparison_caveats(rows, "en")}
+    assert caveats["periods_far_apart"].startswith(
+        "The periods compared end 2,556 days apart (2016-12-31 to 2023-12-31), more than the 730 days")
+    near = rows.assign(period_end=pd.to_datetime(["2022-12-31", "2023-12-31"]))
+    assert "periods_far_apart" not in {c["id"] for c in comparison_report.comparison_caveats(near, "en")}

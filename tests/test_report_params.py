@@ -148,8 +148,9 @@ def test_validation_stops_at_the_first_bad_value_before_reading_data(tmp_path):
 
 def test_comparison_defaults_take_every_district_of_the_province(raw):
     params = validate_comparison_params(data_dir=raw)
-    assert params == ComparisonParams(province="Kon Tum", province_code="62", unit_codes=("608", "614", "615"),
-                                      family="discipline", benchmark="pooled", levels=(0.95, 0.998), lang="en",
+    assert params == ComparisonParams(province="Kon Tum", province_code="62", region=None, region_code=None,
+                                      unit_codes=("608", "614", "615"), districts=None, family="discipline",
+                                      benchmark="pooled", levels=(0.95, 0.998), period=None, lang="en",
                                       data_dir=raw.resolve(), output_json=None)
 
 
@@ -243,3 +244,77 @@ def test_comparison_of_a_province_with_one_district_says_so(raw):
     with pytest.raises(UsageError, match="^province: a comparison needs at least two districts; Gia Lai has "
                                          "Ia Grai in the unit table$"):
         validate_comparison_params(province="Gia Lai", data_dir=raw)
+
+
+# ------------------------------------------------------------------ comparison scope and period
+
+REGION = "R-TN,Tây Nguyên,Vùng Tây Nguyên,region,,,,Tay Nguyen|Central Highlands\n"
+
+
+@pytest.fixture
+def regional(raw: Path) -> Path:
+    """The unit table with Tây Nguyên as the parent of both provinces."""
+    text = (raw / "units.csv").read_text(encoding="utf-8").replace("province,,", "province,R-TN,")
+    header, rest = text.split("\n", 1)
+    (raw / "units.csv").write_text(f"{header}\n{REGION}{rest}", encoding="utf-8")
+    return raw
+
+
+@pytest.mark.parametrize("given", ["Tây Nguyên", "tay nguyen", "Central Highlands", "R-TN"])
+def test_comparison_region_in_any_spelling_takes_the_districts_of_its_provinces(regional, given):
+    params = validate_comparison_params(province=None, region=given, data_dir=regional)
+    assert (params.province, params.province_code, params.region, params.region_code) == (
+        None, None, "Tây Nguyên", "R-TN")
+    assert params.unit_codes == ("608", "614", "615", "625") and params.place == "Tây Nguyên"
+
+
+def test_comparison_all_takes_every_district_and_names_districts_of_several_provinces(regional):
+    params = validate_comparison_params(province=None, region="ALL", data_dir=regional)
+    assert (params.region, params.region_code, params.unit_codes) == ("all", None, ("608", "614", "615", "625"))
+    chosen = validate_comparison_params(province=None, region="all", districts=["Ia Grai", "Kon Ray"],
+                                        data_dir=regional)
+    assert (chosen.unit_codes, chosen.districts) == (("614", "625"), ("614", "625"))
+
+
+def test_comparison_region_and_province_together_is_refused_with_the_way_out(regional):
+    with pytest.raises(UsageError) as caught:
+        validate_comparison_params(region="Tây Nguyên", data_dir=regional)
+    assert str(caught.value) == "region: give a province or a region, not both; set province to None"
+    with pytest.raises(UsageError, match=r"^province: give a province, or a region \(or 'all'\)"):
+        validate_comparison_params(province=None, data_dir=regional)
+
+
+def test_comparison_unknown_region_lists_the_regions_and_all(regional):
+    with pytest.raises(UsageError) as caught:
+        validate_comparison_params(province=None, region="Bắc Bộ", data_dir=regional)
+    assert str(caught.value) == "region: unknown region 'Bắc Bộ'; valid regions: Tây Nguyên, or 'all' for every district"
+
+
+def test_comparison_district_outside_the_region_is_named(regional):
+    text = (regional / "units.csv").read_text(encoding="utf-8")
+    (regional / "units.csv").write_text(text + "49,Quảng Nam,Tỉnh Quảng Nam,province,,,,\n"
+                                        "503,Nam Giang,Huyện Nam Giang,district,49,,,\n", encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        validate_comparison_params(province=None, region="Tây Nguyên", districts=["Kon Rẫy", "Nam Giang", "Xyz"],
+                                   data_dir=regional)
+    assert str(caught.value).startswith("districts: unknown district(s) 'Nam Giang' (not in Tây Nguyên), 'Xyz' (")
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    (None, None), ("2021", ("2021-01-01", "2021-12-31")), (2021, ("2021-01-01", "2021-12-31")),
+    (["2019", "2023-06"], ("2019-01-01", "2023-06-30")), (("2020-03-01", 2020), ("2020-03-01", "2020-12-31")),
+])
+def test_comparison_period_is_a_year_a_date_or_a_pair_spanning_whole_years_and_months(raw, given, expected):
+    assert validate_comparison_params(period=given, data_dir=raw).period == expected
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    (["2023", "2021"], "period: ends (2021-12-31) before it starts (2023-01-01)"),
+    ("last year", "period: not a date: 'last year' (use YYYY, YYYY-MM or YYYY-MM-DD)"),
+    (["2020"], "period: must be None, a year or date, or a list of two; got ['2020']"),
+    (["2020", None], "period: must be None, a year or date, or a list of two; got ['2020', None]"),
+])
+def test_comparison_period_that_is_not_one_is_refused_naming_the_parameter(raw, given, message):
+    with pytest.raises(UsageError) as caught:
+        validate_comparison_params(period=given, data_dir=raw)
+    assert str(caught.value) == message

@@ -19,6 +19,7 @@ from analysis.plots import (
 from analysis.reports.formatting import (
     figure_title,
     metric_rows,
+    overlaps,
     period_text,
     records,
     show_figure,
@@ -49,8 +50,9 @@ _FLAG_CAVEATS = ("breakdown_exceeds_total", "conflicting_sources", "percent_coun
                  "historical_unit")
 
 
-#: Columns of the comparison's table, in the order shown (hedged figures are named under Caveats).
-COMPARISON_COLUMNS = ("unit_label", "metric_label", "period", "estimate", "interval", "benchmark",
+#: Columns of the comparison's table, in the order shown (hedged figures are named under Caveats); ``basis``
+#: (village cells or commune-level organisations) when the comparison gives one.
+COMPARISON_COLUMNS = ("unit_label", "metric_label", "basis", "period", "estimate", "interval", "benchmark",
                       "comparison_label", "shrunk_estimate", "reason", "flags", "obs_ids", "source_ids")
 
 
@@ -60,7 +62,9 @@ class Comparison:
 
     Attributes:
         params: The checked :class:`~analysis.reports.parameters.ComparisonParams`.
-        facts: Values quoted by the narration.
+        facts: Values quoted by the narration; ``benchmark_value`` is the benchmark
+            the comparison used (``'pooled'`` or the number given to
+            :func:`~analysis.stats.comparison.compare_districts`).
         availability: District × metric matrix of :func:`analysis.stats.comparison.availability`,
             every compared district included.
         compared: The output of :func:`analysis.stats.comparison.compare_districts`.
@@ -104,42 +108,81 @@ def benchmark_text(benchmark, metrics, lang: str) -> tuple[str, str | None]:
     return narrate("benchmark_anchor", lang, value=value, anchor=pick(ANCHOR_TEXTS[anchor], lang)), anchor
 
 
-def build_comparison(ds, params) -> Comparison:
-    """Compute the district comparison.
+def used_benchmark(compared: pd.DataFrame):
+    """The benchmark a comparison used: the number given to ``compare_districts``, else ``'pooled'``.
+
+    Examples:
+        >>> used_benchmark(pd.DataFrame({"benchmark": [4.0, 4.0], "benchmark_source": ["given", "given"]}))
+        4.0
+        >>> used_benchmark(pd.DataFrame({"benchmark": [3.1], "benchmark_source": ["pooled"]}))
+        'pooled'
+    """
+    given = pd.to_numeric(compared.loc[compared["benchmark_source"] == "given", "benchmark"]).dropna().unique()
+    return float(given[0]) if len(given) == 1 else "pooled"
+
+
+def place_text(params, lang: str) -> str:
+    """What the comparison is about, as the narration names it: a province, a region, or every province."""
+    if params.province is not None:
+        return narrate("place_province", lang, name=params.province)
+    if params.region_code is not None:
+        return narrate("place_region", lang, name=params.region)
+    return narrate("place_all", lang)
+
+
+def build_comparison(ds, params, metrics: pd.DataFrame, compared: pd.DataFrame) -> Comparison:
+    """Gather what the district comparison shows from the metrics and the comparison a notebook computed.
+
+    The notebook calls :func:`analysis.compute_metrics` and
+    :func:`analysis.compare_districts` itself, with its arguments in view;
+    this puts their results into tables, narration and caveats. The
+    benchmark described is the one ``compared`` used (so changing it in the
+    notebook's call changes the report), the family and districts those of
+    ``compared``.
 
     Args:
         ds: The :class:`~analysis.data.dataset.Dataset`.
         params: :class:`~analysis.reports.parameters.ComparisonParams`.
+        metrics: :func:`~analysis.stats.metrics.compute_metrics` of the family
+            (for the availability matrix).
+        compared: :func:`~analysis.stats.comparison.compare_districts` of the family.
 
     Returns:
         The :class:`Comparison`.
     """
     lang = params.lang
-    obs = ds.observations[ds.observations["province_code"] == params.province_code]
-    codes = list(params.unit_codes)
-    metrics = compute_metrics(obs[obs["district_code"].isin(codes)], families=[params.family],
-                              conf_level=params.levels[0])
-    compared = compare_districts(ds, province=params.province_code, districts=codes, family=params.family,
-                                 benchmark=params.benchmark, levels=params.levels, conf_level=params.levels[0],
-                                 metrics=metrics)
+    family = str(compared["family"].iloc[0]) if len(compared) else params.family
     definitions = metric_definitions()
-    names = definitions.loc[definitions["family"] == params.family, "metric"].tolist()
+    names = definitions.loc[definitions["family"] == family, "metric"].tolist()
     roster = compared[["unit_code", "unit_label"]].drop_duplicates("unit_code")
-    matrix = availability(obs, metrics, metric_names=names).reset_index(level="unit_label", drop=True)
+    if params.period is not None:
+        metrics = metrics[overlaps(metrics["period_start"], metrics["period_end"], *params.period)]
+    matrix = availability(ds.observations, metrics, metric_names=names).reset_index(level="unit_label", drop=True)
     matrix = matrix.reindex(roster["unit_code"], fill_value=AVAILABILITY[2])
     matrix.index = pd.MultiIndex.from_frame(roster)
-    reported = compared[compared["reason"].fillna("") != "not reported"]
-    benchmark, anchor = benchmark_text(params.benchmark, names, lang)
-    facts = {"province": params.province, "family": pick(FAMILY_LABELS[params.family], lang),
+    reported = compared[~compared["reason"].fillna("").isin(["not reported"])]
+    benchmark = used_benchmark(compared)
+    described, anchor = benchmark_text(benchmark, names, lang)
+    start, end = params.period or ("", "")
+    facts = {"place": place_text(params, lang), "family": pick(FAMILY_LABELS[family], lang),
              "n_districts": len(roster), "n_metrics": len(names),
              "metrics": narrate("metric_count" if len(names) == 1 else "metrics_count", lang, n=len(names)),
              "n_compared": int((reported["comparison"] != "not compared").sum()),
-             "benchmark": benchmark, "anchor": anchor,
-             "rates": bool((definitions.loc[definitions["family"] == params.family, "kind"] == "rate").any()),
+             "benchmark": described, "benchmark_value": benchmark, "anchor": anchor, "start": start, "end": end,
+             "rates": bool((definitions.loc[definitions["family"] == family, "kind"] == "rate").any()),
              "inner": level_text(params.levels[0], lang), "outer": level_text(params.levels[1], lang)}
-    return Comparison(params=params, facts=facts, availability=matrix, compared=compared,
-                      table=metric_rows(reported, ds.observations, lang).reset_index(drop=True),
+    table = metric_rows(reported, ds.observations, lang).reset_index(drop=True)
+    if "basis" in reported:
+        table.insert(table.columns.get_loc("metric_label") + 1, "basis", reported["basis"].to_numpy())
+    return Comparison(params=params, facts=facts, availability=matrix, compared=compared, table=table,
                       caveats=comparison_caveats(reported, lang, ds.flags))
+
+
+def _tolerance_days() -> int:
+    """The default distance (days) within which ``compute_metrics`` matches a base to a count."""
+    import inspect
+
+    return int(inspect.signature(compute_metrics).parameters["tolerance_days"].default)
 
 
 def _flagged_figures(rows: pd.DataFrame, flags: pd.DataFrame, rule: str) -> pd.Series:
@@ -213,6 +256,12 @@ def comparison_caveats(reported: pd.DataFrame, lang: str, flags: pd.DataFrame | 
     periods = period_text(reported["period_start"], reported["period_end"])[compared]
     ends = pd.to_datetime(pd.concat([reported["period_start"], reported["period_end"]])[np.tile(compared, 2)])
     rates = compared & (reported["kind"] == "rate").to_numpy()
+    last_days = pd.to_datetime(reported["period_end"].where(reported["period_end"].notna(),
+                                                            reported["period_start"]))[compared].dropna()
+    tolerance = _tolerance_days()
+    basis = reported["basis"].fillna("").astype(str) if "basis" in reported else pd.Series("", index=reported.index)
+    kinds = basis.where(compared & (basis != "")).groupby(reported["metric"].astype(str)).transform("nunique")
+    mixed = (compared & (kinds > 1) & (basis != "")).to_numpy()
     caveats = []
     for key, pair in CAVEATS.items():
         template = pick(pair, lang)
@@ -230,6 +279,15 @@ def comparison_caveats(reported: pd.DataFrame, lang: str, flags: pd.DataFrame | 
         elif key == "periods_differ" and periods.nunique() > 1:
             caveats.append({"id": key, "units": [], "text": template.format(
                 n=periods.nunique(), first=ends.min().strftime("%Y-%m-%d"), last=ends.max().strftime("%Y-%m-%d"))})
+        elif key == "periods_far_apart" and len(last_days) and (last_days.max() - last_days.min()).days > tolerance:
+            caveats.append({"id": key, "units": [], "text": template.format(
+                days=number_text((last_days.max() - last_days.min()).days, lang, 0), tolerance=number_text(
+                    tolerance, lang, 0), first=last_days.min().strftime("%Y-%m-%d"),
+                last=last_days.max().strftime("%Y-%m-%d"))})
+        elif key == "mixed_basis" and mixed.any():
+            items = list(pd.unique(unit[mixed] + " (" + label[mixed] + ": " + basis[mixed] + ")"))
+            caveats.append({"id": key, "units": sorted(pd.unique(unit[mixed])),
+                            "text": template.format(items="; ".join(items))})
         elif key == "exposure_from_one_stock" and rates.any():
             rows = reported[rates]
             members = pd.to_numeric(rows["denominator"])
@@ -267,13 +325,27 @@ def comparison_plots(comparison: Comparison) -> dict:
     compared = comparison.compared
     reported = compared[compared["reason"].fillna("") != "not reported"]
     counts = reported[reported["comparison"] != "not compared"].groupby("metric", sort=False).size()
-    benchmark = None if params.benchmark == "pooled" else params.benchmark
+    benchmark = None if comparison.facts["benchmark_value"] == "pooled" else comparison.facts["benchmark_value"]
+    dated = reported.assign(unit_label=period_labels(reported))
     for metric, n in counts.items():
         plots[f"caterpillar_{metric}"] = caterpillar_plot(reported, metric=metric, lang=params.lang)
         if n >= 2:
-            plots[f"funnel_{metric}"] = funnel_plot(reported, metric, benchmark=benchmark, levels=params.levels,
+            plots[f"funnel_{metric}"] = funnel_plot(dated, metric, benchmark=benchmark, levels=params.levels,
                                                     lang=params.lang)
     return plots
+
+
+def period_labels(rows: pd.DataFrame) -> pd.Series:
+    """District names with the period of their figure, as the funnel plot labels its points.
+
+    Examples:
+        >>> rows = pd.DataFrame({"unit_label": ["Kon Rẫy", "Đắk Hà"],
+        ...     "period_start": pd.to_datetime(["2020-01-01", None]), "period_end": pd.to_datetime(["2021-08-23", None])})
+        >>> period_labels(rows).tolist()
+        ['Kon Rẫy (2020-01-01 – 2021-08-23)', 'Đắk Hà']
+    """
+    period = period_text(rows["period_start"], rows["period_end"])
+    return (rows["unit_label"].astype(str) + (" (" + period + ")").where(period != "", "")).astype(str)
 
 
 def comparison_section(comparison: Comparison, section: str, plots: dict | None = None) -> list:
@@ -293,8 +365,8 @@ def comparison_section(comparison: Comparison, section: str, plots: dict | None 
     """
     lang, facts, plots = comparison.params.lang, comparison.facts, plots or {}
     if section == "intro":
-        return [say("comparison_title", "comparison_intro", *(["rates_text"] if facts["rates"] else []), lang=lang,
-                    **facts)]
+        return [say("comparison_title", "comparison_intro", *(["rates_text"] if facts["rates"] else []),
+                    "comparison_period" if facts["start"] else "comparison_latest", lang=lang, **facts)]
     if section == "availability":
         return [say("availability_heading", "availability_text", lang=lang, **facts)] + \
             [show_figure(plots[name]) for name in ("availability",) if name in plots]
@@ -302,7 +374,7 @@ def comparison_section(comparison: Comparison, section: str, plots: dict | None 
         if comparison.table.empty:
             return [say("classification_heading", "classification_none", lang=lang, **facts)]
         return [say("classification_heading", "classification_text", lang=lang, **facts),
-                show_table(comparison.table, lang, COMPARISON_COLUMNS)]
+                show_table(comparison.table, lang, [c for c in COMPARISON_COLUMNS if c in comparison.table])]
     if section in ("caterpillar", "funnel"):
         chosen = [fig for name, fig in plots.items() if name.startswith(section + "_")]
         compared_any = any(name.startswith("caterpillar_") for name in plots)
@@ -336,15 +408,16 @@ def comparison_artifact(comparison: Comparison, plots: dict) -> dict:
         ``not reported``), ``availability`` (unit_code → metric → status),
         ``caveats``, ``figures`` and ``figure_titles``.
     """
-    p, c = comparison.params, comparison.compared
-    rows = comparison.table[["unit_code", "unit_label", "metric", "metric_label", "period", "estimate", "lower",
-                             "upper", "benchmark", "comparison", "comparison_label", "full_reason",
-                             "shrunk_estimate", "obs_ids",
-                             "source_ids"]].rename(columns={"metric_label": "label", "full_reason": "reason"})
+    p, c, benchmark = comparison.params, comparison.compared, comparison.facts["benchmark_value"]
+    columns = ["unit_code", "unit_label", "metric", "metric_label", "basis", "period", "estimate", "lower", "upper",
+               "benchmark", "comparison", "comparison_label", "full_reason", "shrunk_estimate", "obs_ids", "source_ids"]
+    rows = comparison.table[[c for c in columns if c in comparison.table]].rename(
+        columns={"metric_label": "label", "full_reason": "reason"})
     hidden = c.loc[c["comparison"] == "not compared", ["unit_code", "unit_label", "metric", "comparison_reason"]]
     return {
-        "kind": "district_comparison", "province_code": p.province_code, "family": p.family,
-        "benchmark": p.benchmark, "benchmark_note": None if p.benchmark == "pooled" else comparison.facts["benchmark"],
+        "kind": "district_comparison", "province_code": p.province_code, "region": p.region,
+        "region_code": p.region_code, "period": list(p.period) if p.period else None, "family": p.family,
+        "benchmark": benchmark, "benchmark_note": None if benchmark == "pooled" else comparison.facts["benchmark"],
         "national_anchor": comparison.facts["anchor"], "levels": list(p.levels), "lang": p.lang,
         "unit_codes": list(p.unit_codes),
         "rows": records(rows),

@@ -49,6 +49,8 @@ from analysis.stats.comparison import check_levels
 LANGS = ("en", "vi")
 #: Benchmark keyword of the comparison notebook (else a number in display units).
 POOLED = "pooled"
+#: Region keyword of the comparison notebook: every district in the unit table.
+ALL = "all"
 
 
 @dataclass(frozen=True)
@@ -82,25 +84,41 @@ class ComparisonParams:
     """Checked parameters of ``district_comparison.ipynb``.
 
     Attributes:
-        province: The province's name in the unit table.
-        province_code: Its code.
-        unit_codes: Codes of the districts compared (all of the province when
-            the ``districts`` parameter is None), in GSO order.
+        province: The province's name in the unit table, or None when the
+            comparison is over a region or every district.
+        province_code: Its code, or None.
+        region: The region's name in the unit table (``'Tây Nguyên'``),
+            :data:`ALL` for every district, or None for a province.
+        region_code: The region's code (``'R-TN'``), or None.
+        unit_codes: Codes of the districts compared (all of the province or
+            region when the ``districts`` parameter is None), in GSO order.
+        districts: The ``districts`` parameter as codes, or None (every district).
         family: ``coverage``, ``admissions`` or ``discipline``.
         benchmark: ``'pooled'`` or a number in display units.
         levels: Inner and outer confidence levels, e.g. ``(0.95, 0.998)``.
+        period: ``(first day, last day)`` as ISO dates to compare within, or
+            None for each district's latest period.
         lang, data_dir, output_json: As in :class:`ProfileParams`.
     """
 
-    province: str
-    province_code: str
+    province: str | None
+    province_code: str | None
+    region: str | None
+    region_code: str | None
     unit_codes: tuple[str, ...]
+    districts: tuple[str, ...] | None
     family: str
     benchmark: str | float
     levels: tuple[float, float]
+    period: tuple[str, str] | None
     lang: str
     data_dir: Path
     output_json: Path | None
+
+    @property
+    def place(self) -> str:
+        """What is compared, for the narration: the province's or region's name, or :data:`ALL`."""
+        return self.province or self.region
 
 
 @dataclass(frozen=True)
@@ -220,6 +238,40 @@ def check_period(period_start, period_end) -> tuple[str | None, str | None]:
     return start, end
 
 
+def check_comparison_period(period) -> tuple[str, str] | None:
+    """The time a comparison is made within, as ``(first day, last day)`` ISO dates, or None.
+
+    Args:
+        period: None (each district's latest period), a year or date
+            (``"2021"``, ``2021``, ``"2021-06"``: its whole span), or a list of
+            two of them (``["2020", "2022-06"]``: from the first day of the one
+            to the last day of the other).
+
+    Raises:
+        UsageError: Anything else, an unreadable date, or an end before the start.
+
+    Examples:
+        >>> check_comparison_period(None) is None
+        True
+        >>> check_comparison_period(2021), check_comparison_period(["2020", "2022-06"])
+        (('2021-01-01', '2021-12-31'), ('2020-01-01', '2022-06-30'))
+        >>> check_comparison_period(["2023", "2021"])
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: period: ends (2021-12-31) before it starts (2023-01-01)
+    """
+    if period is None:
+        return None
+    pair = list(period) if isinstance(period, (list, tuple)) else [period, period]
+    if len(pair) != 2 or any(value is None for value in pair):
+        raise UsageError(f"must be None, a year or date, or a list of two; got {period!r}", field="period")
+    try:
+        start, end = check_period(*pair)
+    except UsageError as err:
+        raise UsageError(err.message, field="period") from None
+    return start, end
+
+
 def check_family(family) -> str:
     """A metric family: ``coverage``, ``admissions`` or ``discipline``.
 
@@ -322,8 +374,7 @@ def districts_of(units: pd.DataFrame, province_code: str) -> pd.DataFrame:
         >>> districts_of(units, "62")["name"].tolist()
         ['Kon Rẫy', 'Đắk Hà']
     """
-    chosen = units[(units["level"] == "district") & (units["parent_code"] == province_code)]
-    return chosen[["unit_code", "name"]].sort_values("unit_code").reset_index(drop=True)
+    return _districts_in(units, [province_code])
 
 
 def _district(units: pd.DataFrame, district, province: str, province_code: str) -> tuple[str, str]:
@@ -442,19 +493,25 @@ def validate_profile_params(district, province="Kon Tum", period_start=None, per
                          period_start=start, period_end=end, lang=lang, data_dir=folder, output_json=output)
 
 
-def validate_comparison_params(province="Kon Tum", districts=None, family="discipline", benchmark=POOLED,
-                               levels=(0.95, 0.998), lang="en", data_dir=None,
+def validate_comparison_params(province="Kon Tum", region=None, districts=None, family="discipline",
+                               benchmark=POOLED, levels=(0.95, 0.998), period=None, lang="en", data_dir=None,
                                output_json=None) -> ComparisonParams:
     """Check the parameters of the district comparison notebook.
 
     Args:
-        province: Province name or code.
+        province: Province name or code; None with a ``region``.
+        region: None to compare the districts of ``province``; a region's
+            name or code in the unit table (``'Tây Nguyên'``, ``'R-TN'``) for
+            the districts of its provinces; ``'all'`` for every district.
+            Not with a province.
         districts: District names or codes (a list; one name as text is one
-            district), or None for every district of the province. At least
-            two different districts.
+            district), or None for every district of the province or region.
+            At least two different districts.
         family: ``coverage``, ``admissions`` or ``discipline``.
         benchmark: ``'pooled'`` or a number in display units.
         levels: Inner and outer confidence levels.
+        period: The time to compare within (see :func:`check_comparison_period`),
+            or None for each district's latest period.
         lang, data_dir, output_json: As in :func:`validate_profile_params`.
 
     Returns:
@@ -462,7 +519,8 @@ def validate_comparison_params(province="Kon Tum", districts=None, family="disci
 
     Raises:
         UsageError: One line naming the parameter; unknown districts are all
-            named, with the valid districts of the province.
+            named, with the valid districts of the province; an unknown
+            region lists the valid ones.
         InputError: ``units.csv`` in ``data_dir`` is missing or unreadable.
 
     Examples:
@@ -470,12 +528,24 @@ def validate_comparison_params(province="Kon Tum", districts=None, family="disci
         >>> folder = Path(tempfile.mkdtemp())
         >>> _ = (folder / "units.csv").write_text(
         ...     "unit_code,name,full_name,level,parent_code,valid_from,valid_to,aliases\\n"
-        ...     "62,Kon Tum,Tỉnh Kon Tum,province,,,,\\n"
+        ...     "R-TN,Tây Nguyên,Vùng Tây Nguyên,region,,,,Tay Nguyen\\n"
+        ...     "62,Kon Tum,Tỉnh Kon Tum,province,R-TN,,,\\n"
         ...     "614,Kon Rẫy,Huyện Kon Rẫy,district,62,,,\\n"
         ...     "615,Đắk Hà,Huyện Đắk Hà,district,62,,,Đăk Hà\\n", encoding="utf-8")
-        >>> p = validate_comparison_params(data_dir=folder, benchmark="4")
-        >>> p.unit_codes, p.family, p.benchmark, p.levels
-        (('614', '615'), 'discipline', 4.0, (0.95, 0.998))
+        >>> p = validate_comparison_params(data_dir=folder, benchmark="4", period="2021")
+        >>> p.unit_codes, p.family, p.benchmark, p.levels, p.period
+        (('614', '615'), 'discipline', 4.0, (0.95, 0.998), ('2021-01-01', '2021-12-31'))
+        >>> r = validate_comparison_params(province=None, region="Tay Nguyen", data_dir=folder)
+        >>> r.region, r.region_code, r.unit_codes, r.place
+        ('Tây Nguyên', 'R-TN', ('614', '615'), 'Tây Nguyên')
+        >>> validate_comparison_params(region="all", data_dir=folder)
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: region: give a province or a region, not both; set province to None
+        >>> validate_comparison_params(province=None, region="Bắc Bộ", data_dir=folder)
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: region: unknown region 'Bắc Bộ'; valid regions: Tây Nguyên, or 'all' ...
         >>> validate_comparison_params(districts=["Đăk Hà"], data_dir=folder)
         Traceback (most recent call last):
         ...
@@ -485,23 +555,95 @@ def validate_comparison_params(province="Kon Tum", districts=None, family="disci
     family = check_family(family)
     benchmark = check_benchmark(benchmark)
     levels = check_levels(levels)
+    window = check_comparison_period(period)
     folder = check_data_dir(data_dir)
     output = check_output_json(output_json)
     units = _read_units(folder)
-    province_name, province_code = _province(units, province)
-    if districts is None:
-        codes = districts_of(units, province_code)["unit_code"].tolist()
+    province_name = province_code = region_name = region_code = None
+    if region is not None:
+        if province is not None:
+            raise UsageError("give a province or a region, not both; set province to None", field="region")
+        region_name, region_code = _region(units, region)
+        roster = _districts_in(units, None if region_name == ALL else _provinces_of(units, region_code))
+        where = region_name if region_name != ALL else "the unit table"
+    elif province is None:
+        raise UsageError(f"give a province, or a region (or {ALL!r}) with province None", field="province")
     else:
+        province_name, province_code = _province(units, province)
+        roster, where = districts_of(units, province_code), province_name
+    if districts is None:
+        codes = roster["unit_code"].tolist()
+    elif province_code is not None:
         codes = _district_list(units, districts, province_name, province_code)
+    else:
+        codes = _district_list_anywhere(units, districts, roster, where)
     if len(codes) < 2:
-        named = ", ".join(districts_of(units, province_code).set_index("unit_code").loc[codes, "name"])
+        named = ", ".join(roster.set_index("unit_code").loc[codes, "name"])
         if districts is None:
-            raise UsageError(f"a comparison needs at least two districts; {province_name} has "
-                             f"{named or 'none'} in the unit table", field="province")
+            raise UsageError(f"a comparison needs at least two districts; {where} has "
+                             f"{named or 'none'} in the unit table", field="region" if region else "province")
         raise UsageError(f"a comparison needs at least two districts; got {named}", field="districts")
-    return ComparisonParams(province=province_name, province_code=province_code, unit_codes=tuple(sorted(codes)),
-                            family=family, benchmark=benchmark, levels=levels, lang=lang, data_dir=folder,
+    return ComparisonParams(province=province_name, province_code=province_code, region=region_name,
+                            region_code=region_code, unit_codes=tuple(sorted(codes)),
+                            districts=None if districts is None else tuple(sorted(codes)), family=family,
+                            benchmark=benchmark, levels=levels, period=window, lang=lang, data_dir=folder,
                             output_json=output)
+
+
+def _region(units: pd.DataFrame, region) -> tuple[str, str | None]:
+    """(name, code) of a region given by name (any spelling) or code; (:data:`ALL`, None) for every district."""
+    from analysis.data.units import resolve_unit
+
+    text = str(region).strip() if isinstance(region, str) else ""
+    if text.lower() == ALL:
+        return ALL, None
+    regions = units[units["level"] == "region"]
+    code = text if text in set(regions["unit_code"]) else None
+    if code is None and text:
+        try:
+            code = resolve_unit(text, level="region", units=units)
+        except UsageError:  # unknown, or ambiguous
+            code = None
+    if code is None or code not in set(regions["unit_code"]):
+        names = ", ".join(_sorted_names(regions["name"])) or "(none in the unit table)"
+        raise UsageError(f"unknown region {region!r}; valid regions: {names}, or {ALL!r} for every district",
+                         field="region")
+    return regions.loc[regions["unit_code"] == code, "name"].iloc[0], code
+
+
+def _provinces_of(units: pd.DataFrame, region_code: str) -> list[str]:
+    """Codes of the provinces of a region in the unit table."""
+    return units.loc[(units["level"] == "province") & (units["parent_code"] == region_code), "unit_code"].tolist()
+
+
+def _districts_in(units: pd.DataFrame, province_codes) -> pd.DataFrame:
+    """``unit_code`` and ``name`` of the districts of some provinces (None: all), in GSO code order."""
+    chosen = units[units["level"] == "district"]
+    if province_codes is not None:
+        chosen = chosen[chosen["parent_code"].isin(province_codes)]
+    return chosen[["unit_code", "name"]].sort_values("unit_code").reset_index(drop=True)
+
+
+def _district_list_anywhere(units: pd.DataFrame, districts, roster: pd.DataFrame, where: str) -> list[str]:
+    """Codes of the districts named, each of any province of ``roster``; every unknown name reported at once."""
+    given = [districts] if isinstance(districts, str) else districts
+    if not isinstance(given, (list, tuple)) or not given:
+        raise UsageError(f"must be a list of district names, or None for all; got {districts!r}",
+                         field="districts")
+    codes, unknown = [], []
+    for name in given:
+        try:
+            code = _district_anywhere(units, name)[1]
+        except UsageError as err:
+            unknown.append(f"{name!r} ({err.message})")
+            continue
+        if code in set(roster["unit_code"]):
+            codes.append(code)
+        else:
+            unknown.append(f"{name!r} (not in {where})")
+    if unknown:
+        raise UsageError(f"unknown district(s) {', '.join(unknown)}", field="districts")
+    return list(dict.fromkeys(codes))
 
 
 def _district_list(units: pd.DataFrame, districts, province: str, province_code: str) -> list[str]:
