@@ -104,8 +104,8 @@ def test_notebooks_declare_the_parameters_the_runner_schedules_against():
     assert declared == {
         "district_profile": {"district": "Kon Rẫy", "province": "Kon Tum", "period_start": None,
                              "period_end": None, **common},
-        "district_comparison": {"province": "Kon Tum", "districts": None, "family": "discipline",
-                                "benchmark": "pooled", "levels": [0.95, 0.998], **common},
+        "district_comparison": {"province": "Kon Tum", "region": None, "districts": None, "family": "discipline",
+                                "benchmark": "pooled", "levels": [0.95, 0.998], "period": None, **common},
         "data_quality": common,
     }
 

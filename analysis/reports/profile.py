@@ -25,8 +25,7 @@ from analysis.reports.formatting import (
 from analysis.reports.narration import narrate, say
 from analysis.reports.parameters import ProfileParams
 from analysis.reports.quality import flag_items
-from analysis.stats.comparison import compare_districts
-from analysis.stats.metrics import FAMILIES, compute_metrics, severity_mix
+from analysis.stats.metrics import severity_mix
 
 #: Columns of the profile's tables, in the order shown.
 FIGURE_COLUMNS = ("unit_label", "indicator_label", "value", "date", "flags", "obs_id", "source_id", "publisher",
@@ -91,17 +90,32 @@ def district_observations(observations: pd.DataFrame, unit_code: str, period_sta
     return mine[overlaps(start, end, period_start, period_end)]
 
 
-def build_profile(ds, params) -> Profile:
-    """Compute the district profile.
+def in_period(metrics: pd.DataFrame, params) -> pd.DataFrame:
+    """The metrics rows whose period overlaps the profile's period (all of them without one).
 
-    Metrics are those of :func:`analysis.stats.metrics.compute_metrics` whose
-    period overlaps the profile's period; the benchmark of each metric is
-    the pooled value of the province's districts that can be compared on it
-    (:func:`analysis.stats.comparison.compare_districts`).
+    Examples:
+        >>> from types import SimpleNamespace
+        >>> m = pd.DataFrame({"period_start": pd.to_datetime(["2019-01-01", "2021-01-01"]),
+        ...                   "period_end": pd.to_datetime(["2019-12-31", "2021-12-31"])})
+        >>> len(in_period(m, SimpleNamespace(period_start="2020-01-01", period_end=None)))
+        1
+    """
+    return metrics[overlaps(metrics["period_start"], metrics["period_end"], params.period_start, params.period_end)]
+
+
+def build_profile(ds, params, compared: pd.DataFrame) -> Profile:
+    """Gather what the district profile shows, from the dataset and the comparison a notebook computed.
+
+    The notebook calls :func:`analysis.compute_metrics` and
+    :func:`analysis.compare_districts` (every family, the districts of the
+    district's province, metrics of the profile's period: :func:`in_period`)
+    with its arguments in view; the district's own rows are the metrics the
+    profile shows, the others are drawn beside it.
 
     Args:
         ds: The :class:`~analysis.data.dataset.Dataset`.
         params: :class:`~analysis.reports.parameters.ProfileParams`.
+        compared: :func:`~analysis.stats.comparison.compare_districts` of the province.
 
     Returns:
         The :class:`Profile`.
@@ -124,12 +138,8 @@ def build_profile(ds, params) -> Profile:
                     .assign(n_figures=lambda s: s["source_id"].map(used).astype(int))
                     [list(SOURCE_COLUMNS)].reset_index(drop=True))
 
-    metrics = compute_metrics(obs[obs["province_code"] == params.province_code])
-    metrics = metrics[overlaps(metrics["period_start"], metrics["period_end"], params.period_start,
-                               params.period_end)]
-    compared = pd.concat([compare_districts(ds, province=params.province_code, family=family, metrics=metrics)
-                          for family in FAMILIES], ignore_index=True)
-    own = compared[(compared["unit_code"] == params.unit_code) & (compared["reason"].fillna("") != "not reported")]
+    unreported = compared["reason"].fillna("").isin(["not reported", "no figure in the period"])
+    own = compared[(compared["unit_code"] == params.unit_code) & ~unreported]
     comparable = own.loc[own["comparison"] != "not compared", "metric"]
     charted = compared[compared["metric"].isin(comparable) & (compared["comparison"] != "not compared")]
 

@@ -207,24 +207,32 @@ _REPORT_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 """
 
 
-@functools.lru_cache(maxsize=1)
-def html_exporter():
-    """The nbconvert exporter for reports: code cells hidden, outputs kept.
+#: Cells with this tag (notes for the reader of the notebook itself) are left out of the HTML report.
+NOTEBOOK_ONLY_TAG = "notebook-only"
+
+
+@functools.lru_cache(maxsize=2)
+def html_exporter(show_code: bool = False):
+    """The nbconvert exporter for reports: code cells hidden (unless ``show_code``), outputs kept,
+    cells tagged :data:`NOTEBOOK_ONLY_TAG` left out.
 
     Built once per process (loading the templates is the slow part).
     """
     import jinja2
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
     return HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+        exclude_input=not show_code, exclude_input_prompt=True, exclude_output_prompt=True,
         extra_loaders=[jinja2.DictLoader({"report.html.j2": _REPORT_TEMPLATE})],
         template_file="report.html.j2",
+        config=Config({"TagRemovePreprocessor": {"remove_cell_tags": {NOTEBOOK_ONLY_TAG}}}),
     )
 
 
 def write_html(notebook_path: Path, html_path: Path, footer: str = "") -> None:
-    """Convert an executed notebook to a report page (code hidden).
+    """Convert an executed notebook to a report page (code hidden, unless the notebook's metadata
+    sets ``grassroots.show_code``, as a walk-through of the API does).
 
     Args:
         notebook_path: The executed ``.ipynb``.
@@ -233,8 +241,9 @@ def write_html(notebook_path: Path, html_path: Path, footer: str = "") -> None:
     """
     import nbformat
 
-    body, _ = html_exporter().from_notebook_node(nbformat.read(notebook_path, as_version=4),
-                                                 resources={"footer": footer})
+    notebook = nbformat.read(notebook_path, as_version=4)
+    show_code = bool(notebook.metadata.get("grassroots", {}).get("show_code", False))
+    body, _ = html_exporter(show_code).from_notebook_node(notebook, resources={"footer": footer})
     html_path.write_text(body, encoding="utf-8")
 
 
