@@ -27,6 +27,7 @@ _EXPORTS = {
     "compare_districts": "analysis.stats.comparison",
     "extract_figures": "analysis.text.extraction",
     "run_schedule": "analysis.reports.run",
+    "export_table": "analysis.reports.formatting",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -239,3 +239,95 @@ def test_data_quality_counts_every_flag_and_reject_by_source_and_district(run, s
     assert artifact["by_source"]["S101"] == {"hedged_value": 1, "historical_unit": 1, "percent_count_mismatch": 1}
     assert artifact["by_district"]["Đắk Hà (615)"]["conflicting_sources"] == 1
     assert "O0033" in "".join(outputs(notebook, "text/html"))
+
+
+# ----------------------------------------------------------------------- notebooks that read as analysis
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_report_notebook_cells_call_the_public_analysis_functions_with_their_arguments(name):
+    code = "\n".join(c.source for c in nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4).cells
+                     if c.cell_type == "code")
+    assert "ds = load_dataset(params.data_dir)" in code
+    if name != "data_quality":
+        assert "compute_metrics(ds.observations" in code and "compare_districts(ds, province=params." in code
+    if name == "district_comparison":
+        for argument in ("family=params.family", "benchmark=params.benchmark", "period=params.period",
+                         "region=params.region_code", "levels=params.levels"):
+            assert argument in code
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_reader_notes_are_markdown_cells_tagged_to_stay_out_of_the_report(name):
+    cells = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4).cells
+    notes = [c for c in cells if c.cell_type == "markdown"]
+    assert notes and all("notebook-only" in c.metadata.get("tags", []) for c in notes)
+
+
+def _changed_notebook(tmp_path, old: str, new: str) -> Path:
+    """A copy of the comparison notebook with one argument of its compare_districts call changed."""
+    notebook = nbformat.read(NOTEBOOKS / "district_comparison.ipynb", as_version=4)
+    [cell] = [c for c in notebook.cells if "compare_districts(ds" in c.source]
+    assert old in cell.source
+    cell.source = cell.source.replace(old, new)
+    path = tmp_path / "changed" / "district_comparison.ipynb"
+    path.parent.mkdir()
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_changing_the_benchmark_in_the_comparison_cell_changes_the_classification_shown(run, kernel, small_raw,
+                                                                                         tmp_path):
+    import papermill
+
+    _, before = run("district_comparison", family="admissions", data_dir=str(small_raw))
+    changed = _changed_notebook(tmp_path, "benchmark=params.benchmark", "benchmark=1.0")
+    executed, artifact = tmp_path / "changed" / "out.ipynb", tmp_path / "changed" / "out.json"
+    papermill.execute_notebook(str(changed), str(executed), kernel_name=kernel, progress_bar=False,
+                               parameters={"family": "admissions", "data_dir": str(small_raw),
+                                           "output_json": str(artifact)}, execution_timeout=120, start_timeout=60)
+    after = json.loads(artifact.read_text(encoding="utf-8"))
+    key = ("615", "admissions_per_100_member_years")
+    assert by_key(before["rows"], "unit_code", "metric")[key]["comparison"] == "similar"
+    assert by_key(after["rows"], "unit_code", "metric")[key]["comparison"] == "much higher"
+    assert (before["benchmark"], after["benchmark"]) == ("pooled", 1.0)
+    shown = "".join(outputs(nbformat.read(executed, as_version=4), "text/html"))
+    assert "much higher" in shown and "**Benchmark**: 1, given for every metric" in "".join(
+        outputs(nbformat.read(executed, as_version=4), "text/markdown"))
+
+
+def test_region_comparison_within_a_period_in_vietnamese_names_the_region_and_each_rows_period(run, small_raw):
+    from test_explore_notebook import with_region
+
+    notebook, artifact = run("district_comparison", province=None, region="Tây Nguyên", family="admissions",
+                             period=["2019", "2021"], lang="vi", data_dir=str(with_region(small_raw)))
+    assert errors(notebook) == []
+    assert (artifact["province_code"], artifact["region"], artifact["region_code"], artifact["period"]) == (
+        None, "Tây Nguyên", "R-TN", ["2019-01-01", "2021-12-31"])
+    assert {"614", "615", "682"} <= set(artifact["unit_codes"])
+    rows = by_key(artifact["rows"], "unit_code", "metric")
+    assert rows[("682", "admissions_per_100_member_years")]["period"].startswith("2019-01-01 – ")
+    markdown = "".join(outputs(notebook, "text/markdown"))
+    assert "# So sánh các huyện của vùng Tây Nguyên: kết nạp đảng viên mới" in markdown
+    assert "trong thời kỳ **2019-01-01 đến 2021-12-31**" in markdown
+
+
+def test_the_html_report_leaves_out_reader_notes_and_code_but_the_explore_page_shows_its_code(run, small_raw,
+                                                                                               tmp_path):
+    from analysis.reports.runner import write_html
+
+    notebook, _ = run("data_quality", data_dir=str(small_raw))
+    report = tmp_path / "quality.html"
+    write_html(tmp_path / "data_quality.ipynb", report)
+    page = report.read_text(encoding="utf-8")
+    assert "Rows by table" in page  # the narration, from library code
+    assert "Notes like this one are for the reader of the notebook" not in page
+    assert "validate_quality_params" not in page  # code hidden
+    explore = nbformat.read(NOTEBOOKS / "explore.ipynb", as_version=4)
+    explore.cells = explore.cells[:3]
+    stored = tmp_path / "explore.ipynb"
+    nbformat.write(explore, stored)
+    write_html(stored, tmp_path / "explore.html")
+    shown = (tmp_path / "explore.html").read_text(encoding="utf-8")
+    assert "Exploring the data with the package" in shown and "analysis.plots" in shown
+    assert "caterpillar_plot" in shown  # the import cell's code is on the page

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.storage import json_bytes, replace_files
+from analysis.errors import UsageError
 from analysis.plots import reason_text
 from analysis.plots import text as plot_text
 from analysis.reports.narration import (
@@ -332,6 +333,56 @@ def write_artifact(artifact: dict, path) -> Path | None:
         return None
     path = Path(path)
     replace_files({path.name: json_bytes(_plain(artifact))}, path.parent)
+    return path
+
+
+def export_table(frame: pd.DataFrame, path) -> Path:
+    """Write a table for people who open it in a spreadsheet: CSV (UTF-8 with a BOM), or Excel for ``.xlsx``.
+
+    Text cells that a spreadsheet would run as a formula (``=…``, ``+…``,
+    ``@…``) get a leading ``'``
+    (:func:`analysis.text.extraction.neutralise_formulas`), so a title from
+    the data can never run; numbers are kept as numbers and the index is not
+    written. The file is written atomically. Excel needs ``openpyxl``
+    (``pip install -e '.[excel]'``).
+
+    Args:
+        frame: The table, e.g. rows of :func:`analysis.compare_districts`.
+        path: Where to write; the suffix (``.csv`` or ``.xlsx``) chooses the format.
+
+    Returns:
+        The path written.
+
+    Raises:
+        UsageError: Another suffix, or ``.xlsx`` without ``openpyxl``.
+
+    Examples:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "t.csv"
+        >>> export_table(pd.DataFrame({"title": ["=HYPERLINK(1)"], "n": [-3]}), target) == target
+        True
+        >>> target.read_text(encoding="utf-8-sig").splitlines()
+        ['title,n', "'=HYPERLINK(1),-3"]
+    """
+    import importlib.util
+    import io
+
+    from analysis.text.extraction import neutralise_formulas
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise UsageError(f"export to .csv or .xlsx, not {path.name!r}", field="path")
+    if suffix == ".xlsx" and importlib.util.find_spec("openpyxl") is None:
+        raise UsageError("writing .xlsx needs openpyxl: pip install -e '.[excel]'", field="path")
+    safe = neutralise_formulas(frame.reset_index(drop=True))
+    if suffix == ".csv":
+        data = safe.to_csv(index=False).encode("utf-8-sig")
+    else:
+        buffer = io.BytesIO()
+        safe.to_excel(buffer, index=False)
+        data = buffer.getvalue()
+    replace_files({path.name: data}, path.parent)
     return path
 
 
