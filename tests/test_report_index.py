@@ -69,3 +69,17 @@ def test_write_index_writes_both_files_and_no_temporary_file(tmp_path):
     assert json.loads(json_path.read_text(encoding="utf-8")) == record
     assert "<tr><th>duration</th><td>3.1 s</td></tr>" in html_path.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "index.json"]
+
+
+def test_reports_run_in_english_and_vietnamese_are_offered_side_by_side():
+    jobs = [result(f"c__{family}_{lang}", notebook="district_comparison", parameters={"family": family, "lang": lang},
+                   status="failed" if (family, lang) == ("admissions", "vi") else "ok",
+                   outputs={"html": f"district_comparison/c__{family}_{lang}.html"})
+            for family in ("discipline", "admissions") for lang in ("en", "vi")]
+    jobs.append(result("data_quality", parameters={"lang": "en"}, outputs={"html": "data_quality/q.html"}))
+    page = render_index_html({"run": {}, "counts": {"ok": 4, "failed": 1}, "jobs": jobs})
+    table = page.split("<h2>Reports in each language</h2>")[1].split("</table>")[0]
+    assert table.count("<tr>") == 3  # header, discipline, admissions; the English-only quality review is not there
+    assert ('<span class="key">family</span> = discipline</td><td><a href="district_comparison/c__discipline_en.html">'
+            'English</a></td><td><a href="district_comparison/c__discipline_vi.html">Tiếng Việt</a></td>') in table
+    assert "<td>failed</td>" in table

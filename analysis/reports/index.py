@@ -146,12 +146,56 @@ def render_index_html(record: dict) -> str:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>Reports: {_text(summary)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"<h1>Reports</h1>\n<p><strong>{_text(summary)}</strong></p>\n"
-        f"<table class=\"run\">{facts_html}</table>\n{failed_list}\n<h2>Jobs</h2>\n"
+        f"<table class=\"run\">{facts_html}</table>\n{failed_list}\n{_languages_table(jobs)}<h2>Jobs</h2>\n"
         "<table class=\"jobs\"><thead><tr><th>status</th><th>notebook</th><th>parameters</th>"
         "<th>duration</th><th>error</th><th>files</th></tr></thead>\n<tbody>\n"
         + "\n".join(rows)
         + "\n</tbody></table>\n<p>Also as <a href=\"index.json\">index.json</a>.</p>\n</body>\n</html>\n"
     )
+
+
+#: Languages of the reports, in the order of the columns of the side-by-side table.
+LANGUAGE_NAMES = {"en": "English", "vi": "Tiếng Việt"}
+
+
+def _languages_table(jobs: list) -> str:
+    """Reports run in several languages, one row per report with a column per language ('' if none).
+
+    Jobs whose notebook and parameters are the same but for ``lang`` are one
+    report; each language's cell links its HTML (or says that it failed).
+
+    Examples:
+        >>> jobs = [{"name": f"c_{lang}", "notebook": "c", "parameters": {"family": "discipline", "lang": lang},
+        ...          "status": "ok", "outputs": {"html": f"c_{lang}.html"}} for lang in ("vi", "en")]
+        >>> table = _languages_table(jobs)
+        >>> table.count("<tr>"), '<a href="c_en.html">English</a>' in table, "Tiếng Việt</a>" in table
+        (2, True, True)
+        >>> _languages_table(jobs[:1])
+        ''
+    """
+    reports: dict = {}
+    for job in jobs:
+        parameters = dict(job.get("parameters") or {})
+        lang = parameters.pop("lang", None)
+        if lang in LANGUAGE_NAMES:
+            key = (job.get("notebook", ""), tuple(sorted((k, str(v)) for k, v in parameters.items())))
+            reports.setdefault(key, {"parameters": parameters})[lang] = job
+    shared = [(key, report) for key, report in reports.items() if len(report) > 2]
+    if not shared:
+        return ""
+    rows = []
+    for (notebook, _), report in shared:
+        cells = []
+        for lang, name in LANGUAGE_NAMES.items():
+            job = report.get(lang)
+            html_path = (job or {}).get("outputs", {}).get("html")
+            cells.append(f"<td>{_link(html_path, name) if html_path and job.get('status') == 'ok' else ''}"
+                         f"{_text(job.get('status', '')) if job and job.get('status') != 'ok' else ''}</td>")
+        rows.append(f"<tr><td>{_text(notebook)}</td><td class=\"params\">{_parameters(report['parameters'])}</td>"
+                    + "".join(cells) + "</tr>")
+    header = "".join(f"<th>{_text(name)}</th>" for name in LANGUAGE_NAMES.values())
+    return ("<h2>Reports in each language</h2>\n<table class=\"languages\"><thead><tr><th>notebook</th>"
+            f"<th>parameters</th>{header}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n")
 
 
 def _seconds(value) -> str:
