@@ -9,6 +9,8 @@ UV_VERSION := 0.13.10
 UV     := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(BIN)/uv
 JOBS   ?=
 SCHEDULE ?= schedules/default.yml
+# JupyterLab refuses to start as root unless told to (containers, CI-like machines run as root).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 export MPLBACKEND := agg
 export PYTHONHASHSEED := 0
@@ -49,11 +51,12 @@ report: data ## Build the data, run the default report schedule, print where the
 test: $(STAMP) ## Run the test suite (unit, doctests, notebooks, runner, browser)
 	$(BIN)/python -m pytest -q
 
-lab: $(STAMP) ## Open JupyterLab on the notebooks with the project's kernel
-	$(BIN)/jupyter lab notebooks/
+lab: $(STAMP) ## Open JupyterLab on notebooks/explore.ipynb with the project's kernel (as root too)
+	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/explore.ipynb
 
-lint: $(STAMP) ## Static checks (byte-compile, notebooks stored without outputs)
-	$(BIN)/python -m compileall -q analysis tests benchmarks
+lint: $(STAMP) ## Static checks: ruff lint and format check (pyproject.toml), notebooks stored without outputs
+	$(BIN)/ruff check analysis tests benchmarks notebooks
+	$(BIN)/ruff format --check analysis tests benchmarks notebooks
 	$(BIN)/python -m analysis check-notebooks
 
 bench: $(STAMP) ## Run the benchmarks and write benchmarks/results/latest.md

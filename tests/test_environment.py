@@ -49,7 +49,7 @@ def _project() -> dict:
 
 def _pyproject() -> dict[str, str]:
     project = _project()
-    reqs = project["dependencies"] + project["optional-dependencies"]["test"]
+    reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
     out = {}
     for name, spec in map(_split, reqs):
         for conda_name in CONDA_NAMES.get(name, {name}):
@@ -158,6 +158,14 @@ def test_environment_yml_installs_the_package_itself():
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert "-e ." in pip
+
+
+def test_the_dask_executor_is_an_optional_extra_not_a_test_dependency():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert [_split(r)[0] for r in extras["distributed"]] == ["dask[distributed]"]
+    assert not any(_split(r)[0].startswith("dask") for r in extras["test"])
+    assert {"dask", "distributed"} <= set(_environment())
+    assert "[test,distributed]" in (ROOT / "Makefile").read_text(encoding="utf-8")  # make test runs the Dask test
 
 
 def test_known_breakages_are_pinned():

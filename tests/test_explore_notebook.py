@@ -30,13 +30,19 @@ def public_api_problems(source: str) -> list[str]:
     problems = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "analysis":
-            problems += [f"from {node.module} import {alias.name}" for alias in node.names
-                         if not _public(node.module, alias.name)]
+            problems += [
+                f"from {node.module} import {alias.name}"
+                for alias in node.names
+                if not _public(node.module, alias.name)
+            ]
         elif isinstance(node, ast.Import):
-            problems += [f"import {alias.name}" for alias in node.names
-                         if alias.name.startswith("analysis.")]
-        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "analysis"
-              and node.attr not in analysis.__all__):
+            problems += [f"import {alias.name}" for alias in node.names if alias.name.startswith("analysis.")]
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "analysis"
+            and node.attr not in analysis.__all__
+        ):
             problems.append(f"analysis.{node.attr}")
     return problems
 
@@ -63,12 +69,17 @@ def test_the_explore_notebook_uses_only_public_names():
 
 
 def test_a_private_name_in_notebook_code_is_caught():
-    source = ("%matplotlib inline\nimport analysis\nfrom analysis.reports.formatting import show_table\n"
-              "from analysis.stats.comparison import _latest, classify\nanalysis.paths.raw_dir()\n"
-              "import analysis.reports.runner\n")
-    assert public_api_problems(source) == ["from analysis.reports.formatting import show_table",
-                                           "from analysis.stats.comparison import _latest",
-                                           "import analysis.reports.runner", "analysis.paths"]
+    source = (
+        "%matplotlib inline\nimport analysis\nfrom analysis.reports.formatting import show_table\n"
+        "from analysis.stats.comparison import _latest, classify\nanalysis.paths.raw_dir()\n"
+        "import analysis.reports.runner\n"
+    )
+    assert public_api_problems(source) == [
+        "from analysis.reports.formatting import show_table",
+        "from analysis.stats.comparison import _latest",
+        "import analysis.reports.runner",
+        "analysis.paths",
+    ]
 
 
 def test_the_explore_notebook_is_stored_clean_explains_each_step_and_shows_its_code_in_the_report():
@@ -79,22 +90,26 @@ def test_the_explore_notebook_is_stored_clean_explains_each_step_and_shows_its_c
     assert kinds[0] == "markdown" and kinds.count("markdown") >= 9
     headings = [cell.source.splitlines()[0] for cell in notebook.cells if cell.cell_type == "markdown"]
     assert [h for h in headings if h.startswith("## ")][:3] == [
-        "## 1. Load the dataset", "## 2. One district's figures, with their sources and flags",
-        "## 3. The three families of metrics"]
+        "## 1. Load the dataset",
+        "## 2. One district's figures, with their sources and flags",
+        "## 3. The three families of metrics",
+    ]
 
 
 def with_region(raw: Path) -> Path:
     """The fixture's provinces placed in the Tây Nguyên region (as data/raw has them)."""
     header, rest = (raw / "units.csv").read_text(encoding="utf-8").split("\n", 1)
     rest = rest.replace("province,,", "province,R-TN,")
-    (raw / "units.csv").write_text(f"{header}\nR-TN,Tây Nguyên,Vùng Tây Nguyên,region,,,,Tay Nguyen,\n{rest}",
-                                   encoding="utf-8")
+    (raw / "units.csv").write_text(
+        f"{header}\nR-TN,Tây Nguyên,Vùng Tây Nguyên,region,,,,Tay Nguyen,\n{rest}", encoding="utf-8"
+    )
     return raw
 
 
 @pytest.mark.notebook
-def test_the_explore_notebook_runs_top_to_bottom_and_computes_the_comparison_it_exports(small_raw, tmp_path,
-                                                                                        monkeypatch):
+def test_the_explore_notebook_runs_top_to_bottom_and_computes_the_comparison_it_exports(
+    small_raw, tmp_path, monkeypatch
+):
     import papermill
 
     from analysis.reports.kernels import KERNEL_NAME, ensure_kernel
@@ -104,9 +119,16 @@ def test_the_explore_notebook_runs_top_to_bottom_and_computes_the_comparison_it_
     exports = tmp_path / "exports"
     exports.mkdir()
     executed = tmp_path / "explore.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK), str(executed), kernel_name=KERNEL_NAME, progress_bar=False,
-                               parameters={"data_dir": str(with_region(small_raw)), "export_dir": str(exports)},
-                               execution_timeout=120, start_timeout=60, cwd=str(NOTEBOOK.parent))
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(executed),
+        kernel_name=KERNEL_NAME,
+        progress_bar=False,
+        parameters={"data_dir": str(with_region(small_raw)), "export_dir": str(exports)},
+        execution_timeout=120,
+        start_timeout=60,
+        cwd=str(NOTEBOOK.parent),
+    )
     notebook = nbformat.read(executed, as_version=4)
     outputs = [out for cell in notebook.cells for out in cell.get("outputs", [])]
     assert [out for out in outputs if out["output_type"] == "error"] == []

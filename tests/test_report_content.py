@@ -98,7 +98,8 @@ def test_narration_shows_markup_in_data_values_as_text_and_keeps_its_own_markdow
 
 
 def test_narration_shows_markdown_links_and_emphasis_in_data_values_as_text():
-    shown = narration.narrate("profile_former", "en", district="[Kon Rẫy](javascript:alert(1)) *cũ*", valid_to="2025-06-30")
+    shown = narration.narrate("profile_former", "en", district="[Kon Rẫy](javascript:alert(1)) *cũ*",
+                              valid_to="2025-06-30")
     assert shown.startswith(r"\[Kon Rẫy\](javascript:alert(1)) \*cũ\* is a former district: it existed until 2025")
 
 
@@ -110,7 +111,8 @@ def test_value_in_a_code_span_is_kept_literal_unless_a_backtick_would_end_the_sp
 def test_caveats_section_shows_markup_in_unit_names_as_text():
     caveat = {"id": "not_compared", "units": ["<script>alert(2)</script>"],
               "text": "Reported but not compared: <script>alert(2)</script> (a metric)."}
-    comparison = comparison_report.Comparison(params=SimpleNamespace(lang="en"), facts={}, availability=None, compared=None,
+    comparison = comparison_report.Comparison(params=SimpleNamespace(lang="en"), facts={}, availability=None,
+                                              compared=None,
                                table=None, caveats=[caveat])
     _, items = comparison_report.comparison_section(comparison, "caveats")
     assert items.data == "- Reported but not compared: &lt;script&gt;alert(2)&lt;/script&gt; (a metric)."
@@ -142,7 +144,8 @@ def test_value_text_keeps_the_printed_decimals_hedge_and_percent_sign():
 def test_period_text_shows_one_date_for_stocks_and_a_range_for_flows():
     start = pd.Series(pd.to_datetime(["2020-01-01", "2021-06-20", None, None]))
     end = pd.Series(pd.to_datetime(["2021-08-23", "2021-06-20", "2021-08-23", None]))
-    assert formatting.period_text(start, end).tolist() == ["2020-01-01 – 2021-08-23", "2021-06-20", "? – 2021-08-23", ""]
+    assert formatting.period_text(start, end).tolist() == ["2020-01-01 – 2021-08-23", "2021-06-20",
+                                                           "? – 2021-08-23", ""]
 
 
 def test_overlaps_keeps_intervals_touching_the_period_and_drops_undated_ones_only_with_a_period():
@@ -212,13 +215,15 @@ def test_caveats_name_the_district_metric_and_figures_behind_each():
 
 
 def test_caveats_cite_a_national_benchmark_only_when_it_is_the_anchor():
-    assert "national_benchmark" not in [c["id"] for c in comparison_report.comparison_caveats(_compared_rows(benchmark=5.0), "en")]
+    caveats = comparison_report.comparison_caveats(_compared_rows(benchmark=5.0), "en")
+    assert "national_benchmark" not in [c["id"] for c in caveats]
     pooled = _compared_rows(benchmark_source="pooled")
     assert "national_benchmark" not in [c["id"] for c in comparison_report.comparison_caveats(pooled, "en")]
 
 
 def test_caveats_without_the_flags_table_still_name_district_and_metric():
-    [caveat] = [c for c in comparison_report.comparison_caveats(_compared_rows(), "en") if c["id"] == "breakdown_exceeds_total"]
+    [caveat] = [c for c in comparison_report.comparison_caveats(_compared_rows(), "en")
+                if c["id"] == "breakdown_exceeds_total"]
     assert caveat["text"].startswith("Kon Rẫy (Members disciplined per 1,000 member-years): the published")
 
 
@@ -245,7 +250,8 @@ def test_benchmark_text_cites_the_national_anchor_it_equals():
                            "2021 và 24.160 năm 2023")
     text, anchor = comparison_report.benchmark_text(4.5, ["disciplined_per_1000_member_years"], "en")
     assert anchor is None and "not one of the national anchors" in text
-    assert comparison_report.benchmark_text("pooled", ["x"], "en")[0].startswith("the pooled value of the districts compared")
+    assert comparison_report.benchmark_text("pooled", ["x"], "en")[0].startswith(
+        "the pooled value of the districts compared")
 
 
 def test_row_flags_leave_out_the_flag_stated_once_per_report():
@@ -272,7 +278,8 @@ def test_write_artifact_writes_plain_json_atomically_and_none_writes_nothing(tmp
 
 
 def test_unknown_sections_are_refused():
-    quality = quality_report.Quality(params=SimpleNamespace(lang="en"), facts={}, tables=None, rules=None, by_source=None,
+    quality = quality_report.Quality(params=SimpleNamespace(lang="en"), facts={}, tables=None, rules=None,
+                                     by_source=None,
                          by_district=None, flags=None, rejects=None)
     with pytest.raises(UsageError, match="unknown quality section 'charts'"):
         quality_report.quality_section(quality, "charts")
@@ -291,9 +298,10 @@ def test_profile_of_a_period_without_figures_says_so_and_shows_no_tables(small_d
             in intro.data)
     assert intro.data.endswith("Kon Rẫy is a former district: it existed until 2025-06-30. The figures describe it "
                                "as it was then.")
-    assert profile_report.profile_section(profile, "figures") == [] and profile_report.profile_section(profile, "sources") == []
-    assert profile_report.profile_section(profile, "metrics")[0].data.endswith("No metric can be formed from the figures "
-                                                                   "about Kon Rẫy.")
+    assert profile_report.profile_section(profile, "figures") == []
+    assert profile_report.profile_section(profile, "sources") == []
+    assert profile_report.profile_section(profile, "metrics")[0].data.endswith(
+        "No metric can be formed from the figures about Kon Rẫy.")
     plots = profile_report.profile_plots(profile)
     assert plots == {}
     artifact = profile_report.profile_artifact(profile, plots)

@@ -287,7 +287,8 @@ def test_comparison_region_and_province_together_is_refused_with_the_way_out(reg
 def test_comparison_unknown_region_lists_the_regions_and_all(regional):
     with pytest.raises(UsageError) as caught:
         validate_comparison_params(province=None, region="Bắc Bộ", data_dir=regional)
-    assert str(caught.value) == "region: unknown region 'Bắc Bộ'; valid regions: Tây Nguyên, or 'all' for every district"
+    assert str(caught.value) == ("region: unknown region 'Bắc Bộ'; valid regions: Tây Nguyên, "
+                                 "or 'all' for every district")
 
 
 def test_comparison_district_outside_the_region_is_named(regional):

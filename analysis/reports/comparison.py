@@ -36,7 +36,7 @@ from analysis.reports.narration import (
     say,
 )
 from analysis.reports.parameters import ComparisonParams
-from analysis.stats.comparison import AVAILABILITY, availability, compare_districts
+from analysis.stats.comparison import AVAILABILITY, availability
 from analysis.stats.metrics import compute_metrics, metric_definitions
 
 #: National figures the project cites as benchmarks, by metric, in display units (the national plausibility
@@ -340,7 +340,8 @@ def period_labels(rows: pd.DataFrame) -> pd.Series:
 
     Examples:
         >>> rows = pd.DataFrame({"unit_label": ["Kon Rẫy", "Đắk Hà"],
-        ...     "period_start": pd.to_datetime(["2020-01-01", None]), "period_end": pd.to_datetime(["2021-08-23", None])})
+        ...     "period_start": pd.to_datetime(["2020-01-01", None]),
+        ...     "period_end": pd.to_datetime(["2021-08-23", None])})
         >>> period_labels(rows).tolist()
         ['Kon Rẫy (2020-01-01 – 2021-08-23)', 'Đắk Hà']
     """
