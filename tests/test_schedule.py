@@ -197,19 +197,24 @@ def test_every_district_with_data_refuses_a_province_set_by_hand(tmp_path, noteb
 
 def test_default_schedule_fits_the_report_notebooks(dataset):
     schedule = load_schedule(ROOT / "schedules" / "default.yml", notebooks_dir=ROOT / "notebooks", dataset=dataset)
-    assert [job.name for job in schedule.jobs] == [
+    comparisons = [f"district_comparison__family-{family}_lang-{lang}_province-{place}"
+                   for place in ("kon-tum", "null_region-tay-nguyen", "null_region-all")
+                   for family in ("coverage", "admissions") for lang in ("en", "vi")]
+    assert [job.name for job in schedule.jobs if job.notebook != "district_comparison"] == [
+        "explore",
         "district_profile__district-dak-ha_lang-en_province-kon-tum",
         "district_profile__district-kon-ray_lang-en_province-kon-tum",
         "district_profile__district-da-huoai_lang-en_province-lam-dong",
-        "district_comparison__family-coverage_lang-en_province-kon-tum",
-        "district_comparison__family-admissions_lang-en_province-kon-tum",
-        "district_comparison__benchmark-4-0_family-discipline_lang-en_province-kon-tum",
         "data_quality__lang-en",
     ]
-    assert all(job.writes_json for job in schedule.jobs)
-    benchmarks = {job.parameters["family"]: job.parameters.get("benchmark") for job in schedule.jobs
-                  if job.notebook == "district_comparison"}
-    assert benchmarks == {"coverage": None, "admissions": None, "discipline": 4.0}  # the national anchor
+    assert set(comparisons) < {job.name for job in schedule.jobs}
+    assert all(job.writes_json for job in schedule.jobs if job.notebook != "explore")
+    scopes = {(job.parameters.get("province"), job.parameters.get("region"), job.parameters["family"],
+               job.parameters["lang"]): job.parameters.get("benchmark")
+              for job in schedule.jobs if job.notebook == "district_comparison"}
+    assert len(scopes) == 18  # Kon Tum, Tây Nguyên and every district, three families, two languages
+    assert {family: benchmark for (_, _, family, _), benchmark in scopes.items()} == {
+        "coverage": None, "admissions": None, "discipline": 4.0}  # the national anchor
 
 
 def test_an_annotated_parameter_takes_every_kind_its_annotation_names(tmp_path, notebooks):
