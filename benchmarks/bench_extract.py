@@ -51,7 +51,8 @@ def corpus(megabytes: float, seed: int = 1) -> list[str]:
 def extract_worker(corpus_file: str, per_article: bool) -> dict:
     """Time the extraction of the corpus in this (fresh) process."""
     sys.path.insert(0, str(REPO))
-    from analysis.text.extraction import extract_figures, read_codebook
+    from analysis.text.extraction import extract_figures
+    from analysis.text.vocabulary import read_codebook
 
     articles = json.loads(Path(corpus_file).read_text(encoding="utf-8"))
     codebook = read_codebook()

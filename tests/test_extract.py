@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError, UsageError
-from analysis.text.extraction import (
-    CANDIDATE_COLUMNS, PERCENT_AFTER, PERCENT_BEFORE, RULES, ZERO_PHRASES, Vocabulary, accepted_candidates,
-    duplicate_figures, extract_figures, raw_rows, read_article, read_codebook,
-)
+from analysis.text.extraction import CANDIDATE_COLUMNS, extract_figures, read_article
+from analysis.text.patterns import PERCENT_AFTER, PERCENT_BEFORE, RULES, ZERO_PHRASES
+from analysis.text.review import accepted_candidates, duplicate_figures, raw_rows
+from analysis.text.vocabulary import Vocabulary, read_codebook
 
 ARTICLES = Path(__file__).parent / "articles"
 INDEX = pd.read_csv(ARTICLES / "articles.csv", dtype=str)

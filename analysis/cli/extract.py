@@ -11,7 +11,7 @@ candidates; it never overwrites a candidates file (it may hold a review)
 unless ``--force``. The file is made to be reviewed in a spreadsheet: a cell
 that would run as a formula there (``=HYPERLINK(...)``, ``@...``) is written
 with a leading ``'``, which ``--accept`` removes again
-(:func:`analysis.text.extraction.neutralise_formulas`). The second appends the rows
+(:func:`analysis.text.review.neutralise_formulas`). The second appends the rows
 marked ``accept`` = y to ``observations.csv`` (and the new source to
 ``sources.csv``) of the raw folder, after building the dataset on a copy of
 the folder with those rows added: if any new row would be rejected, or
@@ -88,7 +88,9 @@ def run_extract(args: argparse.Namespace) -> int:
 
 def propose(args: argparse.Namespace, raw: Path) -> int:
     """Write the candidates file of an article and print its candidates."""
-    from analysis.text.extraction import extract_figures, neutralise_formulas, read_article, read_codebook
+    from analysis.text.extraction import extract_figures, read_article
+    from analysis.text.review import neutralise_formulas
+    from analysis.text.vocabulary import read_codebook
     from analysis.data.storage import csv_bytes, read_csv_table, replace_files
 
     for option in ("unit", "source"):
@@ -136,7 +138,7 @@ def candidates_table(found: pd.DataFrame) -> str:
 
 def accept(reviewed_path: Path, raw: Path) -> int:
     """Append the accepted rows of a reviewed candidates file to the raw tables, or refuse."""
-    from analysis.text.extraction import accepted_candidates, duplicate_figures, raw_rows
+    from analysis.text.review import accepted_candidates, duplicate_figures, raw_rows
     from analysis.data.storage import read_csv_table
 
     reviewed = read_csv_table(reviewed_path)

@@ -128,7 +128,8 @@ def negatives(text: str) -> list[tuple[int, int, str]]:
 
 def extract(articles: pd.DataFrame, content: dict) -> dict[str, pd.DataFrame]:
     """The extractor's candidates for every article, as the command line would propose them."""
-    from analysis.text.extraction import Vocabulary, extract_figures, read_codebook
+    from analysis.text.extraction import extract_figures
+    from analysis.text.vocabulary import Vocabulary, read_codebook
 
     vocab = Vocabulary.from_codebook(read_codebook())
     return {row.article_id: extract_figures(content[row.article_id], unit=row.unit, published=row.published or None,
