@@ -190,18 +190,18 @@ def _split_unit(unit: str) -> tuple[str, str]:
 
 
 def _link_parts(found: list[Found], vocab: Vocabulary) -> list[Found]:
-    """Point each breakdown part at the nearest earlier total of the same place in its paragraph."""
+    """Point each breakdown part at the nearest earlier total of the same place in its paragraph.
+
+    One pass with the last index of every (paragraph, indicator, place): linear however long a paragraph is.
+    """
+    last: dict[tuple, int] = {}
     for i, part in enumerate(found):
         parent = vocab.parent.get(part.indicator)
-        if parent is None or part.restated:
-            continue
-        for j in range(i - 1, -1, -1):
-            other = found[j]
-            if other.para != part.para:
-                break
-            if other.indicator == parent and other.names == part.names:
+        if parent is not None and not part.restated:
+            j = last.get((part.para, parent, part.names))
+            if j is not None:
                 part.parent = j
-                break
+        last[(part.para, part.indicator, part.names)] = i
     return found
 
 

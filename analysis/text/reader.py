@@ -132,26 +132,43 @@ class Article:
         self.low = lowercase(self.text)
 
     def read(self) -> list[Found]:
+        """The candidates of the article, paragraph by paragraph and sentence by sentence.
+
+        The patterns run once per block of about :data:`BLOCK` characters
+        that starts at a sentence: whole paragraphs, or a cut inside a very
+        long one (a sentence that crosses the cut starts the next block), so
+        that the work and the objects alive at once stay proportional to the
+        text, whatever its paragraphs.
+        """
         text, low = self.text, self.low
         paragraphs = paragraph_spans(text)
+        ends = [b for _, b in paragraphs]
         title = len(paragraphs) > 1 and _is_title(text, *paragraphs[0])
         periods_before: list[PeriodMention] = []
-        block_end = -1
+        scan_end = -1
         for number, (p0, p1) in enumerate(paragraphs, start=0 if title else 1):
-            if p1 > block_end:
-                block_end = next((b for _, b in paragraphs if b >= p0 + _BLOCK), paragraphs[-1][1])
-                scan = Scan(text, low, self.published, self.district, p0, block_end)
             para = Paragraph(self, number, title and number == 0)
             if CONTINUATION_RE.match(low, p0) and periods_before:
                 para.carried_period = periods_before[-1]
             for s0, s1 in sentence_spans(text, p0, p1):
+                if s1 > scan_end:
+                    scan_end = max(s1, _block_end(ends, s0))
+                    scan = Scan(text, low, self.published, self.district, s0, scan_end)
                 para.read_sentence(scan.sentence(low, s0, s1))
             periods_before.extend(para.periods)
         return self.found
 
 
-#: Characters of whole paragraphs scanned at once.
-_BLOCK = 64_000
+#: Characters scanned at once.
+BLOCK = 64_000
+
+
+def _block_end(ends: list[int], start: int) -> int:
+    """Where a block that starts at ``start`` ends: the first paragraph end after ``BLOCK`` characters,
+    or ``BLOCK`` characters on inside a paragraph longer than that."""
+    i = bisect.bisect_left(ends, start + BLOCK)
+    end = ends[min(i, len(ends) - 1)]
+    return start + BLOCK if end > start + 2 * BLOCK else end
 
 
 def _is_title(text: str, start: int, end: int) -> bool:
