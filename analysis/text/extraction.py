@@ -193,6 +193,8 @@ def _link_parts(found: list[Found], vocab: Vocabulary) -> list[Found]:
     """Point each breakdown part at the nearest earlier total of the same place in its paragraph.
 
     One pass with the last index of every (paragraph, indicator, place): linear however long a paragraph is.
+    A disciplining body's count (``disciplined_members_by_inspection_commissions``) is the total of the
+    forms printed after it.
     """
     last: dict[tuple, int] = {}
     for i, part in enumerate(found):
@@ -201,6 +203,9 @@ def _link_parts(found: list[Found], vocab: Vocabulary) -> list[Found]:
             j = last.get((part.para, parent, part.names))
             if j is not None:
                 part.parent = j
+        total = vocab.parent.get(part.indicator, "")
+        if part.indicator.startswith(f"{total}_by_"):  # one body's count is the total its forms break down
+            last[(part.para, total, part.names)] = i
         last[(part.para, part.indicator, part.names)] = i
     return found
 

@@ -46,15 +46,18 @@ HEADS = (
     ("person", r"đồng chí|người|cán bộ,? đảng viên"),
     ("org_visit", r"lượt tổ chức(?: cơ sở)?(?: đảng)?"),
     ("grassroots_org", r"tổ chức cơ sở đảng|tổ chức đảng cơ sở|tccsđ"),
-    ("grassroots_committee", r"đảng bộ cơ sở"),
+    ("grassroots_committee", r"đảng bộ(?: cơ sở| trực thuộc| xã, thị trấn)?"),
     ("grassroots_cell", r"chi bộ cơ sở"),
-    ("party_org", r"tổ chức đảng|tổ chức"),
+    ("party_org", r"tổ chức đảng|tập thể(?: ban thường vụ| chi ủy| cấp ủy| đảng ủy)?"),
+    ("org", r"tổ chức"),
     ("cell", r"chi bộ"),
     ("village", _V),
     ("household_group", r"nhóm hộ"),
     ("household", r"hộ(?: gia đình| dân| đồng bào)?"),
     ("session", r"cuộc(?: kiểm tra| giám sát)?"),
     ("delegate", r"đại biểu"),
+    ("commune", r"đơn vị hành chính(?: cấp xã)?|xã, (?:phường, )?thị trấn"),
+    ("km2", r"km2|km²|ki-lô-mét vuông"),
     *((f"form_{form}", words) for form, words in _FORMS.items()),  # "gồm 1 khai trừ, 2 cảnh cáo"
 )
 _HEAD_ALTERNATIVES = "|".join(f"(?P<{n}>{p})" for n, p in HEADS)
@@ -66,8 +69,15 @@ HEAD_BEFORE_RE = _lower(rf"(?<!\w)(?:tổng\s+)?số\s+(?:{_HEAD_ALTERNATIVES})(
 
 #: Action words: the nearest one before a number sets its family.
 TRIGGERS = (
-    ("admit", r"kết nạp|phát triển đảng viên"),
-    ("introduce", r"giới thiệu|cảm tình đảng|bồi dưỡng nhận thức"),
+    ("admit", r"kết nạp|phát triển(?: mới)?"),
+    ("official", r"chuyển(?: đảng)? chính thức|công nhận(?: đảng viên)? chính thức|chuyển(?=\s+[\d.]+\s+đảng viên dự bị)"),
+    ("removed", r"cho ra khỏi đảng|đưa ra khỏi đảng"),
+    ("transfer_in", r"tiếp nhận"),
+    ("propose_expel", r"đề nghị(?:\s+\S+){0,6}?\s+khai trừ"),
+    ("rate", r"xếp loại|phân loại|đánh giá"),
+    ("introduce", r"giới thiệu|cảm tình đảng"),
+    ("awareness", r"(?:lớp )?bồi dưỡng nhận thức|lớp nhận thức|học lớp cảm tình"),
+    ("source", r"tạo nguồn"),
     ("discipline", r"kỷ luật|khiển trách|cảnh cáo|cách chức|khai trừ"),
     ("struck_off", r"xóa tên"),
     ("inspect_signs", r"kiểm tra (?:khi )?có dấu hiệu vi phạm|kiểm tra dấu hiệu vi phạm"),
@@ -79,17 +89,21 @@ TRIGGERS = (
     ("establish", r"thành lập"),
     ("change", r"tăng(?! cường)|giảm"),
     ("stock", r"tổng số|hiện có|có tổng|đại diện cho"),
-    ("other", r"khen thưởng|tặng|trao|huy hiệu|tập huấn|bồi dưỡng|học tập|quán triệt|đánh giá|xếp loại|"
+    ("other", r"khen thưởng|tặng|trao|huy hiệu|tập huấn|bồi dưỡng|học tập|quán triệt|"
               r"biểu dương|điều động|luân chuyển|chuyển sinh hoạt|miễn sinh hoạt|tham dự|tham gia|"
-              r"tiêu biểu|xuất sắc|phát hiện"),
+              r"phát hiện"),
 )
 
 #: Every word list, as (kind, name, pattern); earlier entries win where phrases overlap.
 LEXICON = (
     # who inspects: the standing committee, the inspection commission, or "all levels"
-    ("subject", "generic", r"ủy ban kiểm tra các cấp|các cấp"),
-    ("subject", "ic", r"ủy ban kiểm tra|ubkt"),
+    ("subject", "gic", r"(?:ủy ban kiểm tra|ubkt) (?:các )?đảng ủy cơ sở"),
+    ("subject", "ic", r"(?:ủy ban kiểm tra|ubkt)(?: các cấp)?"),
     ("subject", "sc", r"ban thường vụ|btv"),
+    ("subject", "gc", r"(?:các )?đảng ủy cơ sở"),
+    ("subject", "committee", r"cấp ủy(?! viên)(?: các cấp)?"),
+    ("subject", "cell", r"(?:các )?chi bộ(?= (?:đã )?(?:xử lý|thi hành|kỷ luật))"),
+    ("subject", "generic", r"các cấp"),
     *(("trigger", family, pattern) for family, pattern in TRIGGERS),
     # a plan or a result
     ("mood", "plan", r"sẽ|dự kiến|phấn đấu|chỉ tiêu|mục tiêu|kế hoạch(?! số| hóa)|đề ra|định hướng|đặt ra"),
@@ -109,7 +123,7 @@ LEXICON_RE = _lower(
 LEXICON_GROUPS = {f"{kind}__{name}": (kind, name) for kind, name, _ in LEXICON}
 LEXICON_KINDS = tuple(dict.fromkeys(kind for kind, _, _ in LEXICON))
 PASSIVE_RE = _lower(
-    r"[^,;()\d]{0,25}?(?<!\w)(?:bị|được|đã được)\s+(?:xử lý\s+|thi hành\s+)?"
+    r"[^,;()\d]{0,45}?(?<!\w)(?:bị|được|đã được)\s+(?:xử lý\s+|thi hành\s+)?"
     r"(?:(?P<discipline>kỷ luật|khiển trách|cảnh cáo|cách chức|khai trừ)|(?P<admit>kết nạp)|"
     r"(?P<struck_off>xóa tên)|(?P<assign>phân công|giao phụ trách))"
 )
@@ -134,6 +148,17 @@ _RELIGIOUS = r"(?:là )?(?:người )?(?:có đạo|theo đạo|có tín ngưỡ
 _RURAL = r"(?:ở|tại|thuộc|trong) (?:các )?chi bộ (?:nông thôn|thôn|làng|ở thôn)"
 _POPULATION = r"(?:vi phạm )?(?:chính sách dân số|sinh con thứ|kế hoạch hóa gia đình)"
 _PROHIBITED = r"(?:vi phạm )?(?:những |các )?(?:điều|quy định về những điều) đảng viên không được làm"
+_COMMUNE = r"(?:xã|thị trấn|phường)"
+_DISTRICT = r"(?:huyện|thị xã|thành phố)"
+_DISTRICT_BODY = r"(?:huyện ủy|thị ủy|thành ủy|đảng bộ (?:huyện|thị xã|thành phố))"
+#: How a party organisation was rated at the year's review, most specific first.
+_RATINGS = (
+    ("grassroots_orgs_rated_clean_strong_exemplary", r"(?:tsvm|trong sạch,? vững mạnh) tiêu biểu"),
+    ("grassroots_orgs_rated_clean_strong", r"tsvm|trong sạch,? vững mạnh|hoàn thành xuất sắc nhiệm vụ"),
+    ("grassroots_orgs_rated_good", r"hoàn thành tốt nhiệm vụ"),
+    ("grassroots_orgs_rated_completed", r"hoàn thành nhiệm vụ"),
+    ("grassroots_orgs_rated_weak", r"yếu kém|không hoàn thành nhiệm vụ"),
+)
 _CONCURRENTLY = r"(?:kiêm|đồng thời là|đồng thời giữ chức|cũng là|kiêm nhiệm)(?: chức)?"
 _CONCURRENT = rf"^[^;]{{0,30}}?{_CONCURRENTLY} {_HEADMAN}"
 #: A post held with the village head's, printed before its number ("bí thư chi bộ kiêm trưởng thôn 29 người").
@@ -161,13 +186,15 @@ class Rule(NamedTuple):
     subject: str | None = None
     confidence: float = 0.9
     generic: bool = False
+    sentence_subject: bool = False
 
 
 def _rule(indicator, families, heads, *, label=None, tail=None, context=None, subject=None, confidence=0.9,
-          generic=False):
+          generic=False, sentence_subject=False):
     return Rule(indicator, frozenset(families), frozenset(heads),
                 label and _lower(rf"(?<!\w)(?:đảng viên\s+)?(?:{label})\s*(?:là|:|có|\()?\s*$"),
-                tail and _lower(tail), context and _lower(context), subject, confidence, generic)
+                tail and _lower(tail), context and _lower(context), subject, confidence, generic,
+                sentence_subject)
 
 
 def _part(indicator, families, heads, words):
@@ -183,38 +210,73 @@ _CASE = _MEMBER | {"case"}
 _ADMIT = {"admit"}
 _DISCIPLINE = {"discipline"}
 STOCK_FAMILIES = {"stock", "none"}
-_ORG = {"grassroots_org", "party_org"}
+_ORG = {"grassroots_org", "party_org", "org"}
+_BODY_ORG = _ORG | {"cell", "grassroots_committee"}  # what an inspection or supervision covers
+#: Every family a number can have (rules that any action word allows).
+ANY_FAMILY = frozenset({name for name, _ in TRIGGERS} | {"none", "plan_admit", "inspect_signs"})
 _NEW = _MEMBER | {"new_member"}
 
 #: The table of indicator patterns for counts; the first matching row wins.
 RULES = (
     _rule("admissions_target", {"plan_admit"}, _NEW),
     _rule("admission_candidates_introduced", {"introduce"}, _MEMBER | {"candidate"}),
+    _rule("admission_awareness_course_trainees", {"awareness"}, _MEMBER | {"candidate"}),
+    _rule("admission_candidates_sourced", {"source"}, _MEMBER | {"candidate"}),
     *_part("admissions_rural_cells", _ADMIT, _NEW, _RURAL),
-    *_part("admissions_ethnic_minority", _ADMIT, _NEW, _ETHNIC),
+    *_part("admissions_ethnic_minority", _ADMIT, _NEW | {"candidate"}, _ETHNIC),
     *_part("admissions_female", _ADMIT, _NEW, _FEMALE),
     _rule("admissions_female", _ADMIT, {"female"}),
     *_part("admissions_religious", _ADMIT, _NEW, _RELIGIOUS),
+    *_part("admissions_youth_age", _ADMIT, _NEW, r"(?:trong )?độ tuổi đoàn"),
+    *_part("admissions_youth_union", _ADMIT, _NEW, r"(?:là )?đoàn viên(?: thanh niên)?"),
+    *_part("admissions_mobile_militia", _ADMIT, _NEW, r"(?:là )?(?:lldbđv|lực lượng dự bị động viên|dân quân cơ động)"),
+    *_part("admissions_militia", _ADMIT, _NEW, r"(?:là )?(?:lldq|(?:lực lượng )?dân quân(?: tự vệ)?)"),
+    _rule("admissions_above_target", _ADMIT, _NEW, label=r"vượt (?:so với )?(?:chỉ tiêu|kế hoạch)(?: đặt ra| đề ra| được giao)?(?: là)?"),
+    *_part("admissions_commune_level", _ADMIT, _NEW, r"(?:ở |tại |thuộc )?(?:khối |cấp )xã(?:, thị trấn)?"),
+    _rule("admissions_commune_level", _ADMIT, _NEW, context=r"(?:khối|cấp) xã, thị trấn (?:đã )?phát triển"),
     _rule("admissions", _ADMIT, _NEW | {"candidate"}),
+    _rule("members_made_official", {"official"}, _MEMBER),
+    _rule("members_made_official", ANY_FAMILY, _MEMBER, tail=r"^\s*dự bị (?:thành|sang|lên) (?:đảng viên )?chính thức"),
+    _rule("members_removed_from_party", {"removed"}, _CASE),
+    _rule("members_transferred_in", {"transfer_in"}, _MEMBER),
+    _rule("expulsions_proposed", {"propose_expel"}, _CASE),
+    _rule("members_found_warranting_discipline", ANY_FAMILY, _MEMBER,
+          tail=r"^[^;]{0,20}?vi phạm đến mức (?:phải )?(?:xem xét )?(?:thi hành |xử lý )?kỷ luật"),
+    _rule("disciplined_party_orgs_by_inspection_commissions", _DISCIPLINE, {"party_org"}, subject="ic",
+          sentence_subject=True),
+    _rule("disciplined_party_orgs", _DISCIPLINE, {"party_org"}),
     *(r for form, words in _FORMS.items() for r in _part(f"disciplined_{form}", _DISCIPLINE, _CASE, words)),
     *(_rule(f"disciplined_{form}", _DISCIPLINE, {f"form_{form}"}) for form in _FORMS),
     *_part("disciplined_population_policy", _DISCIPLINE, _CASE, _POPULATION),
     *_part("disciplined_prohibited_acts", _DISCIPLINE, _CASE, _PROHIBITED),
+    _rule("disciplined_members_by_inspection_commissions", _DISCIPLINE, _CASE, subject="ic", sentence_subject=True,
+          confidence=0.7),
+    _rule("disciplined_members_by_party_committees", _DISCIPLINE, _CASE, subject="committee", sentence_subject=True,
+          confidence=0.7),
+    _rule("disciplined_members_by_party_committees", _DISCIPLINE, _CASE, subject="sc", sentence_subject=True,
+          confidence=0.7),
+    _rule("disciplined_members_by_cells", _DISCIPLINE, _CASE, subject="cell", sentence_subject=True, confidence=0.7),
     _rule("disciplined_members", _DISCIPLINE, _CASE),
     _rule("members_struck_off", {"struck_off"}, _CASE),
     _rule("standing_committee_inspections", {"inspect"}, {"session"}, subject="sc"),
     _rule("standing_committee_supervisions", {"supervise"}, {"session"}, subject="sc"),
     _rule("inspection_commission_inspections", {"inspect"}, {"session"}, subject="ic"),
-    _rule("standing_committee_inspected_org_visits", {"inspect"}, {"org_visit"}, subject="sc"),
+    _rule("standing_committee_inspected_org_visits", {"inspect"}, {"org_visit"} | _ORG, subject="sc"),
     _rule("inspection_commission_inspected_org_visits", {"inspect"}, {"org_visit"}, subject="ic"),
     _rule("standing_committee_inspected_members", {"inspect"}, _MEMBER, subject="sc"),
-    _rule("standing_committee_supervised_orgs", {"supervise"}, _ORG, subject="sc"),
+    _rule("standing_committee_supervised_orgs", {"supervise"}, _BODY_ORG, subject="sc"),
+    _rule("grassroots_inspection_commissions_inspected_members_signs_of_violation", {"inspect_signs", "inspect"},
+          _MEMBER, subject="gic"),
+    _rule("grassroots_committees_inspected_orgs", {"inspect"}, _BODY_ORG, subject="gc"),
+    _rule("grassroots_committees_inspected_members", {"inspect"}, _MEMBER, subject="gc"),
+    _rule("grassroots_committees_supervised_orgs", {"supervise"}, _BODY_ORG, subject="gc"),
+    _rule("grassroots_committees_supervised_members", {"supervise"}, _MEMBER, subject="gc"),
     _rule("standing_committee_supervised_members", {"supervise"}, _MEMBER, subject="sc"),
-    _rule("party_orgs_inspected_signs_of_violation", {"inspect_signs"}, _ORG),
+    _rule("party_orgs_inspected_signs_of_violation", {"inspect_signs"}, _BODY_ORG),
     _rule("members_inspected_signs_of_violation", {"inspect_signs"}, _MEMBER),
-    _rule("party_orgs_inspected", {"inspect"}, _ORG),
+    _rule("party_orgs_inspected", {"inspect"}, _BODY_ORG),
     _rule("members_inspected", {"inspect"}, _MEMBER),
-    _rule("party_orgs_supervised", {"supervise"}, _ORG),
+    _rule("party_orgs_supervised", {"supervise"}, _BODY_ORG),
     _rule("members_supervised", {"supervise"}, _MEMBER),
     _rule("district_committee_members_assigned_areas", {"assign"}, {"district_committee_member"}),
     _rule("commune_committee_members_assigned_cells", {"assign"}, {"commune_committee_member"}),
@@ -222,19 +284,34 @@ RULES = (
     _rule("household_groups_assigned", {"assign"}, {"household_group"}),
     _rule("households_assigned", {"assign"}, {"household"}),
     _rule("cells_merged", {"merge"}, {"cell"}),
-    _rule("grassroots_party_orgs_dissolved", {"dissolve"}, {"grassroots_org"}),
+    _rule("grassroots_party_orgs_dissolved", {"dissolve"}, {"grassroots_org", "grassroots_cell", "grassroots_committee"}),
     _rule("grassroots_cells_established", {"establish"}, {"grassroots_cell"}),
     _rule("cells_established", {"establish"}, {"cell"}),
     _rule("party_members_change", {"change"}, _MEMBER),
     _rule("grassroots_party_orgs_change", {"change"}, {"grassroots_org"}),
-    _rule("grassroots_party_orgs_change", {"change"}, {"party_org"}, context=r"tổ chức cơ sở đảng|tccsđ"),
+    _rule("grassroots_party_orgs_change", {"change"}, {"party_org", "org"}, context=r"tổ chức cơ sở đảng|tccsđ"),
     _rule("cells_under_grassroots_committees_change", {"change"}, {"cell"}),
     _rule("grassroots_cells_change", {"change"}, {"grassroots_cell"}),
     *_part("party_members_ethnic_minority", STOCK_FAMILIES, _MEMBER, _ETHNIC),
     *_part("party_members_female", STOCK_FAMILIES, _MEMBER, _FEMALE),
     _rule("party_members_female", STOCK_FAMILIES, {"female"}),
     *_part("party_members_religious", STOCK_FAMILIES, _MEMBER, _RELIGIOUS),
-    _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"person"},
+    *_part("party_members_probationary", STOCK_FAMILIES, _MEMBER, r"(?:là )?(?:đảng viên )?dự bị"),
+    *_part("party_members_full", STOCK_FAMILIES, _MEMBER, r"(?:là )?(?:đảng viên )?chính thức"),
+    *_part("party_members_youth", STOCK_FAMILIES, _MEMBER, r"(?:là )?đoàn viên(?: thanh niên)?|(?:trong )?độ tuổi đoàn"),
+    _rule("commune_committee_members", ANY_FAMILY, {"person", None},
+          label=rf"ban chấp hành đảng bộ {_COMMUNE}[^;]{{0,60}}?(?:gồm|có|là)"),
+    _rule("commune_committee_members", ANY_FAMILY, {"person"},
+          tail=rf"^\s*(?:vào|tham gia) ban chấp hành đảng bộ {_COMMUNE}"),
+    _rule("commune_standing_committee_members", ANY_FAMILY, {"person", None},
+          label=rf"ban thường vụ đảng ủy {_COMMUNE}[^;]{{0,60}}?(?:gồm|có|là)"),
+    _rule("district_committee_members", ANY_FAMILY, {"person", None},
+          label=rf"ban chấp hành đảng bộ {_DISTRICT}[^;]{{0,60}}?(?:gồm|có|là)"),
+    _rule("district_committee_members", ANY_FAMILY, {"person"},
+          tail=rf"^\s*(?:vào|tham gia) ban chấp hành đảng bộ {_DISTRICT}"),
+    *(r for indicator, words in _RATINGS for r in (
+        _rule(indicator, STOCK_FAMILIES | {"rate"}, {"grassroots_org", "party_org", "org", "cell", "grassroots_committee"},
+              tail=rf"^[^,;\d]{{0,12}}?(?:được )?(?:đánh giá |xếp loại |xếp )?(?:đạt |là )?(?:{words})"),)),    _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"person"},
           tail=r"^[^,;\d]{0,20}?(?:đang )?(?:giữ chức |là |làm )?bí thư chi bộ", context=_HEADMAN),
     _rule("deputy_secretaries_also_village_heads", STOCK_FAMILIES, {"person", None}, label=rf"phó bí thư chi bộ {_POST_BEFORE}"),
     _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"person", None}, label=rf"bí thư chi bộ {_POST_BEFORE}"),
@@ -246,8 +323,16 @@ RULES = (
     _rule("party_members", STOCK_FAMILIES, {"member"}),
     _rule("party_members", {"stock"}, {"person"}),
     _rule("grassroots_party_orgs", STOCK_FAMILIES, {"grassroots_org"}),
+    _rule("grassroots_party_orgs_congress_held", ANY_FAMILY, {"grassroots_org", "party_org"},
+          tail=r"^[^;\d]{0,40}?(?:đã )?(?:tổ chức|tiến hành) (?:xong |thành công )?đại hội"),
+    _rule("cells_congress_held", ANY_FAMILY, {"cell"},
+          tail=r"^[^;\d]{0,40}?(?:đã )?(?:tổ chức|tiến hành) (?:xong |thành công )?đại hội"),
     _rule("grassroots_party_committees", STOCK_FAMILIES, {"grassroots_committee"}),
     _rule("grassroots_cells", STOCK_FAMILIES, {"grassroots_cell"}),
+    _rule("grassroots_cells", STOCK_FAMILIES, {"cell"},
+          tail=rf"^\s*(?:cơ sở )?trực thuộc {_DISTRICT_BODY}"),
+    _rule("grassroots_cells", STOCK_FAMILIES, {"cell"}, label=r"đảng bộ(?: cơ sở)?\s*(?:,|và)"),
+    _rule("party_orgs_total", STOCK_FAMILIES, {"party_org"}, tail=r"^(?=\s*(?:với|và|,|;|\.|$))"),
     _rule("villages_with_cell_committee", STOCK_FAMILIES, {"cell"}, tail=rf"^\s*{_V}[^;]{{0,60}}?có chi ủy"),
     _rule("cells_with_cell_committee", STOCK_FAMILIES, {"cell"}, tail=r"^[^,;]{0,30}?có chi ủy"),
     _rule("cells_under_grassroots_committees", STOCK_FAMILIES, {"cell"}, tail=r"^\s*trực thuộc"),
@@ -266,7 +351,7 @@ RULES = (
     _rule("villages_with_party_cell", STOCK_FAMILIES, {"village"}, tail=r"^[^;]{0,60}?có chi bộ"),
     _rule("villages", STOCK_FAMILIES, {"village"},
           tail=rf"^(?:\s*,?\s*(?:và\s+)?{_V})*(?:\s+(?:trên địa bàn|của|thuộc)[^,;.()\d]{{0,30}})?"
-               r"(?=\s*[,;.:)(]|\s*$|\s+(?:và|với|trong đó|thì|nhưng)(?!\w))", generic=True),
+               r"(?=\s*[,;.:)(]|\s*$|\s+(?:và|với|trong đó|thì|nhưng|đều)(?!\w))", generic=True),
     _rule("village_heads_not_party_members", STOCK_FAMILIES, {"village_head"},
           tail=r"^[^;]{0,60}?(?:chưa|không)(?: phải)? là đảng viên"),
     _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"village_head"},
@@ -279,8 +364,16 @@ RULES = (
           tail=r"^[^;]{0,30}?(?:được )?phân công"),
     _rule("commune_committee_members_assigned_cells", STOCK_FAMILIES, {"commune_committee_member"},
           tail=r"^[^;]{0,30}?(?:được )?phân công"),
-    _rule("households", STOCK_FAMILIES, {"household"}, confidence=0.7),
-    _rule("congress_delegates", STOCK_FAMILIES, {"delegate"}, confidence=0.7),
+    _rule("religious_households", STOCK_FAMILIES, {"household"}, tail=rf"^\s*{_RELIGIOUS}"),
+    _rule("households", STOCK_FAMILIES, {"household"}, confidence=0.7, generic=True,
+          tail=r"^(?=\s*(?:[,;.:)(/]|$|với|và|trong đó|đồng bào|dân tộc|người)(?!\w))"),
+    _rule("congress_delegates", STOCK_FAMILIES, {"delegate"}, confidence=0.7, generic=True,
+          tail=r"^(?!\s*(?:đi )?dự đại hội (?:đảng bộ )?cấp trên|\s*đi dự)"),
+    _rule("communes", STOCK_FAMILIES, {"commune"}, confidence=0.7),
+    _rule("area_km2", ANY_FAMILY, {"km2"}),
+    _rule("population", ANY_FAMILY, {"person", None}, label=r"dân số(?: toàn| của| cả)?(?: huyện| tỉnh| xã| thị xã| thành phố)?[^;]{0,25}?(?:là|có|khoảng|:)?"),
+    _rule("members_assessed", ANY_FAMILY, _MEMBER,
+          tail=r"^[^;\d]{0,20}?(?:được )?(?:kiểm điểm,? )?(?:đánh giá,? )?(?:phân loại|xếp loại)"),
 )
 
 #: The last words of every breakdown label (``_part``) and of "Số ... là": a number with neither
@@ -288,7 +381,8 @@ RULES = (
 LABEL_ENDINGS = spellings((
     "khiển trách", "cảnh cáo", "cách chức", "khai trừ", "khỏi đảng", "nữ", "thiểu số", "dtts", "có đạo",
     "theo đạo", "tín ngưỡng", "tôn giáo", "nông thôn", "thôn", "làng", "dân số", "gia đình", "thứ", "được làm",
-    "là", "có", "lên", "đạt"))
+    "là", "có", "lên", "đạt", "dự bị", "chính thức", "gồm", "lldq", "lldbđv", "huyện", "tỉnh", "khoảng", "đặt ra",
+    "đề ra", "được giao", "kế hoạch", "chỉ tiêu"))
 
 RULE_INDEX: dict[tuple[str, str | None], tuple[Rule, ...]] = {}
 for _r in RULES:
@@ -313,13 +407,19 @@ PERCENT_AFTER = (
     ("party_members_ethnic_minority_share", rf"(?:tổng số )?đảng viên[^,;\d]{{0,15}}?{_ETHNIC}"),
     ("party_members_female_share", rf"đảng viên {_FEMALE}(?!\w)"),
     ("party_members_religious_share", rf"đảng viên[^,;\d]{{0,10}}?{_RELIGIOUS}"),
-    ("admissions_target_achieved_share", r"(?:so với )?(?:chỉ tiêu|kế hoạch)"),
+    ("admissions_target_achieved_share", r"(?:so với |theo )?(?:chỉ tiêu|kế hoạch|nghị quyết)"),
+    ("members_rated_good_or_excellent_share", r"(?:đảng viên )?(?:được xếp loại )?hoàn thành (?:xuất sắc nhiệm vụ và hoàn thành tốt|"
+                                              r"xuất sắc và (?:hoàn thành )?tốt|tốt nhiệm vụ trở lên)"),
 )
 PERCENT_AFTER_RE = _lower(
     r"\s*(?:số\s+)?(?:" + "|".join(f"(?P<a{i}>{p})" for i, (_, p) in enumerate(PERCENT_AFTER)) + r")"
 )
 #: Phrases that name a percentage printed after them ("tỷ lệ trưởng thôn là đảng viên đạt 82%").
 PERCENT_BEFORE = (
+    ("admissions_university_share", r"(?:tốt nghiệp |trình độ )?đại học(?: trở lên)?"),
+    ("admissions_college_share", r"(?:tốt nghiệp |trình độ )?cao đẳng"),
+    ("admissions_vocational_share", r"(?:tốt nghiệp |trình độ )?(?:trung học chuyên nghiệp|trung cấp)"),
+    ("admissions_youth_union_share", r"đoàn viên(?: đoàn)?(?: thanh niên)?(?: cộng sản)?(?: hồ chí minh)?"),
     ("deputy_secretaries_also_village_heads_share", rf"phó bí thư chi bộ (?:đồng thời là|kiêm|cũng là) {_HEADMAN}"),
     ("cell_secretaries_also_village_heads_share", rf"bí thư chi bộ (?:đồng thời là|kiêm|cũng là) {_HEADMAN}"),
     ("cell_committee_members_also_village_heads_share", rf"chi ủy viên (?:đồng thời là|kiêm|cũng là) {_HEADMAN}"),
@@ -338,7 +438,12 @@ PERCENT_BEFORE_RE = _lower(
 )
 #: How far from a percentage the phrase naming it may reach (characters).
 PHRASE_REACH = 100
-ADMISSION_SHARES = {"admissions_target_achieved_share"}
+ADMISSION_SHARES = {"admissions_target_achieved_share", "admissions_university_share", "admissions_college_share",
+                    "admissions_vocational_share", "admissions_youth_union_share"}
+#: "X ... trong tổng số Y, chiếm Z%": Z is the share of X.
+PART_OF_TOTAL_RE = _lower(r"trong (?:tổng )?số\s*$")
+#: The margin by which admissions beat their target: "vượt 11% (so với) kế hoạch".
+EXCEEDED_AFTER_RE = _lower(r"\s*(?:so với )?(?:kế hoạch|chỉ tiêu)")
 STOCK_SHARES = {"party_members_ethnic_minority_share", "party_members_female_share",
                  "party_members_religious_share"}
 

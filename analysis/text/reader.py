@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from analysis.text.patterns import (
-    ADMISSION_SHARES, CHANGE_WORDS, COMMA_RE, CONTINUATION_RE, HEAD_BEFORE_RE, HEAD_RE, LABEL_ENDINGS, LEXICON_GROUPS,
+    ADMISSION_SHARES, CHANGE_WORDS, EXCEEDED_AFTER_RE, PART_OF_TOTAL_RE, COMMA_RE, CONTINUATION_RE, HEAD_BEFORE_RE, HEAD_RE, LABEL_ENDINGS, LEXICON_GROUPS,
     LEXICON_KINDS, LEXICON_RE, OPENS_RE, PASSIVE_RE, PERCENT_AFTER, PERCENT_AFTER_RE, PERCENT_BEFORE, PERCENT_BEFORE_RE,
     PHRASE_REACH, RATE_AFTER_RE, RULE_INDEX, SEMICOLON_RE, SIGNS_RE, STOCK_FAMILIES, STOCK_SHARES, ZERO_PHRASES, ZERO_RE,
     Rule,
@@ -253,7 +253,8 @@ class Paragraph:
         if family == "change" and _word_before(low, lead, "lên"):
             family = "stock"  # "tăng từ 1.200 lên 1.520": the new total
         clause_end = next((c for c in s.clauses if c > token.start), s.end)
-        if family == "inspect" and SIGNS_RE.search(low, token.end, clause_end):
+        if family == "inspect" and (SIGNS_RE.search(low, token.end, clause_end)
+                                    or SIGNS_RE.search(low, s.start, token.start)):
             family = "inspect_signs"
         if family == "other":
             return []
@@ -312,8 +313,8 @@ class Paragraph:
         lo = _last_before(s.clauses, position)
         while True:
             for start, _, family in reversed(triggers):
-                if lo <= start < position:
-                    return family, start
+                if lo <= start < position and low.count(")", start, position) <= low.count("(", start, position):
+                    return family, start  # an action word inside brackets closed before the number is not its
             if lo == s.start or not OPENS_RE.match(low, lo):
                 break
             lo = _last_before(s.clauses, lo - 1)
@@ -325,9 +326,11 @@ class Paragraph:
         inside = [name for start, _, name in s.words("mood") if lo <= start < hi]
         return inside[-1] if inside else None
 
-    def _subject(self, s: Sentence, position: int) -> str | None:
+    def _subject(self, s: Sentence, position: int, sentence_only: bool = False) -> str | None:
+        """Who acts: the last body named before the number in its sentence, else (unless ``sentence_only``)
+        the last one named earlier in the paragraph."""
         before = [name for start, _, name in s.words("subject") if start < position]
-        return before[-1] if before else self.last_subject
+        return before[-1] if before else None if sentence_only else self.last_subject
 
     def _totals_before(self, s: Sentence, trigger_start, lead: int, names, previous_first: int) -> set:
         """Totals already proposed for this place before a "trong đó" that precedes the number."""
@@ -354,7 +357,7 @@ class Paragraph:
                 continue
             if _plain(rule) and rule.indicator in vocab.totals and rule.indicator in totals():
                 continue
-            if rule.subject and self._subject(s, position) != rule.subject:
+            if rule.subject and self._subject(s, position, rule.sentence_subject) != rule.subject:
                 continue
             if rule.context and not rule.context.search(low, s.start, s.end):
                 continue
@@ -371,6 +374,12 @@ class Paragraph:
 
     def _read_percent(self, s, token, qualifier, lead, previous_end, rest_end, family) -> list[Found]:
         low, vocab = self.article.low, self.article.vocab
+        admitting = family == "admit" or any(name == "admit" and a < token.start for a, _, name in s.words("trigger"))
+        exceeded = EXCEEDED_AFTER_RE.match(low, token.end) if _word_before(low, lead, "vượt") else None
+        if exceeded and (admitting or self.title):  # "kết nạp 67, vượt 11% kế hoạch": the margin over the target
+            found = self._make("admissions_target_exceeded_share", token.value, qualifier, (lead, exceeded.end()), s,
+                               token.start, 0.9)
+            return [found] if found else []
         if (family == "change" or RATE_AFTER_RE.match(low, token.end)
                 or ending_word(low[max(s.start, lead - 16):lead], CHANGE_WORDS)):
             return []  # "tăng 1,2%", "8,7%/năm", "vượt 12%": not a share
@@ -383,12 +392,17 @@ class Paragraph:
             named = list(PERCENT_BEFORE_RE.finditer(low, max(gap_start, lead - PHRASE_REACH), lead))
             if named and lead - named[-1].end() <= 40 and not re.search(r"\d", low[named[-1].end():lead]):
                 indicator, span = PERCENT_BEFORE[int(named[-1].lastgroup[1:])][0], (named[-1].start(), token.end)
-        if indicator in ADMISSION_SHARES and family != "admit" or indicator in STOCK_SHARES and family not in STOCK_FAMILIES:
+        if indicator in STOCK_SHARES and admitting:
+            indicator = indicator.replace("party_members_", "admissions_")  # "trong số đảng viên mới kết nạp, nữ chiếm 50%"
+        if indicator in ADMISSION_SHARES and not admitting or indicator in STOCK_SHARES and family not in STOCK_FAMILIES:
             return []
         beside = self._beside_count(s, lead)
         named_by_count = indicator is None
         if named_by_count:
             indicator = vocab.share.get(beside.indicator) if beside is not None else None
+            if indicator is None:
+                beside = self._part_of_total(beside)
+                indicator = vocab.share.get(beside.indicator) if beside is not None else None
             if indicator is None:
                 return []
         found = self._make(indicator, token.value, qualifier, span, s, token.start, 0.75 if named_by_count else 0.9)
@@ -400,6 +414,18 @@ class Paragraph:
             if not self._check_base(found, beside, s):
                 return []
         return [found]
+
+    def _part_of_total(self, total: Found | None) -> Found | None:
+        """The count printed before "trong tổng số" a total ("400 ... trong tổng số 4.809 đảng viên, chiếm 8,3%")."""
+        found = self.article.found
+        if total is None or total not in found[self.sentence_first:]:
+            return None
+        i = found.index(total, self.sentence_first)
+        if i == self.sentence_first:
+            return None
+        part = found[i - 1]
+        between = self.article.low[part.span[1]:total.span[0]]
+        return part if len(between) <= 60 and PART_OF_TOTAL_RE.search(between) else None
 
     def _beside_count(self, s: Sentence, lead: int) -> Found | None:
         """The count printed just before a percentage ("69/84 thôn ..., đạt 82,14%")."""
@@ -471,9 +497,9 @@ class Paragraph:
         return self.carried_period if self.article.vocab.kind.get(indicator) == "flow" else None
 
     def _denominator(self, numerator: Found, token: NumberToken) -> list[Found]:
-        """The base of a ratio ("69/84 trưởng thôn" -> 84 villages): the codebook parent."""
+        """The base of a ratio ("69/84 trưởng thôn" -> 84 villages): the codebook parent, or the base of the share."""
         vocab = self.article.vocab
-        parent = vocab.parent.get(numerator.indicator)
+        parent = vocab.over.get(numerator.indicator)
         if parent is None or vocab.unit.get(parent) != "count":
             numerator.notes.append(f"of {value_text(token.denominator)}")
             return []

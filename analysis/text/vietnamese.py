@@ -488,26 +488,64 @@ _AFTER_DOCUMENT_RE = re.compile(r"\d+-[^\W\d_]+(?:/[^\W\d_]+)*\s+$")
 _QUARTERS = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 
 
+class PartialDate(date):
+    """A publication date known only to the month (``2023-04``) or the year (``2023``).
+
+    It compares and computes as the last day it can be (an article of April
+    2023 states its "đến nay" figures in April at the latest) and prints as
+    given, so that a date resolved to the publication (``as_of``,
+    ``period_end``) is written as partial as the source gave it.
+
+    Examples:
+        >>> d = PartialDate("2023-04")
+        >>> d.isoformat(), d > date(2023, 4, 29), d.year
+        ('2023-04', True, 2023)
+    """
+
+    text: str
+
+    def __new__(cls, text: str):
+        year, _, month = text.partition("-")
+        last = _month_end(int(year), int(month)) if month else date(int(year), 12, 31)
+        self = super().__new__(cls, last.year, last.month, last.day)
+        self.text = text
+        return self
+
+    def isoformat(self) -> str:
+        return self.text
+
+    __str__ = isoformat
+
+
+_PARTIAL_DATE_RE = re.compile(r"\d{4}(?:-(?:0[1-9]|1[0-2]))?")
+
+
 def as_date(value: str | date | None) -> date | None:
-    """A publication date given as ISO text or a date (None stays None).
+    """A publication date given as ISO text or a date (None stays None); ``YYYY-MM`` and
+    ``YYYY`` give a :class:`PartialDate`.
 
     Raises:
-        UsageError: If the text is not a full ISO date.
+        UsageError: If the text is not an ISO date, full or partial.
 
     Examples:
         >>> as_date("2021-08-23")
         datetime.date(2021, 8, 23)
+        >>> as_date("2023-04").isoformat(), as_date("2012").isoformat()
+        ('2023-04', '2012')
         >>> as_date("23/8/2021")
         Traceback (most recent call last):
         ...
-        analysis.errors.UsageError: published: expected a date as YYYY-MM-DD, got '23/8/2021'
+        analysis.errors.UsageError: published: expected a date as YYYY-MM-DD, YYYY-MM or YYYY, got '23/8/2021'
     """
     if value is None or isinstance(value, date):
         return value
+    text = str(value).strip()
+    if _PARTIAL_DATE_RE.fullmatch(text):
+        return PartialDate(text)
     try:
-        return date.fromisoformat(str(value).strip())
+        return date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"expected a date as YYYY-MM-DD, got {value!r}", field="published") from None
+        raise UsageError(f"expected a date as YYYY-MM-DD, YYYY-MM or YYYY, got {value!r}", field="published") from None
 
 
 def _month_end(year: int, month: int) -> date:

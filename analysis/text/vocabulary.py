@@ -25,6 +25,9 @@ class Vocabulary:
         base: share indicator -> the indicator of its denominator.
         label: indicator -> English label, for the note.
         totals: indicators that have breakdown parts.
+        over: count indicator -> the denominator of a ratio printed with
+            it: its parent, else the base of its share ("52/90 đảng viên
+            mới": admissions of the target).
     """
 
     kind: dict
@@ -34,6 +37,7 @@ class Vocabulary:
     base: dict
     label: dict
     totals: frozenset
+    over: dict
 
     @classmethod
     def from_codebook(cls, codebook: pd.DataFrame) -> Vocabulary:
@@ -55,6 +59,7 @@ class Vocabulary:
             base={r[0]: r[5] for r in shares if r[5]},
             label={r[0]: r[6] for r in rows},
             totals=frozenset(r[3] for r in rows if r[3]),
+            over={**{r[4]: r[5] for r in shares if r[5]}, **{r[0]: r[3] for r in rows if r[3]}},
         )
 
 

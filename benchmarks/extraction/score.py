@@ -109,10 +109,11 @@ def load_set(texts: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 
 _NEGATIVE_RE = re.compile(
     r"(?P<date>\d{1,2}/\d{1,2}/\d{4}|\d{1,2}/\d{4}|(?<!\d)(?:19[3-9]\d|20[0-4]\d)(?![\d.,%]))"
-    r"|(?P<document>\d+[-/](?:NQ|QĐ|CT|KL|HD|KH|TB|QC|BC|TU|HU|ĐU|TW)\b[\w/-]*|(?<=số )\d+)"
+    r"|(?P<document>\d+[-/](?:NQ|QĐ|CT|KL|HD|KH|TB|QC|BC|TU|HU|ĐU|TW)\b[\w/-]*"
+    r"|(?:" + "|".join(f"(?<={w} số )" for w in ("quyết", "hoạch", "thị", "định", "luận", "báo", "bản")) + r")\d+)"
     r"|(?P<ordinal>(?<=thứ )\d+|(?<=khóa )\d+|(?<=khoá )\d+|(?<=lần )\d+)"
     r"|(?P<age>\d+(?= tuổi)|\d+(?= năm tuổi))"
-    r"|(?P<money>\d[\d.,]*(?= (?:tỷ|triệu|nghìn|ngàn)? ?đồng))",
+    r"|(?P<money>\d[\d.,]*(?= (?:tỷ |triệu |nghìn |ngàn )?đồng(?!\s*chí)(?!\w)))",
     re.IGNORECASE,
 )
 
