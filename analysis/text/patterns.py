@@ -129,7 +129,9 @@ PASSIVE_RE = _lower(
 )
 OPENS_RE = _lower(r"[\s,:(]*(?:trong đó|trong số|gồm|bao gồm|cụ thể|riêng)(?!\w)")
 CONTINUATION_RE = _lower(
-    r"\s*(?:qua (?:đó|kiểm tra|giám sát)|trong đó|cũng trong|bên cạnh đó|ngoài ra|cùng với đó|đồng thời)(?!\w)"
+    r"\s*(?:qua (?:đó|kiểm tra|giám sát)|trong đó|cũng trong|bên cạnh đó|ngoài ra|cùng với đó|đồng thời|cũng theo"
+    r"|(?:cùng|trong) (?:thời gian|giai đoạn|thời kỳ) (?:này|đó|trên)"
+    r"|trong số (?:những |các )?[^.;\d]{0,40}?(?:nói trên|trên đây|này))(?!\w)"
 )
 SIGNS_RE = _lower(r"dấu hiệu vi phạm")
 RATE_AFTER_RE = re.compile(r"\s?/\s?(?:năm|tháng)")
@@ -201,7 +203,7 @@ def _part(indicator, families, heads, words):
     """A breakdown part named before its number ("nữ 37") or after its noun ("37 đảng viên nữ")."""
     return (_rule(indicator, families, heads | {None}, label=words),
             _rule(indicator, families, heads,
-                  tail=rf"^[^,;:()\d]{{0,25}}?(?<!\w)(?:bị |với hình thức |bằng hình thức |hình thức |ở |tại )?"
+                  tail=rf"^(?:(?!trong đó|gồm)[^,;:()\d]){{0,25}}?(?<!\w)(?:bị |với hình thức |bằng hình thức |hình thức |ở |tại )?"
                        rf"(?:{words})(?!\w)(?!\s*\()"))  # "... khiển trách (6 trường hợp)": a list follows
 
 
@@ -233,7 +235,8 @@ RULES = (
     *_part("admissions_militia", _ADMIT, _NEW, r"(?:là )?(?:lldq|(?:lực lượng )?dân quân(?: tự vệ)?)"),
     _rule("admissions_above_target", _ADMIT, _NEW, label=r"vượt (?:so với )?(?:chỉ tiêu|kế hoạch)(?: đặt ra| đề ra| được giao)?(?: là)?"),
     *_part("admissions_commune_level", _ADMIT, _NEW, r"(?:ở |tại |thuộc )?(?:khối |cấp )xã(?:, thị trấn)?"),
-    _rule("admissions_commune_level", _ADMIT, _NEW, context=r"(?:khối|cấp) xã, thị trấn (?:đã )?phát triển"),
+    _rule("admissions_commune_level", _ADMIT, _NEW,
+          label=r"(?:khối|cấp) xã(?:, thị trấn)?[^;\d]{0,20}?(?:phát triển|kết nạp)(?: mới)?(?: được)?"),
     _rule("admissions", _ADMIT, _NEW | {"candidate"}),
     _rule("members_made_official", {"official"}, _MEMBER),
     _rule("members_made_official", ANY_FAMILY, _MEMBER, tail=r"^\s*dự bị (?:thành|sang|lên) (?:đảng viên )?chính thức"),
@@ -292,6 +295,10 @@ RULES = (
     _rule("grassroots_party_orgs_change", {"change"}, {"party_org", "org"}, context=r"tổ chức cơ sở đảng|tccsđ"),
     _rule("cells_under_grassroots_committees_change", {"change"}, {"cell"}),
     _rule("grassroots_cells_change", {"change"}, {"grassroots_cell"}),
+    _rule("grassroots_party_orgs_congress_held", ANY_FAMILY, {"grassroots_org", "party_org"},
+          tail=r"^[^;\d]{0,40}?(?:đã )?(?:tổ chức|tiến hành) (?:xong |thành công )?đại hội"),
+    _rule("cells_congress_held", ANY_FAMILY, {"cell"},
+          tail=r"^[^;\d]{0,40}?(?:đã )?(?:tổ chức|tiến hành) (?:xong |thành công )?đại hội"),
     *_part("party_members_ethnic_minority", STOCK_FAMILIES, _MEMBER, _ETHNIC),
     *_part("party_members_female", STOCK_FAMILIES, _MEMBER, _FEMALE),
     _rule("party_members_female", STOCK_FAMILIES, {"female"}),
@@ -321,12 +328,8 @@ RULES = (
     _rule("members_assigned_households", STOCK_FAMILIES, _MEMBER,
           tail=r"^[^,;]{0,30}?(?:được )?(?:phân công )?(?:phụ trách|theo dõi)[^;]{0,30}?hộ"),
     _rule("party_members", STOCK_FAMILIES, {"member"}),
-    _rule("party_members", {"stock"}, {"person"}),
+    _rule("party_members", {"stock"}, {"person"}, context=r"đảng viên"),
     _rule("grassroots_party_orgs", STOCK_FAMILIES, {"grassroots_org"}),
-    _rule("grassroots_party_orgs_congress_held", ANY_FAMILY, {"grassroots_org", "party_org"},
-          tail=r"^[^;\d]{0,40}?(?:đã )?(?:tổ chức|tiến hành) (?:xong |thành công )?đại hội"),
-    _rule("cells_congress_held", ANY_FAMILY, {"cell"},
-          tail=r"^[^;\d]{0,40}?(?:đã )?(?:tổ chức|tiến hành) (?:xong |thành công )?đại hội"),
     _rule("grassroots_party_committees", STOCK_FAMILIES, {"grassroots_committee"}),
     _rule("grassroots_cells", STOCK_FAMILIES, {"grassroots_cell"}),
     _rule("grassroots_cells", STOCK_FAMILIES, {"cell"},
@@ -350,7 +353,7 @@ RULES = (
     _rule("villages_with_party_org", STOCK_FAMILIES, {"village"}, tail=r"^[^;]{0,60}?có tổ chức (?:cơ sở )?đảng"),
     _rule("villages_with_party_cell", STOCK_FAMILIES, {"village"}, tail=r"^[^;]{0,60}?có chi bộ"),
     _rule("villages", STOCK_FAMILIES, {"village"},
-          tail=rf"^(?:\s*,?\s*(?:và\s+)?{_V})*(?:\s+(?:trên địa bàn|của|thuộc)[^,;.()\d]{{0,30}})?"
+          tail=rf"^(?:\s*,?\s*(?:và\s+)?{_V})*+(?!\s*,?\s*(?:và\s+)?\d)(?:\s+(?:trên địa bàn|của|thuộc)[^,;.()\d]{{0,30}})?"
                r"(?=\s*[,;.:)(]|\s*$|\s+(?:và|với|trong đó|thì|nhưng|đều)(?!\w))", generic=True),
     _rule("village_heads_not_party_members", STOCK_FAMILIES, {"village_head"},
           tail=r"^[^;]{0,60}?(?:chưa|không)(?: phải)? là đảng viên"),
@@ -440,6 +443,12 @@ PERCENT_BEFORE_RE = _lower(
 PHRASE_REACH = 100
 ADMISSION_SHARES = {"admissions_target_achieved_share", "admissions_university_share", "admissions_college_share",
                     "admissions_vocational_share", "admissions_youth_union_share"}
+#: "được thành lập năm 2010": the year of an event, not the date of a count printed after it.
+EVENT_BEFORE_RE = _lower(r"(?:thành lập|tái lập|chia tách|sáp nhập|từ)\s*(?:vào\s+)?$")
+#: What separates the items of a list of counts ("03 thôn, 01 làng và 2 buôn").
+LIST_GAP_RE = _lower(r"\s*,?\s*(?:và\s+)?")
+#: "Từ 67 đảng viên ban đầu, đến nay có ...": a count at the founding, not a threshold.
+FOUNDING_RE = _lower(r"^[^,;\d]{0,10}?(?:ban đầu|lúc đầu|khi (?:mới )?thành lập|ngày đầu)")
 #: "X ... trong tổng số Y, chiếm Z%": Z is the share of X.
 PART_OF_TOTAL_RE = _lower(r"trong (?:tổng )?số\s*$")
 #: The margin by which admissions beat their target: "vượt 11% (so với) kế hoạch".

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from analysis.text.patterns import (
-    ADMISSION_SHARES, CHANGE_WORDS, EXCEEDED_AFTER_RE, PART_OF_TOTAL_RE, COMMA_RE, CONTINUATION_RE, HEAD_BEFORE_RE, HEAD_RE, LABEL_ENDINGS, LEXICON_GROUPS,
+    ADMISSION_SHARES, CHANGE_WORDS, EVENT_BEFORE_RE, EXCEEDED_AFTER_RE, FOUNDING_RE, LIST_GAP_RE, PART_OF_TOTAL_RE, COMMA_RE, CONTINUATION_RE, HEAD_BEFORE_RE, HEAD_RE, LABEL_ENDINGS, LEXICON_GROUPS,
     LEXICON_KINDS, LEXICON_RE, OPENS_RE, PASSIVE_RE, PERCENT_AFTER, PERCENT_AFTER_RE, PERCENT_BEFORE, PERCENT_BEFORE_RE,
     PHRASE_REACH, RATE_AFTER_RE, RULE_INDEX, SEMICOLON_RE, SIGNS_RE, STOCK_FAMILIES, STOCK_SHARES, ZERO_PHRASES, ZERO_RE,
     Rule,
@@ -92,7 +92,7 @@ class Scan:
         self.found = {
             "figures": [t._replace(start=t.start + a, end=t.end + a, lead=t.lead + a)
                         for t in number_tokens(block) if t.kind in FIGURE_KINDS],
-            "periods": [PeriodMention(m.start + a, m.end + a, m.period) for m in find_periods(block, published)],
+            "periods": [m._replace(start=m.start + a, end=m.end + a) for m in find_periods(block, published)],
             "lexicon": lexicon,
             "places": places_in(text, district, a, b),
             "zeros": [(m.start(), m.end(), ZERO_PHRASES[int(m.lastgroup[1:])][0])
@@ -271,7 +271,7 @@ class Paragraph:
         per_unit = s.words("per_unit")
         if per_unit and any(_last_before(s.commas, anchor) <= a < token.start for a, _, _ in per_unit):
             return []  # "mỗi chi bộ có 12": an average or a target per unit, not a total
-        if family != "plan_admit" and _word_before(low, lead, "từ"):
+        if family != "plan_admit" and _word_before(low, lead, "từ") and not FOUNDING_RE.match(after):
             return []  # "từ 5 đảng viên trở lên": a threshold
         at_least = at_least_after(after) if "trở" in after else 0
         if qualifier == "exact" and at_least or token.kind == "range":
@@ -291,7 +291,7 @@ class Paragraph:
                                     low[before.end(before.lastgroup):before.end()], totals)
             if said[0] is not None and (rule is None or not _plain(said[0])):
                 rule, label, tail, lead = said[0], None, None, before.start()
-        if rule is None:
+        if rule is None or head_name == "village" and _plain(rule) and self._split_by_kind(s, i, head.end()):
             return []
         if label is not None:
             lead = gap_start + label.start()
@@ -306,6 +306,19 @@ class Paragraph:
             found.notes.append("lower end of a printed range")
         return [found] + (self._denominator(found, token) if token.kind == "ratio" else [])
 
+    def _split_by_kind(self, s: Sentence, i: int, head_end: int) -> bool:
+        """Whether the ``i``-th number is one of villages counted by kind ("03 thôn, 01 làng"): no total."""
+        low, figures = self.article.low, s.figures
+        if i + 1 < len(figures) and LIST_GAP_RE.fullmatch(low, head_end, figures[i + 1].start):
+            after = HEAD_RE.match(low, figures[i + 1].end, s.end)
+            if after is not None and after.lastgroup == "village":
+                return True
+        if i:
+            before = HEAD_RE.match(low, figures[i - 1].end, s.end)
+            return (before is not None and before.lastgroup == "village"
+                    and LIST_GAP_RE.fullmatch(low, before.end(), figures[i].start) is not None)
+        return False
+
     def _family(self, s: Sentence, position: int) -> tuple[str, int | None]:
         """The nearest action word before a number in its clause (a "trong đó" clause continues the last)."""
         low = self.article.low
@@ -314,12 +327,16 @@ class Paragraph:
         while True:
             for start, _, family in reversed(triggers):
                 if lo <= start < position and low.count(")", start, position) <= low.count("(", start, position):
-                    return family, start  # an action word inside brackets closed before the number is not its
+                    # an action word inside brackets closed before the number is not its; a change
+                    # ("tăng 682") reaches the number right after it, not a breakdown or a list after a comma
+                    if family == "change" and ("," in low[start:position] or OPENS_RE.search(low, start, position)):
+                        return "stock", start
+                    return family, start
             if lo == s.start or not OPENS_RE.match(low, lo):
                 break
             lo = _last_before(s.clauses, lo - 1)
-        if s.opener and self.last_family and lo == s.start:
-            return self.last_family, None
+        if s.opener and self.last_family and lo == s.start:  # a breakdown in the next sentence: of the total
+            return ("stock" if self.last_family == "change" else self.last_family), None
         return "none", None
 
     def _mood(self, s: Sentence, lo: int, hi: int) -> str | None:
@@ -374,7 +391,8 @@ class Paragraph:
 
     def _read_percent(self, s, token, qualifier, lead, previous_end, rest_end, family) -> list[Found]:
         low, vocab = self.article.low, self.article.vocab
-        admitting = family == "admit" or any(name == "admit" and a < token.start for a, _, name in s.words("trigger"))
+        admitting = family == "admit" or family == "none" and any(
+            name == "admit" and a < token.start for a, _, name in s.words("trigger"))
         exceeded = EXCEEDED_AFTER_RE.match(low, token.end) if _word_before(low, lead, "vượt") else None
         if exceeded and (admitting or self.title):  # "kết nạp 67, vượt 11% kế hoạch": the margin over the target
             found = self._make("admissions_target_exceeded_share", token.value, qualifier, (lead, exceeded.end()), s,
@@ -472,7 +490,7 @@ class Paragraph:
                 confidence -= 0.1
                 notes.append("no period in the text: ends at publication")
         else:
-            period = mention.period
+            period = _as_kind(mention, kind, self.article.published)
             if whole_term:  # a target covers the whole stated term, not the term so far
                 whole = resolve_period(self.article.text[mention.start:mention.end], None)
                 period = whole if whole is not None and whole.end is not None else period
@@ -485,16 +503,21 @@ class Paragraph:
         continues the previous one ("Qua kiểm tra, ...")."""
         if s.comparisons and indicator.endswith("_change"):
             return s.comparisons[0]
-        before = [m for m in s.dated if m.end <= position]
+        stock = self.article.vocab.kind.get(indicator) == "stock"
+        low = self.article.low
+        dated = [m for m in s.dated if m.kind in STOCK_DATES and not EVENT_BEFORE_RE.search(low, max(0, m.start - 16), m.start)
+                 ] if stock else s.dated
+        before = [m for m in dated if m.end <= position]
         if before:
             return before[-1]
         clause_end = next((c for c in s.clauses if c > position), s.end)
-        after = [m for m in s.dated if position < m.start < clause_end]
+        after = [m for m in dated if position < m.start < clause_end]
         if after:
             return after[0]
-        if self.periods:
-            return self.periods[-1]
-        return self.carried_period if self.article.vocab.kind.get(indicator) == "flow" else None
+        earlier = [m for m in self.periods if m.period.point] if stock else self.periods
+        if earlier:
+            return earlier[-1]
+        return None if stock else self.carried_period
 
     def _denominator(self, numerator: Found, token: NumberToken) -> list[Found]:
         """The base of a ratio ("69/84 trưởng thôn" -> 84 villages): the codebook parent, or the base of the share."""
@@ -523,6 +546,30 @@ class Paragraph:
         if anaphor and self.last_place is not None:
             return self.last_place.scope, self.last_place.names
         return "district", (art.district,)
+
+
+#: The period phrases that can date a stock: an as-of ("tính đến ngày", "cuối năm", "hiện nay") or a year;
+#: a term, a range or a from-to dates what happened in it, not a count at a moment.
+STOCK_DATES = frozenset({"asof", "yearend", "year", "now", "month"})
+
+
+def _as_kind(mention: PeriodMention, kind: str, published: date | None) -> Period:
+    """A mention's period as a stock's as-of or a flow's period.
+
+    A stock is never dated after publication; a stock dated by a year alone
+    ("năm 2022 dân số là ...") gets the year as printed (``2022``) unless it
+    is the year of publication. A flow dated "cuối năm 2016" covers that year.
+    """
+    period = mention.period
+    if kind == "stock":
+        if mention.kind == "year" and period.basis == "stated":
+            return Period(None, period.start[:4], "stated", True)
+        if published is not None and period.end is not None and period.end > published.isoformat():
+            return publication_period(published)
+        return period
+    if mention.kind == "yearend":
+        return Period(f"{period.end[:4]}-01-01", period.end, "stated", False)
+    return period
 
 
 def _word_before(low: str, position: int, word: str) -> bool:

@@ -439,6 +439,7 @@ class PeriodMention(NamedTuple):
     start: int
     end: int
     period: Period
+    kind: str = ""  # which phrase: asof, year, term, from_to ... (the group names of the period pattern)
 
 
 #: "Năm qua" (the past year) in an article published up to this month means the previous year.
@@ -451,8 +452,8 @@ TERM_START_MONTH = 10
 _DATE = (
     rf"(?:ngày\s+)?\d{{1,2}}\s?/\s?\d{{1,2}}\s?/\s?{_Y}"
     rf"|(?:ngày\s+)?\d{{1,2}}\s+tháng\s+\d{{1,2}}\s+năm\s+{_Y}"
-    rf"|tháng\s+\d{{1,2}}\s?(?:/|năm)\s?{_Y}"
-    rf"|quý\s+(?:iv|i{{1,3}}|[1-4])\s?(?:/|năm)\s?{_Y}"
+    rf"|tháng\s+\d{{1,2}}\s?(?:/|-|năm)\s?{_Y}"
+    rf"|qu[ýí]\s+(?:iv|i{{1,3}}|[1-4])\s?(?:/|năm)\s?{_Y}"
     rf"|(?:(?:đầu|cuối|hết)\s+)?năm\s+(?:{_Y}|nay)"
     r"|(?:đầu|cuối|hết)\s+năm"
     rf"|đầu\s+nhiệm\s+kỳ(?:\s+{_Y}\s?[-–]\s?{_Y})?"
@@ -462,12 +463,13 @@ _NOW = r"(?:thời\s+điểm\s+)?(?:hiện\s+nay|hiện\s+tại|nay)"
 _PERIOD_RE = tone_variants(  # applied to lowercase text
     rf"(?P<from_to>(?:kể\s+)?từ\s+(?P<f>{_DATE})\s+(?:cho\s+)?(?:đến|tới)\s+(?:hết\s+|cuối\s+)?(?P<t>{_DATE}|{_NOW}))"
     rf"|(?P<since>(?:kể\s+)?từ\s+(?P<s>{_DATE}))(?!\s?[-–/]?\s?\d)"
-    rf"|(?P<asof>(?<!\w)(?:tính\s+)?(?:đến|tới)\s+(?P<a>(?:hết\s+|cuối\s+)?(?:{_DATE})|{_NOW}))"
+    rf"|(?P<asof>(?<!\w)(?:tính\s+)?(?:đến|tới)\s+(?P<a>(?:hết\s+|cuối\s+|đầu\s+)?(?:{_DATE})|{_NOW}))"
+    rf"|(?P<last_months>(?<![\d.,])(?P<ln>\d{{1,2}})\s+tháng\s+(?:vừa\s+)?qua)"
     rf"|(?P<months>(?<![\d.,])(?P<n>\d{{1,2}})\s+tháng\s+(?P<half>đầu|cuối)\s+năm(?:\s+(?P<my>{_Y}|nay))?)"
-    rf"|(?P<quarter>quý\s+(?P<q>iv|i{{1,3}}|[1-4])\s?(?:/|năm)\s?(?P<qy>{_Y}))"
+    rf"|(?P<quarter>qu[ýí]\s+(?P<q>iv|i{{1,3}}|[1-4])(?!\w)(?:\s?(?:/|năm)\s?(?P<qy>{_Y}))?)"
     rf"|(?P<term>nhiệm\s+kỳ\s+(?P<t1>{_Y})\s?[-–]\s?(?P<t2>{_Y}))"
     rf"|(?P<range>(?:giai\s+đoạn|thời\s+kỳ|\()\s?(?P<r1>{_Y})\s?[-–]\s?(?P<r2>{_Y}))"
-    rf"|(?P<month>(?<!\w)tháng\s+(?P<mm>\d{{1,2}})\s?(?:/|năm)\s?(?P<mmy>{_Y}))"
+    rf"|(?P<month>(?<!\w)tháng\s+(?P<mm>\d{{1,2}})\s?(?:/|-|năm)\s?(?P<mmy>{_Y}))"
     rf"|(?P<yearend>(?<!\w)(?:cuối|hết)\s+năm\s+(?P<ye>{_Y}))"
     rf"|(?P<year>(?<!\w)năm\s+(?P<y>{_Y}|nay)(?!\s?[-–]\s?\d))"
     r"|(?P<past_year>(?<!\w)năm\s+(?:vừa\s+)?qua)"
@@ -477,11 +479,11 @@ _PERIOD_RE = tone_variants(  # applied to lowercase text
     0,
 )
 _PERIOD_START_RE = tone_variants(
-    r"(?<!\w)(?:từ|kể|tính|đến|tới|quý|nhiệm|giai|thời|tháng|cuối|hết|năm|so|hiện|\d{1,2}(?=\s+tháng))(?!\w)|\(", 0
+    r"(?<!\w)(?:từ|kể|tính|đến|tới|quý|quí|nhiệm|giai|thời|tháng|cuối|hết|năm|so|hiện|\d{1,2}(?=\s+tháng))(?!\w)|\(", 0
 )
 _DMY_RE = re.compile(rf"(?:ngày\s+)?(\d{{1,2}})\s?(?:/|\s+tháng\s+)\s?(\d{{1,2}})\s?(?:/|\s+năm\s+)\s?({_Y})", re.I)
-_MY_RE = re.compile(rf"tháng\s+(\d{{1,2}})\s?(?:/|năm)\s?({_Y})", re.I)
-_Q_RE = re.compile(rf"quý\s+(iv|i{{1,3}}|[1-4])\s?(?:/|năm)\s?({_Y})", re.I)
+_MY_RE = re.compile(rf"tháng\s+(\d{{1,2}})\s?(?:/|-|năm)\s?({_Y})", re.I)
+_Q_RE = re.compile(rf"qu[ýí]\s+(iv|i{{1,3}}|[1-4])(?!\w)(?:\s?(?:/|năm)\s?({_Y}))?", re.I)
 _TERM_IN_RE = re.compile(rf"({_Y})\s?[-–]\s?({_Y})")
 _YEAR_IN_RE = re.compile(_Y)
 _AFTER_DOCUMENT_RE = re.compile(r"\d+-[^\W\d_]+(?:/[^\W\d_]+)*\s+$")
@@ -577,8 +579,8 @@ def _date_bounds(phrase: str, reference: date | None) -> tuple[date | None, date
     if m := _MY_RE.search(phrase):
         year, month = int(m.group(2)), int(m.group(1))
         return date(year, month, 1), _month_end(year, month)
-    if m := _Q_RE.search(phrase):
-        year, q = int(m.group(2)), _QUARTERS[m.group(1).lower()]
+    if (m := _Q_RE.search(phrase)) and (m.group(2) or reference is not None):
+        year, q = int(m.group(2) or reference.year), _QUARTERS[m.group(1).lower()]
         return date(year, 3 * q - 2, 1), _month_end(year, 3 * q)
     if "nhiệm kỳ" in low:
         if m := _TERM_IN_RE.search(phrase):
@@ -624,7 +626,9 @@ def _resolve(m: re.Match, published: date | None) -> Period:
     if kind == "asof":
         if _is_now(g("a")):
             return publication_period(published)
-        end = _date_bounds(g("a"), published)[1]
+        first, end = _date_bounds(g("a"), published)
+        if g("a").lower().startswith("đầu") and first is not None:  # "đến đầu tháng 7/2023": the 1st of July
+            end = first
         return Period(None, _iso(end), "stated", True)
     if kind == "months":
         year = g("my")
@@ -635,6 +639,13 @@ def _resolve(m: re.Match, published: date | None) -> Period:
         if g("half").lower() == "đầu":
             return Period(date(year, 1, 1).isoformat(), _month_end(year, n).isoformat(), "stated", False)
         return Period(date(year, 13 - n, 1).isoformat(), date(year, 12, 31).isoformat(), "stated", False)
+    if kind == "last_months":  # "6 tháng qua": the N whole months before the month of publication
+        if published is None:
+            return Period(None, None, "unknown", False)
+        months = published.year * 12 + published.month - 1
+        first, last = months - min(int(g("ln")), 24), months - 1
+        return Period(date(first // 12, first % 12 + 1, 1).isoformat(),
+                      _month_end(last // 12, last % 12 + 1).isoformat(), "inferred", False)
     if kind == "quarter":
         first, last = _date_bounds(m.group(0), published)
         return Period(_iso(first), _iso(last), "stated", False)
@@ -730,7 +741,7 @@ def find_periods(text: str, published: str | date | None) -> list[PeriodMention]
         done = m.end()
         if m.lastgroup == "year" and _AFTER_DOCUMENT_RE.search(low, max(0, m.start() - 12), m.start()):
             continue  # "Nghị quyết 22-NQ/TW năm 2008" dates the document, not the figures
-        mentions.append(PeriodMention(m.start(), m.end(), _resolve(m, published)))
+        mentions.append(PeriodMention(m.start(), m.end(), _resolve(m, published), m.lastgroup))
     return mentions
 
 
