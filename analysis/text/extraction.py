@@ -211,40 +211,38 @@ def _link_parts(found: list[Found], vocab: Vocabulary) -> list[Found]:
 
 
 def _deduplicate(found: list[Found]) -> list[Found]:
-    """Keep the first of identical figures; the note of the kept one says where else it is printed.
+    """One candidate per fact: the first of the figures with the same indicator, value, unit, qualifier and
+    place, wherever they are printed (the title, a repeated paragraph, a ratio's base printed again).
 
-    Identical means same indicator, value, unit, qualifier and place, and the
-    same period, except for a ratio's base or a title figure, which match a
-    figure printed elsewhere whatever its dates.
+    The kept candidate takes the best-dated period among them (a stated period before an inferred one,
+    before the publication date) and its note says where else the figure is printed.
     """
     def key(f):
         return f.indicator, f.value, f.unit, f.qualifier, f.scope, f.names
 
-    exact: dict[tuple, int] = {}
-    loose: dict[tuple, int] = {}
+    first_of: dict[tuple, int] = {}
     alias: dict[int, int] = {}
-    for i, f in enumerate(found):
-        if f.title:
+    order = sorted(range(len(found)), key=lambda i: found[i].title)  # body first: the title repeats it
+    for i in order:
+        f = found[i]
+        first = first_of.setdefault(key(f), i)
+        if first == i:
             continue
-        first = exact.get(key(f) + (f.period,))
-        if first is None and f.restated:
-            first = loose.get(key(f))
-        if first is None:
-            exact[key(f) + (f.period,)] = i
-            loose.setdefault(key(f), i)
-        else:
-            alias[i] = first
-            _note_also(found[first], f"para {f.para}")
-    for i, f in enumerate(found):
-        if f.title and key(f) in loose:
-            alias[i] = loose[key(f)]
-            _note_also(found[alias[i]], "title")
+        alias[i] = first
+        kept = found[first]
+        if _DATING.index(f.period.basis) < _DATING.index(kept.period.basis):
+            kept.period = f.period
+        _note_also(kept, "title" if f.title else f"para {f.para}")
     kept = [i for i in range(len(found)) if i not in alias]
     numbers = {i: n for n, i in enumerate(kept, start=1)}
     for i in kept:
         f = found[i]
         f.parent = numbers.get(alias.get(f.parent, f.parent)) if f.parent is not None else None
     return [found[i] for i in kept]
+
+
+#: How well a period is known, best first.
+_DATING = ("stated", "inferred", "publication_date", "unknown")
 
 
 def _note_also(found: Found, where: str) -> None:

@@ -445,6 +445,8 @@ ADMISSION_SHARES = {"admissions_target_achieved_share", "admissions_university_s
                     "admissions_vocational_share", "admissions_youth_union_share"}
 #: "được thành lập năm 2010": the year of an event, not the date of a count printed after it.
 EVENT_BEFORE_RE = _lower(r"(?:thành lập|tái lập|chia tách|sáp nhập|từ)\s*(?:vào\s+)?$")
+#: Words that open a clause without saying what its number is: "Kết quả, 44 đảng viên ..." is no member total.
+BARE_OPENING_RE = _lower(r"[\s,:]*(?:kết quả|qua đó|theo đó|trong đó|cụ thể|riêng)?[\s,:]*")
 #: What separates the items of a list of counts ("03 thôn, 01 làng và 2 buôn").
 LIST_GAP_RE = _lower(r"\s*,?\s*(?:và\s+)?")
 #: "Từ 67 đảng viên ban đầu, đến nay có ...": a count at the founding, not a threshold.

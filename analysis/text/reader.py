@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from analysis.text.patterns import (
-    ADMISSION_SHARES, CHANGE_WORDS, EVENT_BEFORE_RE, EXCEEDED_AFTER_RE, FOUNDING_RE, LIST_GAP_RE, PART_OF_TOTAL_RE, COMMA_RE, CONTINUATION_RE, HEAD_BEFORE_RE, HEAD_RE, LABEL_ENDINGS, LEXICON_GROUPS,
+    ADMISSION_SHARES, BARE_OPENING_RE, CHANGE_WORDS, EVENT_BEFORE_RE, EXCEEDED_AFTER_RE, FOUNDING_RE, LIST_GAP_RE, PART_OF_TOTAL_RE, COMMA_RE, CONTINUATION_RE, HEAD_BEFORE_RE, HEAD_RE, LABEL_ENDINGS, LEXICON_GROUPS,
     LEXICON_KINDS, LEXICON_RE, OPENS_RE, PASSIVE_RE, PERCENT_AFTER, PERCENT_AFTER_RE, PERCENT_BEFORE, PERCENT_BEFORE_RE,
     PHRASE_REACH, RATE_AFTER_RE, RULE_INDEX, SEMICOLON_RE, SIGNS_RE, STOCK_FAMILIES, STOCK_SHARES, ZERO_PHRASES, ZERO_RE,
     Rule,
@@ -202,8 +202,8 @@ class Paragraph:
                     self._add(one, where)
         if not any(name == "plan" for _, _, name in s.words("mood")):
             for start, end, indicator in s.zeros:
-                found = self._make(indicator, Decimal(0), "exact", (start, end), s, start, 0.8,
-                                   ["a zero stated in words"])
+                found = self._make(indicator, Decimal(0), "exact", (start, end), s, start, 0.4,
+                                   ["a zero stated in words, no digit printed: check it"])
                 if found:
                     self._add(found, self._scope(s, start, end, anaphor))
         families = s.words("trigger")
@@ -293,6 +293,8 @@ class Paragraph:
                 rule, label, tail, lead = said[0], None, None, before.start()
         if rule is None or head_name == "village" and _plain(rule) and self._split_by_kind(s, i, head.end()):
             return []
+        if family == "none" and rule.indicator == "party_members" and BARE_OPENING_RE.fullmatch(low, gap_start, lead):
+            return []  # a count that opens its clause with no verb of having: the subject of what follows
         if label is not None:
             lead = gap_start + label.start()
         span_end = max(token.end, tail_start + (tail.end() if tail else 0), tail_start + at_least)
