@@ -447,6 +447,14 @@ ADMISSION_SHARES = {"admissions_target_achieved_share", "admissions_university_s
 EVENT_BEFORE_RE = _lower(r"(?:thành lập|tái lập|chia tách|sáp nhập|từ)\s*(?:vào\s+)?$")
 #: Words that open a clause without saying what its number is: "Kết quả, 44 đảng viên ..." is no member total.
 BARE_OPENING_RE = _lower(r"[\s,:]*(?:kết quả|qua đó|theo đó|trong đó|cụ thể|riêng)?[\s,:]*")
+#: The posts a list of percentages may name in turn ("14,29%, 10,20% và 10,20% bí thư chi bộ, phó bí thư
+#: chi bộ và chi ủy viên là thôn trưởng"), with the share each gives.
+ROLE_SHARES = {"deputy": "deputy_secretaries_also_village_heads_share",
+               "secretary": "cell_secretaries_also_village_heads_share",
+               "committee": "cell_committee_members_also_village_heads_share"}
+_ROLE = r"(?:đồng chí )?(?:phó bí thư chi bộ|bí thư chi bộ|chi ủy viên)"
+ROLE_RE = _lower(r"(?P<deputy>phó bí thư chi bộ)|(?P<secretary>bí thư chi bộ)|(?P<committee>chi ủy viên)")
+RESPECTIVE_RE = _lower(rf"\s*(?P<roles>{_ROLE}(?:\s*(?:,|và|;)\s*{_ROLE})+)\s*(?:đồng thời |cũng |đều )?(?:là|kiêm) {_HEADMAN}")
 #: What separates the items of a list of counts ("03 thôn, 01 làng và 2 buôn").
 LIST_GAP_RE = _lower(r"\s*,?\s*(?:và\s+)?")
 #: "Từ 67 đảng viên ban đầu, đến nay có ...": a count at the founding, not a threshold.

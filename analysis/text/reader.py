@@ -15,10 +15,11 @@ from datetime import date
 from decimal import Decimal
 
 from analysis.text.patterns import (
-    ADMISSION_SHARES, BARE_OPENING_RE, CHANGE_WORDS, EVENT_BEFORE_RE, EXCEEDED_AFTER_RE, FOUNDING_RE, LIST_GAP_RE, PART_OF_TOTAL_RE, COMMA_RE, CONTINUATION_RE, HEAD_BEFORE_RE, HEAD_RE, LABEL_ENDINGS, LEXICON_GROUPS,
-    LEXICON_KINDS, LEXICON_RE, OPENS_RE, PASSIVE_RE, PERCENT_AFTER, PERCENT_AFTER_RE, PERCENT_BEFORE, PERCENT_BEFORE_RE,
-    PHRASE_REACH, RATE_AFTER_RE, RULE_INDEX, SEMICOLON_RE, SIGNS_RE, STOCK_FAMILIES, STOCK_SHARES, ZERO_PHRASES, ZERO_RE,
-    Rule,
+    ADMISSION_SHARES, BARE_OPENING_RE, CHANGE_WORDS, COMMA_RE, CONTINUATION_RE, EVENT_BEFORE_RE, EXCEEDED_AFTER_RE,
+    FOUNDING_RE, HEAD_BEFORE_RE, HEAD_RE, LABEL_ENDINGS, LEXICON_GROUPS, LEXICON_KINDS, LEXICON_RE, LIST_GAP_RE,
+    OPENS_RE, PART_OF_TOTAL_RE, PASSIVE_RE, PERCENT_AFTER, PERCENT_AFTER_RE, PERCENT_BEFORE, PERCENT_BEFORE_RE,
+    PHRASE_REACH, RATE_AFTER_RE, RESPECTIVE_RE, ROLE_RE, ROLE_SHARES, RULE_INDEX, SEMICOLON_RE, SIGNS_RE,
+    STOCK_FAMILIES, STOCK_SHARES, ZERO_PHRASES, ZERO_RE, Rule,
 )
 from analysis.text.places import NAMED_AFTER_RE, Place, places_in
 from analysis.text.vocabulary import Vocabulary
@@ -403,8 +404,8 @@ class Paragraph:
         if (family == "change" or RATE_AFTER_RE.match(low, token.end)
                 or ending_word(low[max(s.start, lead - 16):lead], CHANGE_WORDS)):
             return []  # "tăng 1,2%", "8,7%/năm", "vượt 12%": not a share
-        indicator, span = None, (lead, token.end)
-        after = PERCENT_AFTER_RE.match(low, token.end, min(rest_end, token.end + PHRASE_REACH))
+        indicator, span = self._respective(s, token), (lead, token.end)
+        after = None if indicator else PERCENT_AFTER_RE.match(low, token.end, min(rest_end, token.end + PHRASE_REACH))
         if after:
             indicator, span = PERCENT_AFTER[int(after.lastgroup[1:])][0], (lead, after.end())
         if indicator is None:
@@ -434,6 +435,22 @@ class Paragraph:
             if not self._check_base(found, beside, s):
                 return []
         return [found]
+
+    def _respective(self, s: Sentence, token: NumberToken) -> str | None:
+        """The share a percentage of a list names in turn ("14,29%, 10,20% và 10,20% bí thư chi bộ, phó bí thư
+        chi bộ và chi ủy viên là thôn trưởng": the second is the deputies'), or None outside such a list."""
+        low, figures = self.article.low, s.figures
+        i = first = last = figures.index(token)
+        while first and figures[first - 1].kind == "percent" and LIST_GAP_RE.fullmatch(
+                low, figures[first - 1].end, figures[first].lead):
+            first -= 1
+        while last + 1 < len(figures) and figures[last + 1].kind == "percent" and LIST_GAP_RE.fullmatch(
+                low, figures[last].end, figures[last + 1].lead):
+            last += 1
+        if first == last or not (listed := RESPECTIVE_RE.match(low, figures[last].end, s.end)):
+            return None
+        roles = [m.lastgroup for m in ROLE_RE.finditer(listed.group("roles"))]
+        return ROLE_SHARES[roles[i - first]] if len(roles) == last - first + 1 else None
 
     def _part_of_total(self, total: Found | None) -> Found | None:
         """The count printed before "trong tổng số" a total ("400 ... trong tổng số 4.809 đảng viên, chiếm 8,3%")."""
