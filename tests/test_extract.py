@@ -469,7 +469,7 @@ def test_raw_rows_assign_ids_source_and_provenance_without_the_phrase(find):
                                          observations=pd.DataFrame({"obs_id": ["O0009"]}), sources=sources)
     assert observations["obs_id"].tolist() == ["O0010", "O0011"]
     assert set(observations["source_id"]) == {"S008"} and new_sources["source_id"].tolist() == ["S008"]
-    assert observations.loc[1, "note"] == ("Disciplined: expulsion; part of O0010; proposed by extract v1.0 from "
+    assert observations.loc[1, "note"] == ("Disciplined: expulsion; part of O0010; proposed by extract v2.0 from "
                                            f"a.txt chars {found.loc[1, 'span_start']}-{found.loc[1, 'span_end']}; "
                                            "reviewed")
     assert "phrase" not in observations.columns and list(observations.columns)[0] == "obs_id"

@@ -23,6 +23,12 @@ Từ tháng 1/2020 đến nay, các cấp ủy thi hành kỷ luật 22 đảng 
 NEW_SOURCE = ["--source", "NEW", "--publisher", "Báo Thử Nghiệm", "--title", "Kon Rẫy củng cố tổ chức đảng"]
 
 
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    """Every test runs in its own working directory, where candidates files are written."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def article(tmp_path) -> Path:
     path = tmp_path / "kon_ray.txt"
@@ -52,7 +58,7 @@ ACCEPT_ALL_KNOWN = {("party_members", "Kon Rẫy"): "y", ("village_heads_party_m
 # ---------------------------------------------------------------- proposing
 
 
-def test_extract_writes_candidates_next_to_the_article_and_prints_them(article, small_raw, capsys):
+def test_extract_writes_candidates_in_the_working_directory_and_prints_them(article, small_raw, capsys):
     assert propose(article, small_raw, *NEW_SOURCE) == 0
     out = capsys.readouterr().out
     candidates = pd.read_csv(article.with_suffix(".candidates.csv"), dtype=str, keep_default_na=False)
@@ -62,6 +68,50 @@ def test_extract_writes_candidates_next_to_the_article_and_prints_them(article, 
     assert set(candidates["article"]) == {"kon_ray.txt"} and set(candidates["source_title"]) == {NEW_SOURCE[5]}
     assert "1.639 đảng viên" in out and "Đăk Kôi (commune)" in out
     assert "6 candidates written to" in out and "--accept" in out
+
+
+def test_the_candidates_file_goes_to_the_working_directory_not_beside_the_article(tmp_path, small_raw, capsys):
+    elsewhere = tmp_path / "articles"
+    elsewhere.mkdir()
+    path = elsewhere / "a.txt"
+    path.write_text(ARTICLE, encoding="utf-8")
+    assert propose(path, small_raw, *NEW_SOURCE) == 0
+    assert (tmp_path / "a.candidates.csv").exists() and not (elsewhere / "a.candidates.csv").exists()
+
+
+@pytest.mark.parametrize("out", ["observations.csv", ".", "sub/../observations.csv"])
+def test_a_candidates_file_inside_the_raw_folder_is_refused(article, small_raw, capsys, out):
+    before = (small_raw / "observations.csv").read_bytes()
+    assert propose(article, small_raw, *NEW_SOURCE, "--out", str(small_raw / out), "--force") == 2
+    assert "inside the raw folder" in capsys.readouterr().err
+    assert (small_raw / "observations.csv").read_bytes() == before
+
+
+def test_a_link_to_the_raw_folder_is_the_raw_folder(article, small_raw, tmp_path, capsys):
+    (tmp_path / "link").symlink_to(small_raw)
+    assert propose(article, small_raw, *NEW_SOURCE, "--out", str(tmp_path / "link" / "c.csv")) == 2
+    assert "inside the raw folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("unit, message", [
+    ("Lâm Đồng, Lâm Đồng", "is not a district of"),  # a province given as the district
+    ("Đăk Rve, Kon Tum", "is not a district of"),  # a commune
+    ("Kon Ray Xyz, Kon Tum", "is not a district of"),
+])
+def test_the_unit_is_checked_against_units_csv_with_candidates(article, small_raw, capsys, unit, message):
+    assert main(["extract", str(article), "--unit", unit, "--raw", str(small_raw), *NEW_SOURCE]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("published, as_of", [("2021-08", "2021-08"), ("2021", "2021")])
+def test_a_partial_publication_date_is_accepted_as_partial(article, small_raw, capsys, published, as_of):
+    text = "Kon Rẫy\nHiện nay, Đảng bộ huyện có 1.639 đảng viên.\n"
+    article.write_text(text, encoding="utf-8")
+    assert main(["extract", str(article), "--unit", "Kon Rẫy, Kon Tum", "--published", published,
+                 "--raw", str(small_raw), *NEW_SOURCE]) == 0
+    candidates = pd.read_csv(article.with_suffix(".candidates.csv"), dtype=str, keep_default_na=False)
+    assert candidates.loc[0, "as_of"] == as_of and candidates.loc[0, "source_published"] == published
 
 
 def test_an_existing_source_needs_no_details(article, small_raw, capsys):
@@ -139,7 +189,7 @@ def test_extract_review_accept_build_round_trip(article, small_raw, capsys):
                                          "disciplined_members", "disciplined_expulsion", "disciplined_warning"]
     assert set(new["source_id"]) == {"S104"} and new.loc["O0034", "unit_code"] == "23479"
     assert str(new.loc["O0036", "period_start"]).startswith("2020-01-01")
-    assert new.loc["O0037", "note"].startswith("Disciplined: warning; part of O0035; proposed by extract v1.0 "
+    assert new.loc["O0037", "note"].startswith("Disciplined: warning; part of O0035; proposed by extract v2.0 "
                                                "from kon_ray.txt chars ")
     assert ds.sources.set_index("source_id").loc["S104", "publisher"] == "Báo Thử Nghiệm"
     raw_text = observations.read_text(encoding="utf-8")
@@ -218,3 +268,61 @@ def test_a_raw_file_without_a_final_newline_gets_one_before_the_new_rows(article
     assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 0
     lines = observations.read_text(encoding="utf-8").splitlines()
     assert lines[-2].startswith("O0032,") and lines[-1].startswith("O0033,S104,")
+
+
+# ---------------------------------------------------------------- how each figure was entered, and the review log
+
+
+def test_a_raw_table_without_entry_method_gets_rows_without_it_and_a_review_log(article, small_raw, capsys):
+    propose(article, small_raw, *NEW_SOURCE)
+    candidates = article.with_suffix(".candidates.csv")
+    review(candidates, {**ACCEPT_ALL_KNOWN, ("disciplined_warning", "Kon Rẫy"): "skip"}, edits={(0, "value"): "1640"})
+    assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 0
+    assert "entry_method" not in (small_raw / "observations.csv").read_text(encoding="utf-8").splitlines()[0]
+    log = pd.read_csv(small_raw.parent / "review_log.csv", dtype=str, keep_default_na=False).iloc[0]
+    assert [int(log[c]) for c in ("proposed", "accepted_unchanged", "corrected", "added_by_hand", "rejected_wrong",
+                                  "rejected_not_wanted")] == [6, 3, 1, 0, 1, 1]
+
+
+def with_entry_method(raw: Path) -> Path:
+    """The raw observations with the optional entry_method column, filled ``hand`` for the rows already there."""
+    path = raw / "observations.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0] + ",entry_method"] + [line + ",hand" for line in lines[1:]]) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+@pytest.mark.xfail(strict=True, reason="the build does not read an optional column yet (issue 12 #6, reliability work)")
+def test_accept_writes_how_each_row_was_entered_and_a_review_log(article, small_raw, capsys):
+    observations = with_entry_method(small_raw)
+    propose(article, small_raw, *NEW_SOURCE)
+    candidates = article.with_suffix(".candidates.csv")
+    table = pd.read_csv(candidates, dtype=str, keep_default_na=False)
+    added = table.iloc[[3]].assign(obs_id="NEW-101", indicator="disciplined_reprimand", value="17")  # typed by hand
+    pd.concat([table, added]).to_csv(candidates, index=False)
+    answers = {**ACCEPT_ALL_KNOWN, ("village_heads_party_members_share", "Đăk Kôi"): "skip",
+               ("disciplined_warning", "Kon Rẫy"): "n", ("disciplined_reprimand", "Kon Rẫy"): "y"}
+    review(candidates, answers, edits={(0, "value"): "1640"})  # the reviewer corrects the member total
+    assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 0
+
+    rows = pd.read_csv(observations, dtype=str, keep_default_na=False).set_index("obs_id")
+    assert rows.loc["O0001", "entry_method"] == "hand"  # rows already there are unchanged
+    assert rows.loc[["O0033", "O0034", "O0035", "O0036", "O0037"], "entry_method"].tolist() == [
+        "extractor_corrected", "extractor", "extractor", "extractor", "hand"]
+    log = pd.read_csv(small_raw.parent / "review_log.csv", dtype=str, keep_default_na=False)
+    counts = log.iloc[0][["proposed", "accepted_unchanged", "corrected", "added_by_hand", "rejected_wrong",
+                          "rejected_not_wanted"]].astype(int).tolist()
+    assert counts == [6, 3, 1, 1, 1, 1] and log.loc[0, "article"] == "kon_ray.txt"
+    assert load_dataset(small_raw).rejects.empty
+
+
+def test_two_rows_with_different_details_for_one_new_source_are_refused(article, small_raw, capsys):
+    before = {p: p.read_bytes() for p in (small_raw / "observations.csv", small_raw / "sources.csv")}
+    propose(article, small_raw, *NEW_SOURCE)
+    candidates = article.with_suffix(".candidates.csv")
+    review(candidates, ACCEPT_ALL_KNOWN, edits={(3, "source_title"): "Another title"})
+    assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 1
+    err = capsys.readouterr().err
+    assert f"{candidates}:5: new source NEW: source_title is " in err and "'Another title' here" in err
+    assert {p: p.read_bytes() for p in before} == before

@@ -44,6 +44,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.text.names import distinct_values, on_distinct
+from analysis.text.review import ENTRY_METHODS
 from analysis.data.quality import FLAG_COLUMNS, RULES
 
 LEVELS = ("province", "district", "commune", "village", "region")
@@ -72,6 +73,8 @@ RAW_COLUMNS = {
     "observations": OBSERVATION_COLUMNS,
     "context": OBSERVATION_COLUMNS,
 }
+#: Columns a raw table may have besides :data:`RAW_COLUMNS` (kept when present, not required).
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"observations": ("entry_method",)}
 ID_COLUMNS = {"sources": "source_id", "units": "unit_code", "codebook": "indicator",
               "observations": "obs_id", "context": "obs_id"}
 ID_PATTERNS = {
@@ -460,6 +463,9 @@ def _observation_schema(table: str, source_ids, codebook: pd.DataFrame) -> pa.Da
         "period_end": _date_column(),
         "period_end_basis": _one_of(PERIOD_END_BASES),
         "status": _one_of(STATUSES),
+        **({"entry_method": pa.Column(None, checks=[_check(_optional_in(ENTRY_METHODS),
+                                                           error=f"must be one of: {', '.join(ENTRY_METHODS)}")],
+                                      nullable=False, required=False)} if table == "observations" else {}),
     }, checks=[
         _frame_check("value", NOT_A_NUMBER, lambda f: _is_empty(f["value"]) | f["_number"].notna()),
         _frame_check("value", "below the indicator's minimum of 0 (only *_change indicators may be negative)",

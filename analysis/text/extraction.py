@@ -54,21 +54,13 @@ import pandas as pd
 from analysis.errors import InputError, UsageError
 from analysis.text.names import clean_name, fix_text, strip_prefix
 from analysis.text.reader import Article, Found
+from analysis.text.review import CANDIDATE_COLUMNS
 from analysis.text.vietnamese import as_date, value_text
 from analysis.text.vocabulary import Vocabulary, read_codebook
-
-#: Written into the provenance note of accepted rows.
-EXTRACTOR_VERSION = "1.0"
 
 #: Articles larger than this are refused (a newspaper article is a few kB).
 MAX_ARTICLE_BYTES = 20 * 1024 * 1024
 
-OBSERVATION_COLUMNS = (
-    "obs_id", "source_id", "locator", "unit_name", "province", "scope", "indicator", "value", "unit",
-    "qualifier", "as_of", "period_start", "period_end", "period_end_basis", "status", "note",
-)
-REVIEW_COLUMNS = ("span_start", "span_end", "phrase", "confidence", "parent_candidate", "accept")
-CANDIDATE_COLUMNS = OBSERVATION_COLUMNS + REVIEW_COLUMNS
 
 
 # ---------------------------------------------------------------- reading an article
@@ -172,14 +164,35 @@ def extract_figures(text: str, *, unit: str, published: str | date | None, sourc
         raise UsageError(f"only Vietnamese text ('vi') is supported, not {language!r}", field="language")
     if not isinstance(codebook, Vocabulary):
         codebook = Vocabulary.from_codebook(codebook if codebook is not None else read_codebook())
-    district, province = _split_unit(unit)
+    district, province = split_unit(unit)
     article = Article(fix_text(text), as_date(published), codebook, district, province)
     found = _deduplicate(_link_parts(article.read(), codebook))
     return _to_frame(found, article.text, source_id=source_id, province=province)
 
 
-def _split_unit(unit: str) -> tuple[str, str]:
-    name, _, province = unit.rpartition(",") if "," in unit else (unit, "", "")
+def split_unit(unit: str) -> tuple[str, str]:
+    """The district and province of a ``"District, Province"`` argument.
+
+    The last comma outside brackets separates them, so a name that carries
+    its former communes in brackets keeps them; a "huyện" prefix is dropped.
+
+    Raises:
+        UsageError: No district name.
+
+    Examples:
+        >>> split_unit("huyện Kon Rẫy, Kon Tum")
+        ('Kon Rẫy', 'Kon Tum')
+        >>> split_unit("Tiên Tốc (Bình An, Lâm Bình), Tuyên Quang")
+        ('Tiên Tốc (Bình An, Lâm Bình)', 'Tuyên Quang')
+        >>> split_unit("Tiên Tốc (Bình An, Lâm Bình)")
+        ('Tiên Tốc (Bình An, Lâm Bình)', '')
+    """
+    depth, cut = 0, -1
+    for i, char in enumerate(unit):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            cut = i
+    name, province = (unit[:cut], unit[cut + 1:]) if cut >= 0 else (unit, "")
     name = strip_prefix(name) if name.strip() else ""
     if not name:
         raise UsageError(f"expected 'District, Province', got {unit!r}", field="unit")

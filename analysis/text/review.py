@@ -14,12 +14,31 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import InputError
-from analysis.text.extraction import CANDIDATE_COLUMNS, EXTRACTOR_VERSION, OBSERVATION_COLUMNS
+
+#: Written into the provenance note of accepted rows.
+EXTRACTOR_VERSION = "2.0"
+
+#: The candidates file: the raw observation columns, then what the reviewer needs.
+OBSERVATION_COLUMNS = (
+    "obs_id", "source_id", "locator", "unit_name", "province", "scope", "indicator", "value", "unit",
+    "qualifier", "as_of", "period_start", "period_end", "period_end_basis", "status", "note",
+)
+REVIEW_COLUMNS = ("span_start", "span_end", "phrase", "confidence", "parent_candidate", "accept")
+CANDIDATE_COLUMNS = OBSERVATION_COLUMNS + REVIEW_COLUMNS
 
 
-#: What a reviewer may write in ``accept``.
+#: What a reviewer may write in ``accept``: yes; no (the figure is wrong); skip (right, but not wanted).
 ACCEPT_YES = frozenset({"y", "yes", "1", "true", "x"})
 ACCEPT_NO = frozenset({"n", "no", "0", "false", ""})
+ACCEPT_SKIP = frozenset({"s", "skip"})
+#: How an observation was entered (the ``entry_method`` column of observations.csv).
+ENTRY_METHODS = ("extractor", "extractor_corrected", "hand")
+#: The fields of a proposal a reviewer may correct; the candidates file keeps them as proposed in ``proposed``.
+PROPOSAL_FIELDS = ("obs_id", "indicator", "value", "unit", "qualifier", "as_of", "period_start", "period_end",
+                   "unit_name", "scope")
+#: The columns of the review log (one row per accepted candidates file).
+REVIEW_LOG_COLUMNS = ("reviewed", "source_id", "article", "candidates", "extractor_version", "proposed",
+                      "accepted_unchanged", "corrected", "added_by_hand", "rejected_wrong", "rejected_not_wanted")
 #: Source details the extract command carries in every candidate row (for a source not yet in sources.csv).
 SOURCE_FIELDS = ("publisher", "title", "published", "url", "language", "kind", "accessed")
 #: What identifies a figure: the same source printing the same number for the same thing, place and date.
@@ -103,8 +122,9 @@ def accepted_candidates(reviewed: pd.DataFrame, *, file: Path | str) -> pd.DataF
 
     Raises:
         InputError: A column is missing, or an ``accept`` cell is neither
-            yes (``y``, ``yes``, ``1``, ``true``, ``x``) nor no (``n``,
-            ``no``, ``0``, ``false``, empty); the message names the line.
+            yes (``y``, ``yes``, ``1``, ``true``, ``x``), no (``n``, ``no``,
+            ``0``, ``false``, empty: the figure is wrong) nor skip (``s``,
+            ``skip``: right, but not wanted); the message names the line.
 
     Examples:
         >>> table = pd.DataFrame({c: [""] * 3 for c in CANDIDATE_COLUMNS}, index=[2, 3, 4])
@@ -115,19 +135,78 @@ def accepted_candidates(reviewed: pd.DataFrame, *, file: Path | str) -> pd.DataF
         >>> accepted_candidates(table, file="c.csv")
         Traceback (most recent call last):
         ...
-        analysis.errors.InputError: c.csv:3: accept: 'maybe' is neither yes (y, yes, 1, true, x) nor no (n, no, 0, false, empty)
+        analysis.errors.InputError: c.csv:3: accept: 'maybe' is neither yes (y, yes, 1, true, x), no (n, no, 0, false, empty) nor skip (s, skip)
     """
     missing = [c for c in (*OBSERVATION_COLUMNS, "span_start", "span_end", "parent_candidate", "accept")
                if c not in reviewed.columns]
     if missing:
         raise InputError(f"not a candidates table: missing column(s) {', '.join(missing)}", file=file, row=1)
-    answer = reviewed["accept"].fillna("").astype(str).str.strip().str.lower()
-    unknown = ~answer.isin(ACCEPT_YES | ACCEPT_NO)
+    answer = answers(reviewed)
+    unknown = ~answer.isin(ACCEPT_YES | ACCEPT_NO | ACCEPT_SKIP)
     if unknown.any():
         line = unknown.idxmax()
-        raise InputError(f"{reviewed.loc[line, 'accept']!r} is neither yes (y, yes, 1, true, x) nor no "
-                         "(n, no, 0, false, empty)", file=file, row=line, field="accept")
+        raise InputError(f"{reviewed.loc[line, 'accept']!r} is neither yes (y, yes, 1, true, x), no "
+                         "(n, no, 0, false, empty) nor skip (s, skip)", file=file, row=line, field="accept")
     return restore_formulas(reviewed.loc[answer.isin(ACCEPT_YES)])
+
+
+def answers(reviewed: pd.DataFrame) -> pd.Series:
+    """The reviewer's ``accept`` cells, trimmed and lowercased."""
+    return reviewed["accept"].fillna("").astype(str).str.strip().str.lower()
+
+
+def proposals(candidates: pd.DataFrame) -> pd.Series:
+    """What each candidate proposed, as one text (:data:`PROPOSAL_FIELDS` joined), for the ``proposed`` column.
+
+    The extract command writes it into the candidates file; ``--accept``
+    compares it with the row as reviewed to tell an unchanged proposal from
+    a corrected one, and a row the reviewer added (none, or another row's).
+
+    Examples:
+        >>> proposals(pd.DataFrame({c: ["x"] for c in PROPOSAL_FIELDS})).iloc[0]
+        'x|x|x|x|x|x|x|x|x|x'
+    """
+    fields = candidates[list(PROPOSAL_FIELDS)].fillna("").astype(str)
+    return fields.agg("|".join, axis=1) if len(fields) else pd.Series([], dtype=str)
+
+
+def entry_methods(accepted: pd.DataFrame) -> pd.Series:
+    """How each accepted row was entered: ``extractor`` (as proposed), ``extractor_corrected`` (the reviewer
+    changed the indicator, value, unit, qualifier, dates or place), or ``hand`` (a row the reviewer added: no
+    proposal, a proposal of another id, or a second copy of one).
+
+    Examples:
+        >>> rows = pd.DataFrame({c: ["v", "v", "v"] for c in PROPOSAL_FIELDS}).assign(obs_id=["N1", "N1", "N2"])
+        >>> rows["proposed"] = proposals(rows)
+        >>> rows.loc[2, "value"] = "w"
+        >>> entry_methods(rows).tolist()
+        ['extractor', 'hand', 'extractor_corrected']
+    """
+    carried = accepted.get("proposed", pd.Series("", index=accepted.index)).fillna("").astype(str)
+    own = (carried.str.split("|").str[0] == accepted["obs_id"].astype(str)) & ~carried.duplicated() & (carried != "")
+    unchanged = proposals(accepted) == carried
+    method = pd.Series("hand", index=accepted.index)
+    return method.mask(own, "extractor_corrected").mask(own & unchanged, "extractor")
+
+
+def review_log(reviewed: pd.DataFrame, methods: pd.Series) -> dict:
+    """The counts of one review: proposals, what was kept unchanged, corrected, added, rejected (wrong or not
+    wanted). ``methods`` are the :func:`entry_methods` of the accepted rows.
+
+    Examples:
+        >>> table = pd.DataFrame({c: ["v"] * 3 for c in PROPOSAL_FIELDS}).assign(obs_id=["N1", "N2", "N3"])
+        >>> table = table.assign(proposed=proposals(table), accept=["y", "n", "skip"])
+        >>> log = review_log(table, pd.Series(["extractor"]))
+        >>> log["proposed"], log["accepted_unchanged"], log["rejected_wrong"], log["rejected_not_wanted"]
+        (3, 1, 1, 1)
+    """
+    answer = answers(reviewed)
+    proposed = reviewed.get("proposed", pd.Series("", index=reviewed.index)).fillna("").astype(str) != ""
+    counts = methods.value_counts()
+    return {"proposed": int(proposed.sum()), "accepted_unchanged": int(counts.get("extractor", 0)),
+            "corrected": int(counts.get("extractor_corrected", 0)), "added_by_hand": int(counts.get("hand", 0)),
+            "rejected_wrong": int((proposed & answer.isin(ACCEPT_NO)).sum()),
+            "rejected_not_wanted": int((proposed & answer.isin(ACCEPT_SKIP)).sum())}
 
 
 def next_ids(existing: pd.Series, prefix: str, count: int, width: int) -> list[str]:
@@ -178,11 +257,12 @@ def raw_rows(accepted: pd.DataFrame, *, observations: pd.DataFrame, sources: pd.
         >>> obs, new_sources = raw_rows(cands, observations=pd.DataFrame({"obs_id": ["O0007"]}),
         ...                             sources=pd.DataFrame({"source_id": ["S000"], "title": ["t"], "url": [""]}))
         >>> obs.loc[0, "obs_id"], obs.loc[0, "note"], len(new_sources)
-        ('O0008', 'Party members; proposed by extract v1.0 from kon_ray.txt chars 10-25; reviewed', 0)
+        ('O0008', 'Party members; proposed by extract v2.0 from kon_ray.txt chars 10-25; reviewed', 0)
     """
+    lines = list(accepted.index)
     rows = accepted.reset_index(drop=True).fillna("").astype(str)
     obs_ids = next_ids(observations["obs_id"], "O", len(rows), 4)
-    new_sources, source_of = _new_sources(rows, sources)
+    new_sources, source_of = _new_sources(rows, sources, lines)
     ids = dict(zip(rows["obs_id"], obs_ids))
     article = rows["article"] if "article" in rows else pd.Series("the article", index=rows.index)
     note = rows["note"].str.replace(r"^chars \d+-\d+:\s*", "", regex=True)
@@ -191,18 +271,32 @@ def raw_rows(accepted: pd.DataFrame, *, observations: pd.DataFrame, sources: pd.
     provenance = ("proposed by extract v" + EXTRACTOR_VERSION + " from " + article + " chars "
                   + rows["span_start"] + "-" + rows["span_end"] + "; reviewed")
     out = rows[list(OBSERVATION_COLUMNS)].assign(
-        obs_id=obs_ids, source_id=rows["source_id"].replace(source_of), note=note + part_of + provenance)
+        obs_id=obs_ids, source_id=rows["source_id"].replace(source_of), note=note + part_of + provenance,
+        entry_method=entry_methods(rows).to_numpy())
     return out, new_sources
 
 
-def _new_sources(rows: pd.DataFrame, sources: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """A sources row for each source id the raw table does not have yet, and the id it gets."""
+def _new_sources(rows: pd.DataFrame, sources: pd.DataFrame, lines: list) -> tuple[pd.DataFrame, dict]:
+    """A sources row for each source id the raw table does not have yet, and the id it gets.
+
+    Every accepted row of a new source must carry the same details (``lines`` are the rows' lines in the
+    reviewed file, for the message).
+    """
     unknown = [s for s in dict.fromkeys(rows["source_id"]) if s not in set(sources["source_id"])]
     ids = next_ids(sources["source_id"], "S", sum(s == "NEW" for s in unknown), 3)
     source_of = {s: (ids.pop(0) if s == "NEW" else s) for s in unknown}
     new = []
     for given, source_id in source_of.items():
-        first = rows[rows["source_id"] == given].iloc[0]
+        mine = rows[rows["source_id"] == given]
+        carried = [f"source_{f}" for f in SOURCE_FIELDS if f"source_{f}" in rows]
+        differ = [c for c in carried if mine[c].nunique() > 1]
+        if differ:
+            column = differ[0]
+            other = mine.index[(mine[column] != mine[column].iloc[0]).to_numpy()][0]
+            raise InputError(f"new source {given}: {column} is {mine[column].iloc[0]!r} on line {lines[mine.index[0]]} "
+                             f"but {mine.loc[other, column]!r} here; give every row of a source the same details",
+                             row=lines[other], field=column)
+        first = mine.iloc[0]
         details = {f: first.get(f"source_{f}", "") for f in SOURCE_FIELDS}
         if not details["publisher"] or not details["title"]:
             raise InputError(f"source {given} is not in sources.csv and the candidates carry no publisher and "
