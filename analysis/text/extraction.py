@@ -46,6 +46,7 @@ Examples:
 
 from __future__ import annotations
 
+import gc
 from datetime import date
 from pathlib import Path
 
@@ -166,7 +167,13 @@ def extract_figures(text: str, *, unit: str, published: str | date | None, sourc
         codebook = Vocabulary.from_codebook(codebook if codebook is not None else read_codebook())
     district, province = split_unit(unit)
     article = Article(fix_text(text), as_date(published), codebook, district, province)
-    found = _deduplicate(_link_parts(article.read(), codebook))
+    collecting = gc.isenabled()
+    gc.disable()  # reading makes millions of small acyclic objects on a long text: no cycles to collect
+    try:
+        found = _deduplicate(_link_parts(article.read(), codebook))
+    finally:
+        if collecting:
+            gc.enable()
     return _to_frame(found, article.text, source_id=source_id, province=province)
 
 

@@ -131,6 +131,14 @@ class Article:
 
     def __post_init__(self):
         self.low = lowercase(self.text)
+        self._rules: dict = {}
+
+    def rules(self, family: str, head: str | None) -> tuple[Rule, ...]:
+        """The rules for a number's family and head noun whose indicator the codebook has."""
+        key = (family, head)
+        if key not in self._rules:
+            self._rules[key] = tuple(r for r in RULE_INDEX.get(key, ()) if r.indicator in self.vocab.kind)
+        return self._rules[key]
 
     def read(self) -> list[Found]:
         """The candidates of the article, paragraph by paragraph and sentence by sentence.
@@ -160,6 +168,9 @@ class Article:
         return self.found
 
 
+#: How far before a number its label may start (characters).
+LABEL_REACH = 120
+
 #: Characters scanned at once.
 BLOCK = 64_000
 
@@ -186,6 +197,7 @@ class Paragraph:
     title: bool
     carried_period: PeriodMention | None = None
     periods: list = field(default_factory=list)
+    last_point: PeriodMention | None = None  # the last as-of of the paragraph (what a later stock may take)
     last_family: str | None = None
     last_subject: str | None = None
     last_place: Place | None = None
@@ -216,7 +228,9 @@ class Paragraph:
         named = [p for p in s.places if p.scope == "commune"]
         if named:
             self.last_place = named[-1]
-        self.periods.extend(m for m in s.periods if self._mood(s, _last_before(s.commas, m.start), m.start) != "plan")
+        kept = [m for m in s.periods if self._mood(s, _last_before(s.commas, m.start), m.start) != "plan"]
+        self.periods.extend(kept)
+        self.last_point = next((m for m in reversed(kept) if m.period.point), self.last_point)
 
     def _add(self, found: Found, where: tuple[str, tuple[str, ...]]) -> None:
         """Give a candidate its scope and keep it, once per place ("xã A và xã B có 100% ...")."""
@@ -283,6 +297,7 @@ class Paragraph:
         gap_start = max(_last_before(s.clauses, token.start), previous_end)
         totals = Lazy(lambda: self._totals_before(s, trigger_start, lead, self._scope(
             s, token.start, token.end, anaphor)[1], previous_first))
+        gap_start = max(gap_start, lead - LABEL_REACH)  # a label is a few words: the search stays short
         rule, label, tail = self._match_rule(s, token.start, family, head_name, low[gap_start:lead], after, totals)
         window = max(gap_start, lead - 80)
         before = HEAD_BEFORE_RE.search(low, window, lead) if "số" in low[window:lead] else None
@@ -372,9 +387,7 @@ class Paragraph:
         skipped.
         """
         vocab, low = self.article.vocab, self.article.low
-        for rule in RULE_INDEX.get((family, head), ()):
-            if rule.indicator not in vocab.kind:
-                continue
+        for rule in self.article.rules(family, head):
             if _plain(rule) and rule.indicator in vocab.totals and rule.indicator in totals():
                 continue
             if rule.subject and self._subject(s, position, rule.sentence_subject) != rule.subject:
@@ -524,8 +537,8 @@ class Paragraph:
             return s.comparisons[0]
         stock = self.article.vocab.kind.get(indicator) == "stock"
         low = self.article.low
-        dated = [m for m in s.dated if m.kind in STOCK_DATES and not EVENT_BEFORE_RE.search(low, max(0, m.start - 16), m.start)
-                 ] if stock else s.dated
+        dated = [m for m in s.dated if m.kind in STOCK_DATES
+                 and not EVENT_BEFORE_RE.search(low, max(0, m.start - 16), m.start)] if stock else s.dated
         before = [m for m in dated if m.end <= position]
         if before:
             return before[-1]
@@ -533,10 +546,9 @@ class Paragraph:
         after = [m for m in dated if position < m.start < clause_end]
         if after:
             return after[0]
-        earlier = [m for m in self.periods if m.period.point] if stock else self.periods
-        if earlier:
-            return earlier[-1]
-        return None if stock else self.carried_period
+        if stock:
+            return self.last_point
+        return self.periods[-1] if self.periods else self.carried_period
 
     def _denominator(self, numerator: Found, token: NumberToken) -> list[Found]:
         """The base of a ratio ("69/84 trưởng thôn" -> 84 villages): the codebook parent, or the base of the share."""
