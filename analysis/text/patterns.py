@@ -35,6 +35,7 @@ HEADS = (
                                   r"|đồng chí ủy viên ban chấp hành đảng bộ (?:huyện|thị xã|thành phố)"),
     ("commune_committee_member", r"(?:đồng chí )?(?:cấp ủy viên cấp xã|cấp ủy viên xã|đảng ủy viên)"),
     ("committee_member", r"(?:đồng chí )?(?:chi ủy viên|cấp ủy viên chi bộ)"),
+    ("any_committee_member", r"(?:đồng chí )?cấp ủy viên(?: các cấp)?"),
     ("deputy", r"(?:đồng chí )?phó bí thư chi bộ"),
     ("secretary", r"(?:đồng chí )?bí thư chi bộ"),
     ("village_head", _HEADMAN),
@@ -45,7 +46,7 @@ HEADS = (
     ("female", r"nữ|phụ nữ"),
     ("person", r"đồng chí|người|cán bộ,? đảng viên"),
     ("org_visit", r"lượt tổ chức(?: cơ sở)?(?: đảng)?"),
-    ("grassroots_org", r"tổ chức cơ sở đảng|tổ chức đảng cơ sở|tccsđ"),
+    ("grassroots_org", r"tổ chức cơ sở đảng|tổ chức đảng cơ sở|tccsđ|tccs"),
     ("grassroots_committee", r"đảng bộ(?: cơ sở| trực thuộc| xã, thị trấn)?"),
     ("grassroots_cell", r"chi bộ cơ sở"),
     ("party_org", r"tổ chức đảng|tập thể(?: ban thường vụ| chi ủy| cấp ủy| đảng ủy)?"),
@@ -69,7 +70,7 @@ HEAD_BEFORE_RE = _lower(rf"(?<!\w)(?:tổng\s+)?số\s+(?:{_HEAD_ALTERNATIVES})(
 
 #: Action words: the nearest one before a number sets its family.
 TRIGGERS = (
-    ("admit", r"kết nạp|phát triển(?: mới)?"),
+    ("admit", r"kết nạp|nạp mới|phát triển(?: mới)?"),
     ("official", r"chuyển(?: đảng)? chính thức|công nhận(?: đảng viên)? chính thức|chuyển(?=\s+[\d.]+\s+đảng viên dự bị)"),
     ("removed", r"cho ra khỏi đảng|đưa ra khỏi đảng"),
     ("transfer_in", r"tiếp nhận"),
@@ -161,6 +162,22 @@ _RATINGS = (
     ("grassroots_orgs_rated_completed", r"hoàn thành nhiệm vụ"),
     ("grassroots_orgs_rated_weak", r"yếu kém|không hoàn thành nhiệm vụ"),
 )
+#: Why members were disciplined, beside the population policy and the prohibited acts.
+_REASONS = (
+    ("disciplined_corruption", r"(?:vi phạm )?(?:về )?tham nhũng(?:, lãng phí)?(?:, tiêu cực)?"),
+    ("disciplined_gambling", r"(?:vi phạm )?(?:về )?(?:đánh bạc|cờ bạc)"),
+    ("disciplined_ethics_lifestyle", r"(?:vi phạm )?(?:về )?(?:phẩm chất )?đạo đức,? lối sống"),
+    ("disciplined_democratic_centralism", r"(?:vi phạm )?(?:về )?nguyên tắc tập trung dân chủ"),
+    ("disciplined_land_management", r"(?:vi phạm )?(?:về )?(?:quản lý )?(?:đất đai|tài nguyên|rừng)"),
+)
+#: Cells by where they are.
+_CELL_TYPES = (
+    ("school_cells", r"(?:các )?trường(?: học)?"),
+    ("health_cells", r"trạm y tế|y tế"),
+    ("military_cells", r"quân sự"),
+    ("police_cells", r"công an"),
+    ("village_cells", rf"{_V}(?:,? (?:làng|buôn|tổ dân phố|khu phố|bản|bon))*"),
+)
 _CONCURRENTLY = r"(?:kiêm|đồng thời là|đồng thời giữ chức|cũng là|kiêm nhiệm)(?: chức)?"
 _CONCURRENT = rf"^[^;]{{0,30}}?{_CONCURRENTLY} {_HEADMAN}"
 #: A post held with the village head's, printed before its number ("bí thư chi bộ kiêm trưởng thôn 29 người").
@@ -215,7 +232,7 @@ STOCK_FAMILIES = {"stock", "none"}
 _ORG = {"grassroots_org", "party_org", "org"}
 _BODY_ORG = _ORG | {"cell", "grassroots_committee"}  # what an inspection or supervision covers
 #: Every family a number can have (rules that any action word allows).
-ANY_FAMILY = frozenset({name for name, _ in TRIGGERS} | {"none", "plan_admit", "inspect_signs"})
+ANY_FAMILY = frozenset({name for name, _ in TRIGGERS} | {"none", "plan_admit", "inspect_signs", "discipline_change"})
 _NEW = _MEMBER | {"new_member"}
 
 #: The table of indicator patterns for counts; the first matching row wins.
@@ -252,6 +269,11 @@ RULES = (
     *(_rule(f"disciplined_{form}", _DISCIPLINE, {f"form_{form}"}) for form in _FORMS),
     *_part("disciplined_population_policy", _DISCIPLINE, _CASE, _POPULATION),
     *_part("disciplined_prohibited_acts", _DISCIPLINE, _CASE, _PROHIBITED),
+    *(r for indicator, words in _REASONS for r in _part(indicator, _DISCIPLINE, _CASE, words)),
+    _rule("disciplined_district_committee_members", _DISCIPLINE, {"district_committee_member"}),
+    _rule("disciplined_committee_members", _DISCIPLINE,
+          {"commune_committee_member", "committee_member", "any_committee_member"}),
+    _rule("disciplined_members_change", {"discipline_change"}, _CASE),
     _rule("disciplined_members_by_inspection_commissions", _DISCIPLINE, _CASE, subject="ic", sentence_subject=True,
           confidence=0.7),
     _rule("disciplined_members_by_party_committees", _DISCIPLINE, _CASE, subject="committee", sentence_subject=True,
@@ -338,6 +360,7 @@ RULES = (
     _rule("party_orgs_total", STOCK_FAMILIES, {"party_org"}, tail=r"^(?=\s*(?:với|và|,|;|\.|$))"),
     _rule("villages_with_cell_committee", STOCK_FAMILIES, {"cell"}, tail=rf"^\s*{_V}[^;]{{0,60}}?có chi ủy"),
     _rule("cells_with_cell_committee", STOCK_FAMILIES, {"cell"}, tail=r"^[^,;]{0,30}?có chi ủy"),
+    *(_rule(indicator, STOCK_FAMILIES, {"cell"}, tail=rf"^\s*(?:{words})(?!\w)") for indicator, words in _CELL_TYPES),
     _rule("cells_under_grassroots_committees", STOCK_FAMILIES, {"cell"}, tail=r"^\s*trực thuộc"),
     _rule("cells_under_grassroots_committees", STOCK_FAMILIES, {"cell"}, confidence=0.6),
     _rule("village_heads_party_members", STOCK_FAMILIES, {"village"},

@@ -219,16 +219,16 @@ class Paragraph:
                                    ["a zero stated in words, no digit printed: check it"])
                 if found:
                     self._add(found, self._scope(s, start, end, anaphor))
-        families = s.words("trigger")
+        families = [name for _, _, name in s.words("trigger") if name != "change"]  # a change is not what a list continues
         if families:
-            self.last_family = families[-1][2]
+            self.last_family = families[-1]
         subjects = s.words("subject")
         if subjects:
             self.last_subject = subjects[-1][2]
         named = [p for p in s.places if p.scope == "commune"]
         if named:
             self.last_place = named[-1]
-        kept = [m for m in s.periods if self._mood(s, _last_before(s.commas, m.start), m.start) != "plan"]
+        kept = [m for m in s.dated if self._mood(s, _last_before(s.commas, m.start), m.start) != "plan"]
         self.periods.extend(kept)
         self.last_point = next((m for m in reversed(kept) if m.period.point), self.last_point)
 
@@ -273,7 +273,9 @@ class Paragraph:
             family = "inspect_signs"
         if family == "other":
             return []
+        listed = family == "none" and self.last_family == "discipline"  # a list after a discipline sentence
         if (token.kind != "percent" and (family, head_name) not in RULE_INDEX
+                and not (listed and ("discipline", head_name) in RULE_INDEX)
                 and "số" not in low[max(s.start, token.start - 80):token.start]):
             return []  # no pattern for this noun in this family, and no "Số ... là" before it
         anchor = trigger_start if trigger_start is not None else token.start
@@ -299,6 +301,11 @@ class Paragraph:
             s, token.start, token.end, anaphor)[1], previous_first))
         gap_start = max(gap_start, lead - LABEL_REACH)  # a label is a few words: the search stays short
         rule, label, tail = self._match_rule(s, token.start, family, head_name, low[gap_start:lead], after, totals)
+        if listed and (rule is None or _plain(rule)):
+            # "Về nội dung vi phạm: tham nhũng 5 trường hợp": a list of reasons or forms after a discipline sentence
+            part = self._match_rule(s, token.start, "discipline", head_name, low[gap_start:lead], after, totals)
+            if part[0] is not None and not _plain(part[0]):
+                rule, label, tail = part
         window = max(gap_start, lead - 80)
         before = HEAD_BEFORE_RE.search(low, window, lead) if "số" in low[window:lead] else None
         if before and (rule is None or _plain(rule)) and head_name in (None, before.lastgroup):
@@ -318,7 +325,7 @@ class Paragraph:
                            rule.confidence, whole_term=family == "plan_admit")
         if found is None:
             return []
-        if family == "change" and low.startswith("giảm", trigger_start):
+        if family in ("change", "discipline_change") and low.startswith("giảm", trigger_start):
             found.value = -found.value
         if token.kind == "range":
             found.notes.append("lower end of a printed range")
@@ -348,7 +355,9 @@ class Paragraph:
                     # an action word inside brackets closed before the number is not its; a change
                     # ("tăng 682") reaches the number right after it, not a breakdown or a list after a comma
                     if family == "change" and ("," in low[start:position] or OPENS_RE.search(low, start, position)):
-                        return "stock", start
+                        continue
+                    if family == "change" and any(f == "discipline" and a < start for a, _, f in triggers):
+                        return "discipline_change", start  # "kỷ luật 20 đảng viên, giảm 4 đảng viên": fewer disciplined
                     return family, start
             if lo == s.start or not OPENS_RE.match(low, lo):
                 break
