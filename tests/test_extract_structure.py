@@ -108,6 +108,15 @@ def test_a_breakdown_in_brackets_is_of_the_action_before_the_brackets(find):
         ("grassroots_cells", 19, "exact")]
 
 
+def test_a_bracketed_list_names_each_count_before_it(find):
+    found = find("Đảng bộ huyện có 51 tổ chức cơ sở đảng (đảng bộ cơ sở 20; chi bộ cơ sở 31), chi bộ trực thuộc đảng "
+                 "ủy cơ sở 305, với 4.100 đảng viên.")
+    assert [f[:2] for f in facts(found)] == [
+        ("grassroots_party_orgs", 51), ("grassroots_party_committees", 20), ("grassroots_cells", 31),
+        ("cells_under_grassroots_committees", 305), ("party_members", 4100)]
+    assert found["parent_candidate"].tolist()[:3] == ["", "NEW-001", "NEW-001"]
+
+
 def test_a_ratio_over_a_target_gives_the_target(find):
     found = find("Trong 6 tháng qua, huyện kết nạp được 52/90 đảng viên mới, đạt 57,77% theo chỉ tiêu.",
                  published="2022-07-15")

@@ -352,6 +352,12 @@ RULES = (
     _rule("party_members", STOCK_FAMILIES, {"member"}),
     _rule("party_members", {"stock"}, {"person"}, context=r"đảng viên"),
     _rule("grassroots_party_orgs", STOCK_FAMILIES, {"grassroots_org"}),
+    # a bracketed or listed structure, the kind named before its count: "(đảng bộ cơ sở 20; chi bộ cơ sở 31)"
+    _rule("grassroots_party_committees", STOCK_FAMILIES, {None}, label=r"đảng bộ cơ sở"),
+    _rule("grassroots_cells", STOCK_FAMILIES, {None}, label=r"chi bộ cơ sở"),
+    _rule("cells_under_grassroots_committees", STOCK_FAMILIES, {None},
+          label=r"chi bộ trực thuộc(?: đảng ủy cơ sở| đảng bộ cơ sở)?"),
+    _rule("grassroots_party_orgs", STOCK_FAMILIES, {None}, label=r"tổ chức cơ sở đảng|tccsđ|tccs"),
     _rule("grassroots_party_committees", STOCK_FAMILIES, {"grassroots_committee"}),
     _rule("grassroots_cells", STOCK_FAMILIES, {"grassroots_cell"}),
     _rule("grassroots_cells", STOCK_FAMILIES, {"cell"},
@@ -408,7 +414,7 @@ LABEL_ENDINGS = spellings((
     "khiển trách", "cảnh cáo", "cách chức", "khai trừ", "khỏi đảng", "nữ", "thiểu số", "dtts", "có đạo",
     "theo đạo", "tín ngưỡng", "tôn giáo", "nông thôn", "thôn", "làng", "dân số", "gia đình", "thứ", "được làm",
     "là", "có", "lên", "đạt", "dự bị", "chính thức", "gồm", "lldq", "lldbđv", "huyện", "tỉnh", "khoảng", "đặt ra",
-    "đề ra", "được giao", "kế hoạch", "chỉ tiêu"))
+    "đề ra", "được giao", "kế hoạch", "chỉ tiêu", "cơ sở", "trực thuộc", "tccsđ", "tccs"))
 
 RULE_INDEX: dict[tuple[str, str | None], tuple[Rule, ...]] = {}
 for _r in RULES:
