@@ -339,7 +339,7 @@ CASES = {
     "extract-date-not-iso": Case(write("article.txt", ARTICLE),
                                  ("extract", "{tmp}/article.txt", "--unit", "Kon Rẫy, Kon Tum", "--published",
                                   "23/08/2021", "--source", "S000", "--raw", "{raw}"), 2,
-                                 ("error: published: expected a date as YYYY-MM-DD, got '23/08/2021'",)),
+                                 ("error: published: expected a date as YYYY-MM-DD, YYYY-MM or YYYY, got '23/08/2021'",)),
     "extract-missing-article": Case(None, ("extract", "{tmp}/nope.txt", *ARTICLE_OPTIONS), 3,
                                     ("error: {tmp}/nope.txt: file not found",)),
     "extract-empty-article": Case(write("article.txt", b""), ("extract", "{tmp}/article.txt", *ARTICLE_OPTIONS), 3,
@@ -358,7 +358,7 @@ CASES = {
                                   ("error: {tmp}/article.txt: file is 21.0 MB; the limit for an article is 20 MB",)),
     "extract-candidates-file-exists": Case(
         both(write("article.txt", ARTICLE), write("article.candidates.csv", "obs_id,accept\nNEW-001,y\n")),
-        ("extract", "{tmp}/article.txt", *ARTICLE_OPTIONS), 2,
+        ("extract", "{tmp}/article.txt", *ARTICLE_OPTIONS, "--out", "{tmp}/article.candidates.csv"), 2,
         ("error: out: {tmp}/article.candidates.csv exists and may hold your review; pass --force to overwrite it "
          "or --out another file",)),
     "accept-missing-file": Case(None, ACCEPT, 3, ("error: {tmp}/reviewed.csv: file not found",)),
@@ -368,8 +368,8 @@ CASES = {
     "accept-no-accept-column": Case(reviewed(columns=[c for c in CANDIDATE_COLUMNS if c != "accept"]), ACCEPT, 3,
                                     ("error: {tmp}/reviewed.csv:1: not a candidates table: missing column(s) accept",)),
     "accept-answer-maybe": Case(reviewed(accept="maybe"), ACCEPT, 3,
-                                ("error: {tmp}/reviewed.csv:2: accept: 'maybe' is neither yes (y, yes, 1, true, x) "
-                                 "nor no (n, no, 0, false, empty)",)),
+                                ("error: {tmp}/reviewed.csv:2: accept: 'maybe' is neither yes (y, yes, 1, true, x), "
+                                 "no (n, no, 0, false, empty) nor skip (s, skip)",)),
     "accept-unknown-unit": Case(reviewed(unit_name="Kon Rậy Mới"), ACCEPT, 1,
                                 ("refused: nothing appended to {raw}",
                                  "{tmp}/reviewed.csv:2: unit_name 'Kon Rậy Mới': unknown unit 'Kon Rậy Mới'; "

@@ -48,7 +48,8 @@ def candidates(small_raw, tmp_path):
     article = tmp_path / "article.txt"
     article.write_text(ARTICLE, encoding="utf-8")
     outcome = run_cli("extract", article, "--unit", "Kon Rẫy, Kon Tum", "--published", "2022-07-01",
-                      "--source", "NEW", "--publisher", "@Báo thử", "--title", FORMULA, "--raw", small_raw)
+                      "--source", "NEW", "--publisher", "@Báo thử", "--title", FORMULA, "--raw", small_raw,
+                      "--out", tmp_path / "article.candidates.csv")
     assert outcome.code == 0, outcome.stderr
     path = tmp_path / "article.candidates.csv"
     with path.open(encoding="utf-8", newline="") as handle:
