@@ -117,6 +117,16 @@ def test_a_bracketed_list_names_each_count_before_it(find):
     assert found["parent_candidate"].tolist()[:3] == ["", "NEW-001", "NEW-001"]
 
 
+def test_a_share_printed_after_a_part_of_a_total_is_the_parts(find):
+    found = find("Đến nay, huyện có 400 đảng viên là người theo đạo trong tổng số 4.809 đảng viên, chiếm tỷ lệ 8,3%.")
+    assert [f[:2] for f in facts(found)][-1] == ("party_members_religious_share", 8.3)
+
+
+def test_a_count_after_a_semicolon_inside_a_sentence_is_still_a_total(find):
+    found = find("Đảng bộ huyện có 31 tổ chức cơ sở đảng, với tổng số; 3.020 đảng viên.")
+    assert ("party_members", 3020) in [f[:2] for f in facts(found)]
+
+
 def test_a_ratio_over_a_target_gives_the_target(find):
     found = find("Trong 6 tháng qua, huyện kết nạp được 52/90 đảng viên mới, đạt 57,77% theo chỉ tiêu.",
                  published="2022-07-15")

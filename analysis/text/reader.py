@@ -316,7 +316,8 @@ class Paragraph:
                 rule, label, tail, lead = said[0], None, None, before.start()
         if rule is None or head_name == "village" and _plain(rule) and self._split_by_kind(s, i, head.end()):
             return []
-        if family == "none" and rule.indicator == "party_members" and BARE_OPENING_RE.fullmatch(low, gap_start, lead):
+        if (family == "none" and rule.indicator == "party_members" and gap_start == s.start
+                and BARE_OPENING_RE.fullmatch(low, gap_start, lead)):
             return []  # a count that opens its clause with no verb of having: the subject of what follows
         if label is not None:
             lead = gap_start + label.start()
@@ -442,10 +443,8 @@ class Paragraph:
         beside = self._beside_count(s, lead)
         named_by_count = indicator is None
         if named_by_count:
+            beside = self._part_of_total(beside) or beside  # "400 ... trong tổng số 4.809, chiếm 8,3%": the 400's
             indicator = vocab.share.get(beside.indicator) if beside is not None else None
-            if indicator is None:
-                beside = self._part_of_total(beside)
-                indicator = vocab.share.get(beside.indicator) if beside is not None else None
             if indicator is None:
                 return []
         found = self._make(indicator, token.value, qualifier, span, s, token.start, 0.75 if named_by_count else 0.9)
