@@ -71,7 +71,8 @@ HEAD_BEFORE_RE = _lower(rf"(?<!\w)(?:tổng\s+)?số\s+(?:{_HEAD_ALTERNATIVES})(
 #: Action words: the nearest one before a number sets its family.
 TRIGGERS = (
     ("admit", r"kết nạp|nạp mới|phát triển(?: mới)?"),
-    ("official", r"chuyển(?: đảng)? chính thức|công nhận(?: đảng viên)? chính thức|chuyển(?=\s+[\d.]+\s+đảng viên dự bị)"),
+    ("official", r"chuyển(?: đảng)? chính thức|công nhận(?: đảng viên)? chính thức"
+                 r"|chuyển(?=\s+[\d.]+\s+đảng viên dự bị)"),
     ("removed", r"cho ra khỏi đảng|đưa ra khỏi đảng"),
     ("transfer_in", r"tiếp nhận"),
     ("propose_expel", r"đề nghị(?:\s+\S+){0,6}?\s+khai trừ"),
@@ -220,7 +221,8 @@ def _part(indicator, families, heads, words):
     """A breakdown part named before its number ("nữ 37") or after its noun ("37 đảng viên nữ")."""
     return (_rule(indicator, families, heads | {None}, label=words),
             _rule(indicator, families, heads,
-                  tail=rf"^(?:(?!trong đó|gồm)[^,;:()\d]){{0,25}}?(?<!\w)(?:bị |với hình thức |bằng hình thức |hình thức |ở |tại )?"
+                  tail=rf"^(?:(?!trong đó|gồm)[^,;:()\d]){{0,25}}?(?<!\w)"
+                       rf"(?:bị |với hình thức |bằng hình thức |hình thức |ở |tại )?"
                        rf"(?:{words})(?!\w)(?!\s*\()"))  # "... khiển trách (6 trường hợp)": a list follows
 
 
@@ -250,7 +252,8 @@ RULES = (
     *_part("admissions_youth_union", _ADMIT, _NEW, r"(?:là )?đoàn viên(?: thanh niên)?"),
     *_part("admissions_mobile_militia", _ADMIT, _NEW, r"(?:là )?(?:lldbđv|lực lượng dự bị động viên|dân quân cơ động)"),
     *_part("admissions_militia", _ADMIT, _NEW, r"(?:là )?(?:lldq|(?:lực lượng )?dân quân(?: tự vệ)?)"),
-    _rule("admissions_above_target", _ADMIT, _NEW, label=r"vượt (?:so với )?(?:chỉ tiêu|kế hoạch)(?: đặt ra| đề ra| được giao)?(?: là)?"),
+    _rule("admissions_above_target", _ADMIT, _NEW,
+          label=r"vượt (?:so với )?(?:chỉ tiêu|kế hoạch)(?: đặt ra| đề ra| được giao)?(?: là)?"),
     *_part("admissions_commune_level", _ADMIT, _NEW, r"(?:ở |tại |thuộc )?(?:khối |cấp )xã(?:, thị trấn)?"),
     _rule("admissions_commune_level", _ADMIT, _NEW,
           label=r"(?:khối|cấp) xã(?:, thị trấn)?[^;\d]{0,20}?(?:phát triển|kết nạp)(?: mới)?(?: được)?"),
@@ -309,7 +312,8 @@ RULES = (
     _rule("household_groups_assigned", {"assign"}, {"household_group"}),
     _rule("households_assigned", {"assign"}, {"household"}),
     _rule("cells_merged", {"merge"}, {"cell"}),
-    _rule("grassroots_party_orgs_dissolved", {"dissolve"}, {"grassroots_org", "grassroots_cell", "grassroots_committee"}),
+    _rule("grassroots_party_orgs_dissolved", {"dissolve"},
+          {"grassroots_org", "grassroots_cell", "grassroots_committee"}),
     _rule("grassroots_cells_established", {"establish"}, {"grassroots_cell"}),
     _rule("cells_established", {"establish"}, {"cell"}),
     _rule("party_members_change", {"change"}, _MEMBER),
@@ -327,7 +331,8 @@ RULES = (
     *_part("party_members_religious", STOCK_FAMILIES, _MEMBER, _RELIGIOUS),
     *_part("party_members_probationary", STOCK_FAMILIES, _MEMBER, r"(?:là )?(?:đảng viên )?dự bị"),
     *_part("party_members_full", STOCK_FAMILIES, _MEMBER, r"(?:là )?(?:đảng viên )?chính thức"),
-    *_part("party_members_youth", STOCK_FAMILIES, _MEMBER, r"(?:là )?đoàn viên(?: thanh niên)?|(?:trong )?độ tuổi đoàn"),
+    *_part("party_members_youth", STOCK_FAMILIES, _MEMBER,
+           r"(?:là )?đoàn viên(?: thanh niên)?|(?:trong )?độ tuổi đoàn"),
     _rule("commune_committee_members", ANY_FAMILY, {"person", None},
           label=rf"ban chấp hành đảng bộ {_COMMUNE}[^;]{{0,60}}?(?:gồm|có|là)"),
     _rule("commune_committee_members", ANY_FAMILY, {"person"},
@@ -338,15 +343,19 @@ RULES = (
           label=rf"ban chấp hành đảng bộ {_DISTRICT}[^;]{{0,60}}?(?:gồm|có|là)"),
     _rule("district_committee_members", ANY_FAMILY, {"person"},
           tail=rf"^\s*(?:vào|tham gia) ban chấp hành đảng bộ {_DISTRICT}"),
-    *(r for indicator, words in _RATINGS for r in (
-        _rule(indicator, STOCK_FAMILIES | {"rate"}, {"grassroots_org", "party_org", "org", "cell", "grassroots_committee"},
-              tail=rf"^[^,;\d]{{0,12}}?(?:được )?(?:đánh giá |xếp loại |xếp )?(?:đạt |là )?(?:{words})"),)),    _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"person"},
+    *(_rule(indicator, STOCK_FAMILIES | {"rate"}, _BODY_ORG,
+            tail=rf"^[^,;\d]{{0,12}}?(?:được )?(?:đánh giá |xếp loại |xếp )?(?:đạt |là )?(?:{words})")
+      for indicator, words in _RATINGS),
+    _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"person"},
           tail=r"^[^,;\d]{0,20}?(?:đang )?(?:giữ chức |là |làm )?bí thư chi bộ", context=_HEADMAN),
-    _rule("deputy_secretaries_also_village_heads", STOCK_FAMILIES, {"person", None}, label=rf"phó bí thư chi bộ {_POST_BEFORE}"),
-    _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"person", None}, label=rf"bí thư chi bộ {_POST_BEFORE}"),
+    _rule("deputy_secretaries_also_village_heads", STOCK_FAMILIES, {"person", None},
+          label=rf"phó bí thư chi bộ {_POST_BEFORE}"),
+    _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"person", None},
+          label=rf"bí thư chi bộ {_POST_BEFORE}"),
     _rule("cell_committee_members_also_village_heads", STOCK_FAMILIES, {"person", None},
           label=rf"chi ủy viên {_POST_BEFORE}"),
-    _rule("village_heads_party_members", STOCK_FAMILIES, {"person", None}, label=rf"{_HEADMAN}[^;\d]{{0,20}}? là đảng viên"),
+    _rule("village_heads_party_members", STOCK_FAMILIES, {"person", None},
+          label=rf"{_HEADMAN}[^;\d]{{0,20}}? là đảng viên"),
     _rule("members_assigned_households", STOCK_FAMILIES, _MEMBER,
           tail=r"^[^,;]{0,30}?(?:được )?(?:phân công )?(?:phụ trách|theo dõi)[^;]{0,30}?hộ"),
     _rule("party_members", STOCK_FAMILIES, {"member"}),
@@ -378,11 +387,13 @@ RULES = (
     _rule("villages_with_cell_committee", STOCK_FAMILIES, {"village"}, tail=r"^[^;]{0,60}?có chi ủy"),
     _rule("villages_without_party_members", STOCK_FAMILIES, {"village"},
           tail=r"^[^;]{0,60}?(?:chưa có|không có|trắng) đảng viên"),
-    _rule("villages_without_party_org", STOCK_FAMILIES, {"village"}, tail=r"^[^;]{0,60}?chưa có (?:tổ chức đảng|chi bộ)"),
+    _rule("villages_without_party_org", STOCK_FAMILIES, {"village"},
+          tail=r"^[^;]{0,60}?chưa có (?:tổ chức đảng|chi bộ)"),
     _rule("villages_with_party_org", STOCK_FAMILIES, {"village"}, tail=r"^[^;]{0,60}?có tổ chức (?:cơ sở )?đảng"),
     _rule("villages_with_party_cell", STOCK_FAMILIES, {"village"}, tail=r"^[^;]{0,60}?có chi bộ"),
     _rule("villages", STOCK_FAMILIES, {"village"},
-          tail=rf"^(?:\s*,?\s*(?:và\s+)?{_V})*+(?!\s*,?\s*(?:và\s+)?\d)(?:\s+(?:trên địa bàn|của|thuộc)[^,;.()\d]{{0,30}})?"
+          tail=rf"^(?:\s*,?\s*(?:và\s+)?{_V})*+(?!\s*,?\s*(?:và\s+)?\d)"
+               rf"(?:\s+(?:trên địa bàn|của|thuộc)[^,;.()\d]{{0,30}})?"
                r"(?=\s*[,;.:)(]|\s*$|\s+(?:và|với|trong đó|thì|nhưng|đều)(?!\w))", generic=True),
     _rule("village_heads_not_party_members", STOCK_FAMILIES, {"village_head"},
           tail=r"^[^;]{0,60}?(?:chưa|không)(?: phải)? là đảng viên"),
@@ -403,7 +414,8 @@ RULES = (
           tail=r"^(?!\s*(?:đi )?dự đại hội (?:đảng bộ )?cấp trên|\s*đi dự)"),
     _rule("communes", STOCK_FAMILIES, {"commune"}, confidence=0.7),
     _rule("area_km2", ANY_FAMILY, {"km2"}),
-    _rule("population", ANY_FAMILY, {"person", None}, label=r"dân số(?: toàn| của| cả)?(?: huyện| tỉnh| xã| thị xã| thành phố)?[^;]{0,25}?(?:là|có|khoảng|:)?"),
+    _rule("population", ANY_FAMILY, {"person", None},
+          label=r"dân số(?: toàn| của| cả)?(?: huyện| tỉnh| xã| thị xã| thành phố)?[^;]{0,25}?(?:là|có|khoảng|:)?"),
     _rule("members_assessed", ANY_FAMILY, _MEMBER,
           tail=r"^[^;\d]{0,20}?(?:được )?(?:kiểm điểm,? )?(?:đánh giá,? )?(?:phân loại|xếp loại)"),
 )
@@ -426,22 +438,26 @@ for _r in RULES:
 PERCENT_AFTER = (
     ("village_heads_party_members_share", rf"{_HEADMAN}[^;\d]{{0,40}}?là đảng viên"),
     ("village_heads_party_members_share", rf"{_V}[^;\d]{{0,40}}?có {_HEADMAN}[^;\d]{{0,30}}?là đảng viên"),
-    ("deputy_secretaries_also_village_heads_share", rf"(?:{_V}[^;\d]{{0,40}}?có )?phó bí thư chi bộ (?:đồng thời|kiêm|cũng)"),
-    ("cell_secretaries_also_village_heads_share", rf"(?:{_V}[^;\d]{{0,40}}?có )?(?:đồng chí )?bí thư chi bộ (?:đồng thời|kiêm|cũng)"),
+    ("deputy_secretaries_also_village_heads_share",
+     rf"(?:{_V}[^;\d]{{0,40}}?có )?phó bí thư chi bộ (?:đồng thời|kiêm|cũng)"),
+    ("cell_secretaries_also_village_heads_share",
+     rf"(?:{_V}[^;\d]{{0,40}}?có )?(?:đồng chí )?bí thư chi bộ (?:đồng thời|kiêm|cũng)"),
     ("cell_secretaries_also_village_heads_share", rf"{_HEADMAN} (?:kiêm|đồng thời là|cũng là) bí thư"),
     ("cell_committee_members_also_village_heads_share", r"chi ủy viên (?:kiêm|đồng thời|cũng)"),
     ("villages_with_cell_committee_share", rf"(?:chi bộ )?{_V}[^;\d]{{0,40}}?có chi ủy"),
     ("villages_with_party_org_share", rf"{_V}[^;\d]{{0,40}}?có tổ chức (?:cơ sở )?đảng"),
     ("villages_with_party_cell_share", rf"{_V}[^;\d]{{0,40}}?có chi bộ"),
     ("members_registered_at_residence_share", r"đảng viên[^;\d]{0,60}?sinh hoạt (?:tại |ở )?nơi cư trú"),
-    ("members_assigned_households_share", r"đảng viên[^;\d]{0,30}?(?:được phân công|nhận phụ trách|phụ trách|theo dõi)"),
+    ("members_assigned_households_share",
+     r"đảng viên[^;\d]{0,30}?(?:được phân công|nhận phụ trách|phụ trách|theo dõi)"),
     ("households_assigned_share", r"(?:số )?hộ[^;\d]{0,40}?(?:phụ trách|theo dõi)"),
     ("party_members_ethnic_minority_share", rf"(?:tổng số )?đảng viên[^,;\d]{{0,15}}?{_ETHNIC}"),
     ("party_members_female_share", rf"đảng viên {_FEMALE}(?!\w)"),
     ("party_members_religious_share", rf"đảng viên[^,;\d]{{0,10}}?{_RELIGIOUS}"),
     ("admissions_target_achieved_share", r"(?:so với |theo )?(?:chỉ tiêu|kế hoạch|nghị quyết)"),
-    ("members_rated_good_or_excellent_share", r"(?:đảng viên )?(?:được xếp loại )?hoàn thành (?:xuất sắc nhiệm vụ và hoàn thành tốt|"
-                                              r"xuất sắc và (?:hoàn thành )?tốt|tốt nhiệm vụ trở lên)"),
+    ("members_rated_good_or_excellent_share",
+     r"(?:đảng viên )?(?:được xếp loại )?hoàn thành (?:xuất sắc nhiệm vụ và hoàn thành tốt|"
+     r"xuất sắc và (?:hoàn thành )?tốt|tốt nhiệm vụ trở lên)"),
 )
 PERCENT_AFTER_RE = _lower(
     r"\s*(?:số\s+)?(?:" + "|".join(f"(?P<a{i}>{p})" for i, (_, p) in enumerate(PERCENT_AFTER)) + r")"
@@ -483,7 +499,8 @@ ROLE_SHARES = {"deputy": "deputy_secretaries_also_village_heads_share",
                "committee": "cell_committee_members_also_village_heads_share"}
 _ROLE = r"(?:đồng chí )?(?:phó bí thư chi bộ|bí thư chi bộ|chi ủy viên)"
 ROLE_RE = _lower(r"(?P<deputy>phó bí thư chi bộ)|(?P<secretary>bí thư chi bộ)|(?P<committee>chi ủy viên)")
-RESPECTIVE_RE = _lower(rf"\s*(?P<roles>{_ROLE}(?:\s*(?:,|và|;)\s*{_ROLE})+)\s*(?:đồng thời |cũng |đều )?(?:là|kiêm) {_HEADMAN}")
+RESPECTIVE_RE = _lower(rf"\s*(?P<roles>{_ROLE}(?:\s*(?:,|và|;)\s*{_ROLE})+)\s*"
+                       rf"(?:đồng thời |cũng |đều )?(?:là|kiêm) {_HEADMAN}")
 #: What separates the items of a list of counts ("03 thôn, 01 làng và 2 buôn").
 LIST_GAP_RE = _lower(r"\s*,?\s*(?:và\s+)?")
 #: "Từ 67 đảng viên ban đầu, đến nay có ...": a count at the founding, not a threshold.

@@ -24,8 +24,8 @@ from analysis.text.patterns import (
 from analysis.text.places import NAMED_AFTER_RE, Place, places_in
 from analysis.text.vocabulary import Vocabulary
 from analysis.text.vietnamese import (
-    FIGURE_KINDS, NumberToken, Period, PeriodMention, at_least_after, ending_word, find_periods, lowercase, number_tokens,
-    paragraph_spans, publication_period, resolve_period, sentence_spans, value_text,
+    FIGURE_KINDS, NumberToken, Period, PeriodMention, at_least_after, ending_word, find_periods, lowercase,
+    number_tokens, paragraph_spans, publication_period, resolve_period, sentence_spans, value_text,
 )
 
 @dataclass
@@ -219,7 +219,8 @@ class Paragraph:
                                    ["a zero stated in words, no digit printed: check it"])
                 if found:
                     self._add(found, self._scope(s, start, end, anaphor))
-        families = [name for _, _, name in s.words("trigger") if name != "change"]  # a change is not what a list continues
+        # a list in the next sentence continues the last action, never a change ("giảm 4 đảng viên")
+        families = [name for _, _, name in s.words("trigger") if name != "change"]
         if families:
             self.last_family = families[-1]
         subjects = s.words("subject")
@@ -437,8 +438,10 @@ class Paragraph:
             if named and lead - named[-1].end() <= 40 and not re.search(r"\d", low[named[-1].end():lead]):
                 indicator, span = PERCENT_BEFORE[int(named[-1].lastgroup[1:])][0], (named[-1].start(), token.end)
         if indicator in STOCK_SHARES and admitting:
-            indicator = indicator.replace("party_members_", "admissions_")  # "trong số đảng viên mới kết nạp, nữ chiếm 50%"
-        if indicator in ADMISSION_SHARES and not admitting or indicator in STOCK_SHARES and family not in STOCK_FAMILIES:
+            # "trong số đảng viên mới kết nạp, nữ chiếm 50%": a share of the admissions
+            indicator = indicator.replace("party_members_", "admissions_")
+        if (indicator in ADMISSION_SHARES and not admitting
+                or indicator in STOCK_SHARES and family not in STOCK_FAMILIES):
             return []
         beside = self._beside_count(s, lead)
         named_by_count = indicator is None

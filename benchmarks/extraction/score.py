@@ -152,7 +152,8 @@ def score_article(found: pd.DataFrame, gold: pd.DataFrame, text: str) -> dict:
     found_dates = {}
     for r in found.assign(d=_dates(found))[["indicator", "value", "qualifier", "d"]].itertuples(index=False):
         found_dates.setdefault(fact(*r[:3]), set()).add(r[3])
-    spans = [(int(a), int(b), number(v)) for a, b, v in found[["span_start", "span_end", "value"]].itertuples(index=False)]
+    spans = [(int(a), int(b), number(v))
+             for a, b, v in found[["span_start", "span_end", "value"]].itertuples(index=False)]
     negs = negatives(text)
     hit = sum(any(a <= s < b and number(_digits(text[s:e])) == v for a, b, v in spans) for s, e, _ in negs)
     return {"proposed": proposed, "gold": wanted, "dates_ok": {f for f in proposed & wanted
