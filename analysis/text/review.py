@@ -135,7 +135,7 @@ def accepted_candidates(reviewed: pd.DataFrame, *, file: Path | str) -> pd.DataF
         >>> accepted_candidates(table, file="c.csv")
         Traceback (most recent call last):
         ...
-        analysis.errors.InputError: c.csv:3: accept: 'maybe' is neither yes (y, yes, 1, true, x), no (n, no, 0, false, empty) nor skip (s, skip)
+        analysis.errors.InputError: c.csv:3: accept: 'maybe' is neither yes (y, yes, 1, true, x), no ...
     """
     missing = [c for c in (*OBSERVATION_COLUMNS, "span_start", "span_end", "parent_candidate", "accept")
                if c not in reviewed.columns]

@@ -55,11 +55,24 @@ sys.path.insert(0, str(REPO))
 #: households, admissions and their breakdowns, discipline totals and forms. Targets and changes
 #: are not counts of these things and are left out.
 MISSION_PREFIXES = (
-    "party_members", "grassroots_party_orgs", "grassroots_party_committees", "grassroots_cells",
-    "cells_under_grassroots_committees", "villages", "village_heads", "cell_secretaries_also_village_heads",
-    "deputy_secretaries_also_village_heads", "cell_committee_members_also_village_heads", "households",
-    "members_assigned_households", "admissions", "disciplined_members", "disciplined_reprimand",
-    "disciplined_warning", "disciplined_dismissal", "disciplined_expulsion",
+    "party_members",
+    "grassroots_party_orgs",
+    "grassroots_party_committees",
+    "grassroots_cells",
+    "cells_under_grassroots_committees",
+    "villages",
+    "village_heads",
+    "cell_secretaries_also_village_heads",
+    "deputy_secretaries_also_village_heads",
+    "cell_committee_members_also_village_heads",
+    "households",
+    "members_assigned_households",
+    "admissions",
+    "disciplined_members",
+    "disciplined_reprimand",
+    "disciplined_warning",
+    "disciplined_dismissal",
+    "disciplined_expulsion",
 )
 MISSION_EXCLUDED = re.compile(r"_target|_change|_congress")
 
@@ -134,9 +147,16 @@ def extract(articles: pd.DataFrame, content: dict) -> dict[str, pd.DataFrame]:
     from analysis.text.vocabulary import Vocabulary, read_codebook
 
     vocab = Vocabulary.from_codebook(read_codebook())
-    return {row.article_id: extract_figures(content[row.article_id], unit=row.unit, published=row.published or None,
-                                            source_id=row.source_id, codebook=vocab)
-            for row in articles.itertuples()}
+    return {
+        row.article_id: extract_figures(
+            content[row.article_id],
+            unit=row.unit,
+            published=row.published or None,
+            source_id=row.source_id,
+            codebook=vocab,
+        )
+        for row in articles.itertuples()
+    }
 
 
 def _dates(frame) -> pd.Series:
@@ -147,18 +167,26 @@ def score_article(found: pd.DataFrame, gold: pd.DataFrame, text: str) -> dict:
     """Facts proposed, gold facts, their overlap and the negatives proposed, for one article."""
     proposed = {fact(*r) for r in found[["indicator", "value", "qualifier"]].itertuples(index=False)}
     wanted = {fact(*r) for r in gold[["indicator", "value", "qualifier"]].itertuples(index=False)}
-    gold_dates = {fact(*r[:3]): r[3] for r in gold.assign(d=_dates(gold))[
-        ["indicator", "value", "qualifier", "d"]].itertuples(index=False)}
+    gold_dates = {
+        fact(*r[:3]): r[3]
+        for r in gold.assign(d=_dates(gold))[["indicator", "value", "qualifier", "d"]].itertuples(index=False)
+    }
     found_dates = {}
     for r in found.assign(d=_dates(found))[["indicator", "value", "qualifier", "d"]].itertuples(index=False):
         found_dates.setdefault(fact(*r[:3]), set()).add(r[3])
-    spans = [(int(a), int(b), number(v))
-             for a, b, v in found[["span_start", "span_end", "value"]].itertuples(index=False)]
+    spans = [
+        (int(a), int(b), number(v)) for a, b, v in found[["span_start", "span_end", "value"]].itertuples(index=False)
+    ]
     negs = negatives(text)
     hit = sum(any(a <= s < b and number(_digits(text[s:e])) == v for a, b, v in spans) for s, e, _ in negs)
-    return {"proposed": proposed, "gold": wanted, "dates_ok": {f for f in proposed & wanted
-                                                               if gold_dates[f] in found_dates.get(f, ())},
-            "negatives": len(negs), "negatives_proposed": hit, "candidates": len(found)}
+    return {
+        "proposed": proposed,
+        "gold": wanted,
+        "dates_ok": {f for f in proposed & wanted if gold_dates[f] in found_dates.get(f, ())},
+        "negatives": len(negs),
+        "negatives_proposed": hit,
+        "candidates": len(found),
+    }
 
 
 def _digits(printed: str) -> str:
@@ -175,10 +203,16 @@ def summarise(scores: list[dict], keep=lambda f: True) -> dict:
         fp += len(proposed - wanted)
         fn += len(wanted - proposed)
         dates += len({f for f in s["dates_ok"] if keep(f[0])})
-    return {"precision": tp / (tp + fp) if tp + fp else None, "recall": tp / (tp + fn) if tp + fn else None,
-            "tp": tp, "fp": fp, "fn": fn, "dates_agree": dates / tp if tp else None,
-            "negatives": sum(s["negatives"] for s in scores),
-            "negatives_proposed": sum(s["negatives_proposed"] for s in scores)}
+    return {
+        "precision": tp / (tp + fp) if tp + fp else None,
+        "recall": tp / (tp + fn) if tp + fn else None,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "dates_agree": dates / tp if tp else None,
+        "negatives": sum(s["negatives"] for s in scores),
+        "negatives_proposed": sum(s["negatives_proposed"] for s in scores),
+    }
 
 
 def review_log(found: pd.DataFrame, gold: pd.DataFrame) -> Counter:
@@ -191,13 +225,17 @@ def review_log(found: pd.DataFrame, gold: pd.DataFrame) -> Counter:
     is *rejected, wrong*; a gold fact no candidate gave is *added by hand*.
     """
     log = Counter(proposed=len(found))
-    gold = gold.assign(f=[fact(*r) for r in gold[["indicator", "value", "qualifier"]].itertuples(index=False)],
-                       d=_dates(gold), offset=gold["char_offset"].astype(int))
+    gold = gold.assign(
+        f=[fact(*r) for r in gold[["indicator", "value", "qualifier"]].itertuples(index=False)],
+        d=_dates(gold),
+        offset=gold["char_offset"].astype(int),
+    )
     claimed: set = set()
     for c in found.assign(d=_dates(found)).itertuples(index=False):
         f = fact(c.indicator, c.value, c.qualifier)
-        here = gold[(gold["offset"] >= int(c.span_start)) & (gold["offset"] < int(c.span_end))
-                    & ~gold["f"].isin(claimed)]
+        here = gold[
+            (gold["offset"] >= int(c.span_start)) & (gold["offset"] < int(c.span_end)) & ~gold["f"].isin(claimed)
+        ]
         same = gold[(gold["f"] == f) & ~gold["f"].isin(claimed)]
         target = here[here["f"] == f] if (here["f"] == f).any() else here if len(here) else same
         if target.empty:
@@ -211,8 +249,7 @@ def review_log(found: pd.DataFrame, gold: pd.DataFrame) -> Counter:
     return log
 
 
-LOG_COLUMNS = ("proposed", "accepted_unchanged", "corrected", "added_by_hand", "rejected_wrong",
-               "rejected_not_wanted")
+LOG_COLUMNS = ("proposed", "accepted_unchanged", "corrected", "added_by_hand", "rejected_wrong", "rejected_not_wanted")
 
 
 # ---------------------------------------------------------------- report
@@ -227,18 +264,34 @@ def run(texts: Path, label: str | None = None) -> dict:
     results: dict = {"label": label, "seconds": round(seconds, 2), "splits": {}, "misses": {}}
     logs = {}
     for split, rows in articles.groupby("split"):
-        per = {r.article_id: score_article(found[r.article_id], gold[gold["article_id"] == r.article_id],
-                                           content[r.article_id]) for r in rows.itertuples()}
+        per = {
+            r.article_id: score_article(
+                found[r.article_id], gold[gold["article_id"] == r.article_id], content[r.article_id]
+            )
+            for r in rows.itertuples()
+        }
         family = dict(zip(rows["article_id"], rows["family"]))
-        block = {"articles": len(rows), "all": summarise(per.values()), "mission": summarise(per.values(), is_mission),
-                 "families": {fam: summarise([per[a] for a in per if family[a] == fam])
-                              for fam in sorted(set(family.values()))},
-                 "families_mission": {fam: summarise([per[a] for a in per if family[a] == fam], is_mission)
-                                      for fam in sorted(set(family.values()))}}
+        block = {
+            "articles": len(rows),
+            "all": summarise(per.values()),
+            "mission": summarise(per.values(), is_mission),
+            "families": {
+                fam: summarise([per[a] for a in per if family[a] == fam]) for fam in sorted(set(family.values()))
+            },
+            "families_mission": {
+                fam: summarise([per[a] for a in per if family[a] == fam], is_mission)
+                for fam in sorted(set(family.values()))
+            },
+        }
         results["splits"][split] = block
         if split == "dev":  # the holdout's errors are never looked at while tuning
-            results["misses"] = {a: {"missed": sorted(map(list, s["gold"] - s["proposed"])),
-                                     "false": sorted(map(list, s["proposed"] - s["gold"]))} for a, s in per.items()}
+            results["misses"] = {
+                a: {
+                    "missed": sorted(map(list, s["gold"] - s["proposed"])),
+                    "false": sorted(map(list, s["proposed"] - s["gold"])),
+                }
+                for a, s in per.items()
+            }
         log = sum((review_log(found[a], gold[gold["article_id"] == a]) for a in per), Counter())
         logs[split] = {k: log[k] for k in LOG_COLUMNS}
     if {"dev", "holdout"} <= set(logs):  # the 50 articles of the set collected before tuning
@@ -253,23 +306,38 @@ def _pct(x) -> str:
 
 def markdown(results: dict) -> str:
     """The results as a markdown report."""
-    lines = [f"# Extraction on the real-article set{' (' + results['label'] + ')' if results['label'] else ''}", "",
-             f"Extraction of all 50 articles took {results['seconds']} s.", ""]
+    lines = [
+        f"# Extraction on the real-article set{' (' + results['label'] + ')' if results['label'] else ''}",
+        "",
+        f"Extraction of all 50 articles took {results['seconds']} s.",
+        "",
+    ]
     for split, block in results["splits"].items():
-        lines += [f"## {split} ({block['articles']} articles)", "",
-                  "| facts | precision | recall | tp | fp | fn | dates agree | negatives proposed |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {split} ({block['articles']} articles)",
+            "",
+            "| facts | precision | recall | tp | fp | fn | dates agree | negatives proposed |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         entries = [("all figures", block["all"]), ("mission's indicators", block["mission"])]
         entries += [(f"family {f}: all", s) for f, s in block["families"].items()]
         entries += [(f"family {f}: mission", s) for f, s in block["families_mission"].items()]
         for name, s in entries:
-            lines.append(f"| {name} | {_pct(s['precision'])} | {_pct(s['recall'])} | {s['tp']} | {s['fp']} | {s['fn']} "
-                         f"| {_pct(s['dates_agree'])} | {s['negatives_proposed']}/{s['negatives']} |")
+            lines.append(
+                f"| {name} | {_pct(s['precision'])} | {_pct(s['recall'])} | {s['tp']} | {s['fp']} | {s['fn']} "
+                f"| {_pct(s['dates_agree'])} | {s['negatives_proposed']}/{s['negatives']} |"
+            )
         lines.append("")
-    lines += ["## Review log the articles would have produced (simulated with the gold labels)", "",
-              "| articles | " + " | ".join(LOG_COLUMNS) + " |", "|---|" + "---|" * len(LOG_COLUMNS)]
-    lines += ["| " + split + " | " + " | ".join(str(log[k]) for k in LOG_COLUMNS) + " |"
-              for split, log in results["review_log"].items()]
+    lines += [
+        "## Review log the articles would have produced (simulated with the gold labels)",
+        "",
+        "| articles | " + " | ".join(LOG_COLUMNS) + " |",
+        "|---|" + "---|" * len(LOG_COLUMNS),
+    ]
+    lines += [
+        "| " + split + " | " + " | ".join(str(log[k]) for k in LOG_COLUMNS) + " |"
+        for split, log in results["review_log"].items()
+    ]
     lines.append("")
     return "\n".join(lines)
 
@@ -284,8 +352,23 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.json and not args.texts.is_dir():  # make bench on a machine without the texts
         from measure import row
-        args.json.write_text(json.dumps([row("extraction: real-article set", None, "", 0, None, "P ≥ 0.90, R ≥ 0.80",
-                                             "not run", f"no texts in {args.texts} (set EXTRACTION_TEXTS)")]))
+
+        args.json.write_text(
+            json.dumps(
+                [
+                    row(
+                        "extraction: real-article set",
+                        None,
+                        "",
+                        0,
+                        None,
+                        "P ≥ 0.90, R ≥ 0.80",
+                        "not run",
+                        f"no texts in {args.texts} (set EXTRACTION_TEXTS)",
+                    )
+                ]
+            )
+        )
         return 0
     results = run(args.texts, args.label)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -296,14 +379,24 @@ def main(argv=None) -> int:
     print(report)
     if args.json:
         from measure import row
+
         rows = []
         for split, block in results["splits"].items():
             for name, key in (("all figures", "all"), ("mission's indicators", "mission")):
                 s = block[key]
                 met = (s["precision"] or 0) >= 0.9 and (s["recall"] or 0) >= 0.8
-                rows.append(row(f"extraction {split}: {name}", s["precision"], "P", 1, None, "P ≥ 0.90, R ≥ 0.80",
-                                ("met" if met else "missed") if split == "dev" else "info",
-                                f"recall {_pct(s['recall'])}; negatives {s['negatives_proposed']}/{s['negatives']}"))
+                rows.append(
+                    row(
+                        f"extraction {split}: {name}",
+                        s["precision"],
+                        "P",
+                        1,
+                        None,
+                        "P ≥ 0.90, R ≥ 0.80",
+                        ("met" if met else "missed") if split == "dev" else "info",
+                        f"recall {_pct(s['recall'])}; negatives {s['negatives_proposed']}/{s['negatives']}",
+                    )
+                )
         args.json.write_text(json.dumps(rows))
     return 0
 

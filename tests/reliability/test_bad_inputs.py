@@ -339,7 +339,8 @@ CASES = {
     "extract-date-not-iso": Case(write("article.txt", ARTICLE),
                                  ("extract", "{tmp}/article.txt", "--unit", "Kon Rẫy, Kon Tum", "--published",
                                   "23/08/2021", "--source", "S000", "--raw", "{raw}"), 2,
-                                 ("error: published: expected a date as YYYY-MM-DD, YYYY-MM or YYYY, got '23/08/2021'",)),
+                                 ("error: published: expected a date as YYYY-MM-DD, YYYY-MM or YYYY, "
+                                  "got '23/08/2021'",)),
     "extract-missing-article": Case(None, ("extract", "{tmp}/nope.txt", *ARTICLE_OPTIONS), 3,
                                     ("error: {tmp}/nope.txt: file not found",)),
     "extract-empty-article": Case(write("article.txt", b""), ("extract", "{tmp}/article.txt", *ARTICLE_OPTIONS), 3,
