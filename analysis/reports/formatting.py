@@ -341,7 +341,7 @@ def export_table(frame: pd.DataFrame, path) -> Path:
 
     Text cells that a spreadsheet would run as a formula (``=…``, ``+…``,
     ``@…``) get a leading ``'``
-    (:func:`analysis.text.extraction.neutralise_formulas`), so a title from
+    (:func:`analysis.text.review.neutralise_formulas`), so a title from
     the data can never run; numbers are kept as numbers and the index is not
     written. The file is written atomically. Excel needs ``openpyxl``
     (``pip install -e '.[excel]'``).
@@ -367,7 +367,7 @@ def export_table(frame: pd.DataFrame, path) -> Path:
     import importlib.util
     import io
 
-    from analysis.text.extraction import neutralise_formulas
+    from analysis.text.review import neutralise_formulas
 
     path = Path(path)
     suffix = path.suffix.lower()

@@ -261,7 +261,13 @@ def run(texts: Path, label: str | None = None) -> dict:
     start = time.perf_counter()
     found = extract(articles, content)
     seconds = time.perf_counter() - start
-    results: dict = {"label": label, "seconds": round(seconds, 2), "splits": {}, "misses": {}}
+    results: dict = {
+        "label": label,
+        "articles": len(articles),
+        "seconds": round(seconds, 2),
+        "splits": {},
+        "misses": {},
+    }
     logs = {}
     for split, rows in articles.groupby("split"):
         per = {
@@ -309,7 +315,7 @@ def markdown(results: dict) -> str:
     lines = [
         f"# Extraction on the real-article set{' (' + results['label'] + ')' if results['label'] else ''}",
         "",
-        f"Extraction of all 50 articles took {results['seconds']} s.",
+        f"Extraction of all {results['articles']} articles took {results['seconds']} s.",
         "",
     ]
     for split, block in results["splits"].items():
