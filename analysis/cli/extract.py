@@ -131,7 +131,8 @@ def propose(args: argparse.Namespace, raw: Path) -> int:
     if args.published is None:
         print("note: no --published date, so figures stated 'up to now' have an unknown end")
     print(f"\n{len(found)} candidates written to {out}\n"
-          "review: set accept to y or n on every row (correct a value, date or indicator where needed), then run\n"
+          "review: set accept on every row to y (keep), n (wrong) or s (right but not wanted), correcting a value, "
+          "date or indicator where needed, then run\n"
           f"  python -m analysis extract --accept {out}")
     return EXIT_OK
 
