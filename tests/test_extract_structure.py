@@ -313,3 +313,39 @@ def test_time_grows_linearly_with_the_length_of_one_paragraph(vocab):
     small = min(cpu_seconds(vocab, paragraph[: len(paragraph) // 4]) for _ in range(2))
     large = min(cpu_seconds(vocab, paragraph) for _ in range(2))
     assert large / small < 6  # four times the text: about four times the work (quadratic would be 16)
+
+
+def test_every_lexicon_word_starts_with_one_of_the_letters_the_scan_looks_for():
+    from re import _constants as C
+    from re import _parser
+
+    from analysis.text.patterns import LEXICON, LEXICON_FIRST_LETTERS, _lower
+
+    def first(items):
+        """The letters a parsed pattern can start with, and whether it can match the empty string."""
+        letters = set()
+        for op, arg in items:
+            if op in (C.AT, C.ASSERT, C.ASSERT_NOT):
+                continue
+            if op is C.LITERAL:
+                return letters | {chr(arg)}, False
+            if op is C.IN:
+                return letters | {chr(a) for o, a in arg if o is C.LITERAL}, False
+            if op is C.SUBPATTERN:
+                found, empty = first(arg[-1])
+            elif op is C.BRANCH:
+                parts = [first(branch) for branch in arg[1]]
+                found, empty = set().union(*(p[0] for p in parts)), any(p[1] for p in parts)
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+                found, empty = first(arg[2])
+                empty = empty or arg[0] == 0
+            else:
+                raise AssertionError(f"cannot tell the first letter of {op}")
+            letters |= found
+            if not empty:
+                return letters, False
+        return letters, True
+
+    for kind, name, pattern in LEXICON:
+        letters, empty = first(_parser.parse(_lower(pattern).pattern))
+        assert not empty and letters <= set(LEXICON_FIRST_LETTERS), (kind, name, letters - set(LEXICON_FIRST_LETTERS))

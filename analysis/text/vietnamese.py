@@ -241,7 +241,7 @@ class NumberToken(NamedTuple):
 
 _Y = r"(?:19|20)\d{2}"
 _TOKEN_RE = re.compile(
-    r"(?<![\w.,/%-])"
+    r"(?=\d)(?<![\w.,/%-])"  # a digit first: every other position is skipped at once
     rf"(?P<num>{_GROUPED}|(?P<point>\d+\.\d{{1,2}})(?=\s?%)|\d+(?:,\d+)?)"
     r"(?:\s?(?P<mag>nghìn|ngàn|triệu|tỷ|tỉ)(?!\w))?"
     r"(?P<pct>\s?%)?"
