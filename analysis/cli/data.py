@@ -22,6 +22,7 @@ from analysis.errors import EXIT_OK, EXIT_PARTIAL
 EXIT_CODES = """exit codes:
   0  success (quality flags are information, not errors)
   1  finished, but some raw rows were rejected (listed above the summary)
+  2  usage error: --out is the raw folder or inside it; nothing written
   3  input error: a raw file is missing, empty, not UTF-8 or lacks a column; nothing written
   4  busy: another build holds the lock on the output folder; nothing written
   130 interrupted: the previous processed files are intact"""
@@ -40,7 +41,7 @@ def add_parsers(subparsers) -> None:
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     build.add_argument("--raw", type=Path, metavar="DIR", help="raw tables (default: data/raw)")
     build.add_argument("--out", type=Path, metavar="DIR", help="processed tables (default: data/processed)")
-    build.add_argument("--quiet", action="store_true", help="print only rejected rows and errors")
+    build.add_argument("--quiet", action="store_true", help="print only notes, rejected rows and errors")
     build.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
                        help="how long to wait for another build holding the lock (default: 30)")
     build.set_defaults(func=run_build)
@@ -113,11 +114,15 @@ def metrics_tables(ds) -> dict:
 
 
 def print_rejects(ds) -> None:
-    """Print every rejected row on stderr, one line each: ``table.csv:line id field='value': reason``.
+    """Print the notes (``note: …``), then every rejected row, on stderr, one line each.
+
+    A rejected row is ``rejected table.csv:line id field='value': reason``.
 
     Args:
         ds: The dataset.
     """
+    for note in ds.notes:
+        print(f"note: {note}", file=sys.stderr)
     for r in ds.rejects.itertuples(index=False):
         print(f"rejected {r.table}.csv:{r.line} {r.record_id} {r.field}={r.value!r}: {r.reason}", file=sys.stderr)
 

@@ -52,9 +52,9 @@ from analysis.text.names import clean_name, on_distinct
 from analysis.data.quality import FLAG_COLUMNS, RULES, flag_observations
 from analysis.data.schema import (
     PROCESSED_COLUMNS, RAW_COLUMNS, REJECT_COLUMNS, column_problems, parse_dates,
-    UNKNOWN_INDICATOR, UNKNOWN_SOURCE, processed_schema, raw_schema, validate_raw, with_numbers,
+    UNKNOWN_INDICATOR, UNKNOWN_SOURCE, processed_schema, raw_schema, unused_columns, validate_raw, with_numbers,
 )
-from analysis.data.storage import build_lock, csv_bytes, file_sha256, json_bytes, read_csv_table, replace_files, sha256
+from analysis.data.storage import build_lock, check_not_raw, csv_bytes, file_sha256, json_bytes, read_csv_table, replace_files, sha256
 from analysis.data.units import resolve_units, unit_hierarchy
 
 RAW_TABLES = ("sources", "units", "codebook", "observations", "context")
@@ -88,6 +88,10 @@ class Dataset:
         sources, units, codebook: Validated copies of the raw tables (text).
         rows_in: Number of rows read from each raw table.
         raw_files: SHA-256 of each raw file read.
+        notes: What the build did that a user should know and that is not a
+            reject or a flag (one line each: a column it ignored).
+        raw_dir: The folder the raw tables were read from ('' if not from files);
+            :func:`write_processed` never writes there.
     """
 
     observations: pd.DataFrame
@@ -98,6 +102,8 @@ class Dataset:
     codebook: pd.DataFrame
     rows_in: dict = field(default_factory=dict)
     raw_files: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    raw_dir: str = ""
 
     def summary(self) -> dict:
         """Rows in / used / rejected per raw table, and flags per rule.
@@ -137,7 +143,7 @@ def load_dataset(raw_dir: Path | str | None = None) -> Dataset:
     if not raw_dir.is_dir():
         raise InputError("no such folder of raw tables", file=raw_dir)
     with _timed("read"):
-        frames = _read_tables(raw_dir)
+        frames, notes = _read_tables(raw_dir)
     hashes = {table: frame.attrs["sha256"] for table, frame in frames.items()}
     rejects = []
 
@@ -163,7 +169,7 @@ def load_dataset(raw_dir: Path | str | None = None) -> Dataset:
     dated_units = _dated_units(units)
     with _timed("build observations"):
         observations, unit_rejects = _build_observations(raw_obs, sources, units, dated_units, codebook)
-    rejects.append(unit_rejects)
+    rejects.append(_name_rejected_units(unit_rejects, raw_obs, frames["units"], rejects[1]))
     with _timed("quality"):
         flags, preferred, rules = flag_observations(observations, codebook, dated_units)
         observations["preferred"] = preferred.to_numpy()
@@ -177,6 +183,7 @@ def load_dataset(raw_dir: Path | str | None = None) -> Dataset:
         codebook=codebook.reset_index(drop=True),
         rows_in={t: len(frames[t]) for t in RAW_TABLES},
         raw_files={f"{t}.csv": hashes[t] for t in RAW_TABLES},
+        notes=notes, raw_dir=str(raw_dir),
     )
     _check_row_counts(ds)
     return ds
@@ -198,9 +205,47 @@ def _name_rejected_references(found: pd.DataFrame, upstream: dict) -> None:
                                             + lines.astype(int).astype(str) + ")")
 
 
-def _read_tables(raw_dir: Path) -> dict[str, pd.DataFrame]:
-    """Read every raw table; raise one InputError listing every file-level problem."""
-    frames, problems = {}, []
+def _name_rejected_units(unit_rejects: pd.DataFrame, raw_obs: pd.DataFrame, raw_units: pd.DataFrame,
+                         units_rejected: pd.DataFrame) -> pd.DataFrame:
+    """Say 'unit 'Kon Tum' (62) was rejected (units.csv:3)' for figures whose unit, or its province, was rejected.
+
+    The figures whose name matched no valid unit are resolved once more
+    against every unit row, rejected ones included; where that finds a unit
+    that was rejected, or a unit whose province was, the reject names it.
+    """
+    if unit_rejects.empty or units_rejected.empty:
+        return unit_rejects
+    rows = raw_obs.loc[raw_obs["obs_id"].isin(unit_rejects["record_id"])]  # ids are unique by now
+    places = pd.DataFrame({"unit_name": on_distinct(rows["unit_name"], clean_name),
+                           "province": on_distinct(rows["province"], clean_name), "scope": rows["scope"]})
+    every = raw_units.drop_duplicates("unit_code").reset_index(drop=True)  # a duplicate code: its first row
+    codes = resolve_units(places, every)["unit_code"].astype(object)
+    first_line = units_rejected.groupby("record_id")["line"].min()
+    itself = codes.isin(first_line.index)
+    province = codes.map(unit_hierarchy(every)["province_code"])
+    blamed = pd.DataFrame({"code": codes.where(itself, province).to_numpy(), "what": np.where(itself, "unit", "its province")},
+                          index=rows["obs_id"].to_numpy())
+    blamed = blamed.loc[blamed["code"].isin(first_line.index).to_numpy()]
+    if blamed.empty:
+        return unit_rejects
+    names = every.set_index("unit_code")["name"]
+    pick = unit_rejects["record_id"].isin(blamed.index)
+    found = blamed.loc[unit_rejects.loc[pick, "record_id"]]
+    unit_rejects = unit_rejects.copy()
+    unit_rejects.loc[pick, "reason"] = (found["what"] + " " + found["code"].map(names).map(repr) + " (" + found["code"]
+                                        + ") was rejected (units.csv:"
+                                        + found["code"].map(first_line).astype(int).astype(str) + ")").to_numpy()
+    return unit_rejects
+
+
+def _read_tables(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Read every raw table; raise one InputError listing every file-level problem.
+
+    Returns:
+        The tables, each without the columns the build does not use, and a
+        note for each such column (:func:`analysis.data.schema.unused_columns`).
+    """
+    frames, problems, notes = {}, [], []
     for table in RAW_TABLES:
         path = raw_dir / f"{table}.csv"
         try:
@@ -212,12 +257,14 @@ def _read_tables(raw_dir: Path) -> dict[str, pd.DataFrame]:
         if not found and frame.empty and table not in MAY_BE_EMPTY:
             found = ["no rows: the table has a header only"]
         problems.extend(InputError(p, file=path, row=1) for p in found)
-        frames[table] = frame
+        unused = unused_columns(list(frame.columns), table)
+        notes.extend(f"{path}:1: column {column!r} is not used by the build (ignored)" for column in unused)
+        frames[table] = frame.drop(columns=unused) if unused else frame
     if len(problems) == 1:
         raise problems[0]
     if problems:
         raise InputError(f"{len(problems)} problems: " + "; ".join(str(p) for p in problems))
-    return frames
+    return frames, notes
 
 
 def _build_observations(raw: pd.DataFrame, sources: pd.DataFrame, units: pd.DataFrame,
@@ -352,6 +399,7 @@ def write_processed(ds: Dataset, out_dir: Path | str | None = None,
         The content of ``build.json``.
 
     Raises:
+        UsageError: ``out_dir`` is the folder the raw tables were read from, or inside it.
         BusyError: Another build held the lock for ``lock_timeout`` seconds.
         InputError: The folder cannot be created or written (disk full,
             no permission, a file in its path); the message names the
@@ -366,6 +414,7 @@ def write_processed(ds: Dataset, out_dir: Path | str | None = None,
         ['codebook.csv', 'flags.csv', 'observations.csv', 'rejects.csv', 'sources.csv', 'units.csv']
     """
     out_dir = Path(out_dir) if out_dir is not None else paths.processed_dir()
+    check_not_raw(out_dir, ds.raw_dir or paths.raw_dir())
     tables = {name: getattr(ds, name) for name in PROCESSED_FILES}
     tables.update(extra_tables or {})
     contents = {f"{name}.csv": csv_bytes(frame) for name, frame in tables.items()}

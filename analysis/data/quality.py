@@ -82,6 +82,16 @@ Rules (severity):
     The figure was computed from others (status ``derived``).
 ``historical_unit`` (info)
     The unit no longer exists (its ``valid_to`` is set); one flag per unit.
+``zero_length_period`` (warning)
+    A flow whose period starts and ends on the same day: a count over no
+    time, so no rate per year can be computed from it (a typing slip, most
+    often the start date copied into the end).
+``dated_after_publication`` (warning)
+    A figure dated (``as_of``, or a period's end) after its source was
+    published, or after today when the source is undated: a projection or a
+    typing slip (a year of 2099). A partial date counts from its first day
+    (as_of 2020 is not after a publication of September 2020); targets
+    (indicators ending in ``_target``) are set ahead and not flagged.
 
 Examples:
     >>> list(RULES)[:3]
@@ -93,7 +103,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.text.names import combined_codes, distinct_values
+from analysis.text.names import combined_codes, distinct_values, on_distinct
 
 FLAG_COLUMNS = ["rule", "severity", "obs_ids", "unit_code", "indicator", "message"]
 
@@ -107,6 +117,8 @@ RULES = {
     "suspect_note": "warning",
     "derived_value": "info",
     "historical_unit": "info",
+    "zero_length_period": "warning",
+    "dated_after_publication": "warning",
 }
 
 HEDGE_WORDS = {"more_than": "more than", "nearly": "nearly", "about": "about", "at_least": "at least"}
@@ -197,6 +209,8 @@ def flag_observations(observations: pd.DataFrame, codebook: pd.DataFrame,
         _suspect_note(obs),
         _derived_value(obs),
         _historical_unit(obs, units),
+        _zero_length_period(obs),
+        _dated_after_publication(obs),
     ]
     flags = pd.concat([found for found, _ in results], ignore_index=True)
     masks = np.zeros(len(observations), dtype=np.int64)
@@ -750,3 +764,41 @@ def _historical_unit(observations: pd.DataFrame, units: pd.DataFrame) -> tuple[p
     until = per_unit["valid_to"].dt.strftime("%Y-%m-%d")
     message = per_unit["label"] + " (" + per_unit.index.to_series() + ") existed until " + until
     return _flags("historical_unit", per_unit["ids"], per_unit.index.to_series(), "", message, np.flatnonzero(pick))
+
+
+def _zero_length_period(observations: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Flows whose period starts and ends on the same day (see module doc)."""
+    pick = ((observations["kind"] == "flow") & (observations["period_start"] == observations["period_end"])).to_numpy()
+    obs = observations.loc[pick]
+    day = obs["period_start"].dt.strftime("%Y-%m-%d").astype(object)
+    message = "flow over no time: the period starts and ends on " + day + "; no rate per year is computed from it"
+    return _flags("zero_length_period", obs["obs_id"], obs["unit_code"], obs["indicator"], message,
+                  np.flatnonzero(pick))
+
+
+def _dated_after_publication(observations: pd.DataFrame, today: pd.Timestamp | None = None
+                             ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Figures dated after their source's publication, or after today when the source is undated (module doc)."""
+    today = pd.Timestamp.now().normalize() if today is None else today
+    published = on_distinct(observations["published"].astype(object).fillna(""), _last_day)
+    limit = published.fillna(today).to_numpy(dtype="datetime64[ns]")
+    dated = observations["as_of"].where(observations["kind"] == "stock", observations["period_end"])
+    precision = pd.Categorical(observations["date_precision"], categories=["year", "month", "day"]).codes
+    days = dated.to_numpy(dtype="datetime64[D]")
+    first = np.choose(np.maximum(precision, 0), [days.astype(f"datetime64[{unit}]").astype("datetime64[D]")
+                                                 for unit in "YMD"])  # the first day a partial date covers
+    target = observations["indicator"].astype(object).str.endswith("_target").to_numpy(dtype=bool)
+    pick = (first.astype("datetime64[ns]") > limit) & ~np.isnat(days) & ~target
+    obs = observations.loc[pick]
+    day = dated[pick].dt.strftime("%Y-%m-%d").astype(object)
+    undated = published[pick].isna().to_numpy()
+    message = np.where(undated, "dated " + day + ", after today (" + today.strftime("%Y-%m-%d") + ")",
+                       "dated " + day + ", after its source was published (" +
+                       obs["published"].astype(object).fillna("") + ")")
+    return _flags("dated_after_publication", obs["obs_id"], obs["unit_code"], obs["indicator"], message,
+                  np.flatnonzero(pick))
+
+
+def _last_day(text: str) -> pd.Timestamp:
+    """The last day a partial ISO date (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``) covers; NaT for ''."""
+    return pd.Period(text).end_time.normalize() if text else pd.NaT

@@ -98,6 +98,9 @@ NOT_A_NUMBER = "not a number (use . for decimals, no thousands separators, no % 
 NOT_A_DATE = "not a date (YYYY, YYYY-MM, YYYY-MM-DD or D/M/YYYY)"
 UNKNOWN_SOURCE = "unknown source id; not in sources.csv"
 UNKNOWN_INDICATOR = "unknown indicator; not in codebook.csv"
+#: Largest size of a value: no count, area or share here comes near it, and beyond 2**63 counts stop being
+#: exact integers.
+MAX_VALUE = 1e12
 #: The party was founded on 3 February 1930: no figure about it can be of an earlier date.
 PARTY_FOUNDED = np.datetime64("1930-02-03")
 
@@ -269,6 +272,27 @@ def column_problems(columns, table: str) -> list[str]:
     return problems
 
 
+def unused_columns(columns, table: str) -> list[str]:
+    """Header fields a table has beyond its columns (:data:`RAW_COLUMNS` and :data:`OPTIONAL_COLUMNS`).
+
+    The build and ``validate`` read such a column, ignore it, and say so in
+    a note; they never fail because of it.
+
+    Args:
+        columns: The header fields found.
+        table: Which raw table.
+
+    Returns:
+        The fields that are not used, in file order.
+
+    Examples:
+        >>> unused_columns(["obs_id", "comment", "value"], "observations")
+        ['comment']
+    """
+    known = set(RAW_COLUMNS[table]) | set(OPTIONAL_COLUMNS.get(table, ()))
+    return [c for c in columns if c not in known]
+
+
 def _check(func, **kwargs) -> pa.Check:
     """A vectorised check; raw cells are never missing (read as '' ), so nulls are not looked for."""
     return pa.Check(func, ignore_na=False, **kwargs)
@@ -394,7 +418,8 @@ def raw_schema(table: str, *, source_ids=None, codebook: pd.DataFrame | None = N
             "language": _one_of(LANGUAGES),
             "kind": _one_of(SOURCE_KINDS),
             "accessed": _date_column(),
-        })
+        }, checks=[_frame_check(column, "after today: a source cannot be published or read in the future",
+                                _not_after_today(column)) for column in ("published", "accessed")])
     if table == "units":
         return pa.DataFrameSchema({
             "unit_code": _id_column(table),
@@ -423,6 +448,8 @@ def raw_schema(table: str, *, source_ids=None, codebook: pd.DataFrame | None = N
             _frame_check("denominator", "unknown denominator indicator", known("denominator")),
             _frame_check("breakdown", "a breakdown needs a parent",
                          lambda f: (f["breakdown"] == "") | (f["parent"] != "")),
+            _frame_check("parent", "the parents form a cycle: an indicator cannot be its own ancestor",
+                         _not_in_parent_cycle),
         ])
     return _observation_schema(table, source_ids, codebook)
 
@@ -472,6 +499,8 @@ def _observation_schema(table: str, source_ids, codebook: pd.DataFrame) -> pa.Da
                      outside("lower")),
         _frame_check("value", "percent above 100 (only changes and shares of a target may exceed 100)",
                      outside("upper")),
+        _frame_check("value", f"out of range: larger than {MAX_VALUE:.0e} in size, which no figure here can be",
+                     lambda f: ~(f["_number"].abs() > MAX_VALUE)),
         _frame_check("value", "a count must be a whole number",
                      lambda f: ~((f["unit"] == "count") & (f["_number"] % 1 != 0) & f["_number"].notna())),
         _frame_check("unit", "differs from the codebook's unit for this indicator", unit_differs),
@@ -481,6 +510,35 @@ def _observation_schema(table: str, source_ids, codebook: pd.DataFrame) -> pa.Da
         *([_frame_check(column, "before the party was founded (3 February 1930)", _not_before_founding(column))
            for column in ("as_of", "period_start", "period_end")] if table == "observations" else []),
     ])
+
+
+def _not_after_today(column: str):
+    def check(frame):
+        return pd.Series(~(_date_bound(frame[column], "first") > np.datetime64(date.today())), index=frame.index)
+    return check
+
+
+def _not_in_parent_cycle(frame: pd.DataFrame) -> pd.Series:
+    """Codebook rows whose chain of parents leads back to themselves.
+
+    Following ``n`` parents from any row (``n`` = rows) ends on a cycle if
+    the chain has one, and every row of a cycle is reached that way from a
+    row of its cycle: the rows reached are exactly the rows of cycles.
+    ``n`` steps take about log2(n) vectorised compositions.
+    """
+    ids = frame["indicator"].to_numpy(dtype=object)
+    first = pd.Series(np.arange(len(ids))).groupby(ids).first()  # a duplicate id: its first row stands for it
+    up = first.reindex(frame["parent"].to_numpy(dtype=object)).fillna(-1).to_numpy(dtype=np.int64)  # -1: none
+
+    def then(step, at):
+        return np.where(at >= 0, step[np.maximum(at, 0)], -1)
+
+    reached, power, n = np.arange(len(ids)), up, len(ids)
+    while n:
+        if n & 1:
+            reached = then(power, reached)
+        power, n = then(power, power), n >> 1
+    return pd.Series(~np.isin(np.arange(len(ids)), reached[reached >= 0]), index=frame.index)
 
 
 def _not_before_founding(column: str):
