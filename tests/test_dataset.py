@@ -304,8 +304,8 @@ def test_a_full_disk_is_an_input_error_naming_the_folder_and_the_previous_build_
 
 def test_an_output_folder_under_a_file_is_an_input_error_naming_it(small_dataset, tmp_path):
     (tmp_path / "file").write_text("not a folder\n", encoding="utf-8")
-    with pytest.raises(InputError, match="^" + str(tmp_path / "file" / "processed") + ": cannot write the processed "
-                                         "tables: Not a directory$"):
+    with pytest.raises(InputError, match="^" + str(tmp_path / "file" / "processed") + ": cannot create the output "
+                                         "folder: Not a directory$"):
         write_processed(small_dataset, tmp_path / "file" / "processed")
 
 

@@ -24,6 +24,12 @@ order given. The guarantee:
   the hashes of the others, so such a mix is detected on reading (see
   :func:`analysis.data.dataset.read_processed`), and the next build cleans up.
 
+Outputs are opened one guarded way (:func:`open_output`, :func:`output_folder`):
+a symbolic link where an output file, a temporary file, the lock or a
+folder the code creates should be is refused, never followed, so nothing
+outside the output folder is ever written. An output folder is never the
+raw folder or inside it, compared by real paths (:func:`check_not_raw`).
+
 Locking (:func:`build_lock`): ``fcntl.flock`` on ``.lock`` in the output
 folder. The kernel releases the lock when its holder dies, so a crashed
 build never leaves a stale lock; the file keeps the holder's pid for the
@@ -43,6 +49,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import errno
 import fcntl
 import hashlib
 import io
@@ -58,7 +65,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.errors import BusyError, InputError
+from analysis.errors import BusyError, InputError, UsageError
 from analysis.text.names import combined_codes, fix_text, on_distinct
 
 LOCK_NAME = ".lock"
@@ -420,17 +427,122 @@ def replace_files(files: dict[str, bytes], out_dir: Path | str) -> None:
 
 
 def _write_synced(path: Path, content: bytes) -> None:
-    with open(path, "wb") as handle:
+    _remove(path)  # a stale temporary file, or a link planted under its name: removed, never followed
+    with open_output(path, exclusive=True) as handle:
         handle.write(content)
         handle.flush()
         os.fsync(handle.fileno())
 
 
+def open_output(path: Path | str, *, exclusive: bool = False, append: bool = False):
+    """Open a file for writing (binary) without following a symbolic link.
+
+    The one way this package opens a file it writes: a link at ``path`` is
+    refused (``OSError`` ELOOP), so a planted link cannot make a write land
+    outside the output folder.
+
+    Args:
+        path: The file.
+        exclusive: Fail if the file exists (for temporary files just removed).
+        append: Open for reading and appending instead of truncating (the lock file).
+
+    Returns:
+        A binary file object.
+
+    Raises:
+        OSError: ``path`` is a link (ELOOP), exists with ``exclusive``, or cannot be written.
+
+    Examples:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> (folder / "link").symlink_to(folder / "elsewhere")
+        >>> open_output(folder / "link")
+        Traceback (most recent call last):
+        ...
+        OSError: [Errno 40] Too many levels of symbolic links: ...
+    """
+    flags = os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    flags |= (os.O_RDWR | os.O_APPEND) if append else (os.O_WRONLY | (os.O_EXCL if exclusive else os.O_TRUNC))
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as err:
+        if err.errno == errno.ELOOP and err.filename is None:
+            err.filename = str(path)
+        raise
+    return os.fdopen(fd, "a+b" if append else "wb")
+
+
+def output_folder(path: Path | str, *, may_be_link: bool = False) -> Path:
+    """Create a folder (and its parents) for outputs, refusing one that is a symbolic link.
+
+    Args:
+        path: The folder.
+        may_be_link: Accept a link (a folder the user named, such as ``--out``,
+            whose real path the caller has checked); folders the code makes
+            inside it are never links.
+
+    Returns:
+        The folder as a Path.
+
+    Raises:
+        InputError: ``path`` is a symbolic link, or cannot be created (a file in the way, no permission).
+
+    Examples:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> output_folder(folder / "a" / "b").is_dir()
+        True
+        >>> (folder / "c").symlink_to(folder / "a")
+        >>> output_folder(folder / "c")
+        Traceback (most recent call last):
+        ...
+        analysis.errors.InputError: /...c: is a symbolic link; outputs are never written through links
+    """
+    path = Path(path)
+    if path.is_symlink() and not may_be_link:
+        raise InputError("is a symbolic link; outputs are never written through links", file=path)
+    if path.exists() and not path.is_dir():
+        raise InputError("is a file, not a folder; give a folder for the outputs", file=path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create the output folder: {err.strerror}", file=path) from None
+    return path
+
+
+def check_not_raw(out: Path | str, raw_dir: Path | str) -> None:
+    """Refuse an output path that is the raw folder or inside it (raw tables are never rewritten).
+
+    Paths are compared as real paths, so ``R/.``, ``../x/R``, and a symbolic
+    link to ``R`` (or to a folder inside it) are all recognised.
+
+    Args:
+        out: An output folder or file (it need not exist).
+        raw_dir: The raw folder.
+
+    Raises:
+        UsageError: ``out`` is ``raw_dir`` or inside it.
+
+    Examples:
+        >>> import tempfile
+        >>> raw = Path(tempfile.mkdtemp())
+        >>> check_not_raw(raw.parent / "processed", raw)
+        >>> check_not_raw(raw / ".", raw)
+        Traceback (most recent call last):
+        ...
+        analysis.errors.UsageError: /...: is the raw folder /... or inside it; raw tables are never rewritten, ...
+    """
+    real_out, real_raw = Path(os.path.realpath(out)), Path(os.path.realpath(raw_dir))
+    if real_out == real_raw or real_raw in real_out.parents:
+        raise UsageError(f"is the raw folder {real_raw} or inside it; raw tables are never rewritten, "
+                         "choose another output", file=out)
+
+
 def _snapshot(target: Path, backup: Path) -> None:
     try:
-        os.link(target, backup)
+        os.link(target, backup, follow_symlinks=False)
     except OSError:  # file systems without hard links
-        shutil.copy2(target, backup)
+        shutil.copy2(target, backup, follow_symlinks=False)
 
 
 def _remove(path: Path) -> None:
@@ -468,10 +580,14 @@ def build_lock(out_dir: Path | str, timeout: float = 30.0, poll: float = 0.1):
         ...     lock.name
         '.lock'
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = output_folder(out_dir, may_be_link=True)
     path = out_dir / LOCK_NAME
-    handle = open(path, "a+")
+    try:
+        handle = open_output(path, append=True)
+    except OSError as err:
+        reason = "is a symbolic link; the lock is never taken through a link" if err.errno == errno.ELOOP else (
+            f"cannot open the lock file: {err.strerror}")
+        raise InputError(reason, file=path) from None
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -481,15 +597,14 @@ def build_lock(out_dir: Path | str, timeout: float = 30.0, poll: float = 0.1):
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     handle.seek(0)
-                    holder = handle.read().strip() or "unknown"
+                    holder = handle.read().decode("ascii", "replace").strip() or "unknown"
                     raise BusyError(
                         f"another build (pid {holder}) holds the lock; waited {timeout:g} s, try again later",
                         file=path,
                     ) from None
                 time.sleep(poll)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n".encode())
         handle.flush()
         yield path
     finally:
