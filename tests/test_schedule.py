@@ -288,7 +288,7 @@ jobs:
 """)
     message = problems_of(path, notebooks)
     expected = [
-        "timeout: cell: must be a positive number of seconds, not 0",
+        "timeout: cell: must be a positive number of seconds up to 604800 (a week), not 0",
         "timeout: unknown key 'jobs' (did you mean 'job'?)",
         "job 1 (greeting): 'output_json' is set by the runner; remove it from the schedule",
         "job 1 (greeting): name: expected text like the notebook's default 'world', got list "

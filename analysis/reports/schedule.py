@@ -67,6 +67,18 @@ SHORTHANDS = ("every_district_with_data",)
 ALL_PROVINCES = "all"
 #: Longest output name; longer ones are cut and end with a hash of the parameters.
 MAX_NAME = 80
+#: Limits on a schedule file, checked on the YAML events before anything is built or expanded:
+#: its size in bytes, how deeply lists and mappings nest, how many values it holds once every
+#: alias is expanded, and how many digits a number may have.
+MAX_SCHEDULE_BYTES = 1 << 20
+MAX_DEPTH = 20
+MAX_VALUES = 100_000
+MAX_DIGITS = 30
+#: Longest time limit, in seconds (a week).
+MAX_SECONDS = 7 * 24 * 3600.0
+#: Characters that are invisible and removed from every text of a schedule (zero-width space,
+#: non-joiner, joiner, word joiner, byte-order mark).
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 _NOT_SLUG_RE = re.compile(r"[^a-z0-9]+")
 
@@ -368,12 +380,17 @@ def read_schedule(path: Path | str) -> dict:
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        if len(data) > MAX_SCHEDULE_BYTES:
+            raise UsageError(f"the schedule is {len(data) / 2**20:.1f} MB; the limit is "
+                             f"{MAX_SCHEDULE_BYTES / 2**20:g} MB", file=path)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise UsageError("schedule not found", file=path) from None
     except (OSError, UnicodeDecodeError) as err:
         raise UsageError(f"cannot read the schedule: {err}", file=path) from None
     try:
+        _check_limits(yaml.parse(text, Loader=yaml.SafeLoader), path)
         spec = yaml.safe_load(text)
     except yaml.constructor.ConstructorError as err:
         line = err.problem_mark.line + 1 if err.problem_mark else None
@@ -386,7 +403,66 @@ def read_schedule(path: Path | str) -> dict:
                          row=mark.line + 1 if mark else None) from None
     if not isinstance(spec, dict):
         raise UsageError("a schedule is a mapping with a 'jobs' list", file=path)
-    return spec
+    return _normalised(spec)
+
+
+_NUMBER_RE = re.compile(r"[-+]?[0-9_.]+(?:[eE][-+]?[0-9]+)?")
+
+
+def _check_limits(events, path: Path) -> None:
+    """Refuse a schedule beyond :data:`MAX_DEPTH`, :data:`MAX_VALUES` or :data:`MAX_DIGITS`, from its YAML events.
+
+    The events are read one by one (no recursion, nothing built): an alias
+    counts as the number of values of its anchor, so an alias bomb (nine
+    aliases of nine aliases ...) is refused before anything expands it.
+    """
+    import yaml
+
+    sizes: dict[str, int] = {}
+    open_nodes: list[list] = []  # [anchor, values so far] of each list or mapping being read
+    total = 0
+    for event in events:
+        line = event.start_mark.line + 1
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            open_nodes.append([event.anchor, 1])
+            if len(open_nodes) > MAX_DEPTH:
+                raise UsageError(f"lists and mappings nest more than {MAX_DEPTH} deep", file=path, row=line)
+            continue
+        if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            anchor, count = open_nodes.pop()
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, count = None, sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            digits = sum(c.isdigit() for c in event.value)
+            if event.style is None and digits > MAX_DIGITS and _NUMBER_RE.fullmatch(event.value):
+                raise UsageError(f"a number of {digits} digits; the limit is {MAX_DIGITS} (quote it if it is text)",
+                                 file=path, row=line)
+            anchor, count = event.anchor, 1
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = count
+        if open_nodes:
+            open_nodes[-1][1] += count
+        else:
+            total += count
+        if total + sum(n for _, n in open_nodes) > MAX_VALUES:
+            raise UsageError(f"more than {MAX_VALUES:,} values once its aliases are expanded", file=path, row=line)
+
+
+def _normalised(value):
+    """A parsed schedule with every text (keys too) in NFC and without zero-width characters.
+
+    So that names typed in different Unicode forms are one name (duplicate
+    jobs are found) and a notebook receives its parameters in one form.
+    """
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value.translate(ZERO_WIDTH))
+    if isinstance(value, list):
+        return [_normalised(v) for v in value]
+    if isinstance(value, dict):
+        return {_normalised(k): _normalised(v) for k, v in value.items()}
+    return value
 
 
 def load_schedule(path: Path | str, *, notebooks_dir: Path | None = None, dataset=None) -> Schedule:
@@ -473,6 +549,18 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
+def seconds_problem(value) -> str | None:
+    """Why a value is not a usable time limit, or None.
+
+    Examples:
+        >>> seconds_problem(300), seconds_problem(float("inf")), seconds_problem(-1)
+        (None, 'must be a positive number of seconds up to 604800 (a week), not inf', 'must be a positive number of seconds up to 604800 (a week), not -1')
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_SECONDS:
+        return f"must be a positive number of seconds up to {MAX_SECONDS:g} (a week), not {value!r}"
+    return None
+
+
 def _json_problem(value) -> str | None:
     """Why a value cannot be passed to a notebook intact, or None."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -543,8 +631,8 @@ class _Checker:
         for key, value in spec.items():
             if key not in TIMEOUT_KEYS:
                 self.problem("timeout", f"unknown key {key!r}{_suggest(str(key), TIMEOUT_KEYS)}")
-            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                self.problem(f"timeout: {key}", f"must be a positive number of seconds, not {value!r}")
+            elif (problem := seconds_problem(value)) is not None:
+                self.problem(f"timeout: {key}", problem)
             else:
                 timeouts[key] = float(value)
         return timeouts
