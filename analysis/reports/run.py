@@ -25,17 +25,18 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from analysis import paths
-from analysis.errors import UsageError
+from analysis.errors import InputError, UsageError
 from analysis.reports.kernels import KERNEL_NAME, ensure_kernel
 from analysis.reports.provenance import describe, schedule_record
 from analysis.reports.runner import FAILED, JobResult, RunSettings, run_jobs, timestamp
-from analysis.reports.schedule import Schedule, load_schedule
+from analysis.reports.schedule import Schedule, load_schedule, seconds_problem
 
 EXECUTORS = ("local", "dask")
 
@@ -84,12 +85,17 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
         The results and the paths of ``index.html`` and ``index.json``.
 
     Raises:
-        UsageError: A problem with the schedule or the arguments (nothing ran).
+        UsageError: A problem with the schedule or the arguments, or ``out_dir`` is
+            the raw folder or inside it (nothing ran).
+        InputError: The output folder is a file or cannot be written, a
+            notebook's folder in it is a symbolic link (nothing ran), or the
+            index cannot be written (a full disk: the run stops; the previous
+            index is intact).
         BusyError: Another run is writing to the same output folder.
         KeyboardInterrupt: The run was interrupted; the index lists the jobs
             that finished and marks the others ``interrupted``.
     """
-    from analysis.data.storage import build_lock
+    from analysis.data.storage import build_lock, check_not_raw
 
     if executor not in EXECUTORS:
         raise UsageError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
@@ -98,11 +104,16 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
     if workers is not None and workers < 1:
         raise UsageError(f"--jobs must be at least 1, not {workers}")
     for name, value in (("cell timeout", cell_timeout), ("job timeout", job_timeout)):
-        if value is not None and not value > 0:
-            raise UsageError(f"the {name} must be a positive number of seconds, not {value}")
+        if value is not None and (problem := seconds_problem(value)) is not None:
+            raise UsageError(f"the {name} {problem}")
     if not isinstance(schedule, Schedule):
         schedule = load_schedule(schedule)
-    out_dir = Path(out_dir or paths.reports_dir()).resolve()
+    out_dir = Path(out_dir or paths.reports_dir())
+    check_not_raw(out_dir, paths.raw_dir())
+    out_dir = out_dir.resolve()
+    for notebook in sorted({job.notebook for job in schedule.jobs}):  # never written through a planted link
+        if (out_dir / notebook).is_symlink():
+            raise InputError("is a symbolic link; outputs are never written through links", file=out_dir / notebook)
     settings = RunSettings(out_dir=str(out_dir), kernel_name=kernel_name,
                            cell_timeout=cell_timeout or schedule.cell_timeout,
                            job_timeout=job_timeout or schedule.job_timeout, schedule=schedule_record(schedule.source))
@@ -126,7 +137,8 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
             else:
                 results = run_jobs(schedule.jobs, settings, workers=workers, on_result=arrived)
         except BaseException:  # Ctrl-C (or a failure of the run itself): say which jobs did not finish
-            index.write(ended=True)
+            with contextlib.suppress(InputError):  # the disk may be full: the error that stopped the run is told
+                index.write(ended=True)
             raise
         index_html, index_json = index.write(ended=True)
     return RunSummary(results=results, index_html=index_html, index_json=index_json)
@@ -177,7 +189,10 @@ class _LiveIndex:
         left = sum(entry.status == unfinished for entry in entries)
         if left:
             record["counts"][unfinished] = left
-        return write_index(self.out_dir, record)
+        try:
+            return write_index(self.out_dir, record)
+        except OSError as err:  # the previous index is intact (written atomically) and links only complete files
+            raise InputError(f"cannot write the index: {err.strerror or err}", file=self.out_dir) from None
 
 
 def _run_on_dask(schedule: Schedule, settings: RunSettings, address: str, workers: int | None, on_result):

@@ -47,10 +47,12 @@ import concurrent.futures as cf
 import contextlib
 import dataclasses
 import functools
+import json
 import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -61,6 +63,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from analysis.data.storage import output_folder, replace_files
 from analysis.reports.kernels import (
     HISTORY_IN_MEMORY,
     KERNEL_JOBS,
@@ -232,19 +235,23 @@ def html_exporter(show_code: bool = False):
 
 def write_html(notebook_path: Path, html_path: Path, footer: str = "") -> None:
     """Convert an executed notebook to a report page (code hidden, unless the notebook's metadata
-    sets ``grassroots.show_code``, as a walk-through of the API does).
+    sets ``grassroots.show_code``, as a walk-through of the API does), written atomically.
 
     Args:
         notebook_path: The executed ``.ipynb``.
-        html_path: Where to write the HTML (overwritten).
+        html_path: Where to write the HTML (replaced only once the new page is
+            complete on disk: a full disk leaves no cut-off page under this name).
         footer: HTML put at the end of the page (the provenance footer).
+
+    Raises:
+        OSError: The page could not be written (nothing is left under ``html_path``'s temporary name).
     """
     import nbformat
 
     notebook = nbformat.read(notebook_path, as_version=4)
     show_code = bool(notebook.metadata.get("grassroots", {}).get("show_code", False))
     body, _ = html_exporter(show_code).from_notebook_node(notebook, resources={"footer": footer})
-    html_path.write_text(body, encoding="utf-8")
+    replace_files({html_path.name: body.encode("utf-8")}, html_path.parent)
 
 
 def prepare_worker() -> None:
@@ -254,8 +261,16 @@ def prepare_worker() -> None:
     html_exporter()
 
 
-def _init_worker() -> None:
-    """Initialise a local pool worker: silence papermill's log, skip a slow import.
+def _init_worker(parent_pid: int) -> None:
+    """Initialise a local pool worker: die with the parent, silence papermill's log, skip a slow import.
+
+    The worker dies with the process that started it, even when that one is
+    killed with SIGKILL and cleans nothing up: on Linux the kernel sends it
+    SIGKILL (``prctl(PR_SET_PDEATHSIG)``), elsewhere a watchdog thread
+    notices the new parent within a second. Its kernels then notice that
+    their parent is gone (ipykernel's parent poller, ``JPY_PARENT_PID``)
+    and exit too, so no process of a killed run finishes a job after its
+    lock was released.
 
     Every failure reaches the parent in the job's result; papermill's and
     nbclient's own log lines would only repeat it between progress lines.
@@ -267,8 +282,31 @@ def _init_worker() -> None:
     validates notebooks without a format checker), so the worker does
     without it: jsonschema then simply does not check that format.
     """
+    _die_with(parent_pid)
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
     sys.modules.setdefault("rfc3987_syntax", None)  # None in sys.modules: the import raises ImportError
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent_pid: int) -> None:
+    """End this process when ``parent_pid`` is no longer its parent (see :func:`_init_worker`)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    else:
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="parent watchdog", daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before the signal was asked for
+        os._exit(1)
 
 
 def _describe_error(err: BaseException, settings: RunSettings, timed_out: bool) -> tuple[str, str]:
@@ -309,10 +347,10 @@ def execute_job(job: Job, settings: RunSettings) -> JobResult:
     ensure_kernel(settings.kernel_name)
     started, clock = timestamp(), time.monotonic()
     out_dir = Path(settings.out_dir)
-    folder = out_dir / job.notebook
+    folder = output_folder(out_dir / job.notebook)  # a link planted there is refused, never followed
     staging = folder / f"{STAGING_PREFIX}{job.name}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    _remove_staging(staging)
+    staging.mkdir()
     executed, html, artifact, kernel_log = (staging / f"{job.name}{ext}" for ext in (".ipynb", ".html", ".json", ".log"))
     parameters = dict(job.parameters)
     if job.writes_json:
@@ -342,6 +380,8 @@ def execute_job(job: Job, settings: RunSettings) -> JobResult:
                                                                kernel_output, settings.socket_dir))
         if job.writes_json and not artifact.exists():
             reason, error = "no artifact", "the notebook declares output_json but wrote no file there"
+        elif job.writes_json and not _complete(artifact):
+            reason, error = "no artifact", "the file the notebook wrote to output_json is not complete JSON"
         else:
             provenance = (stamp_artifact(artifact, settings.schedule) if job.writes_json
                           else describe(schedule=settings.schedule))
@@ -380,12 +420,12 @@ def _put_in_place(job: Job, staging: Path, folder: Path, failed: bool, keep_log:
               for kind, ext in (("artifact", ".json"), ("html", ".html"), ("notebook", ".ipynb"), ("log", ".log"))}
     moved: dict[str, Path] = {}
     if failed:
-        if staged["notebook"].exists():
-            with contextlib.suppress(Exception):  # a half-written notebook may not convert
+        if _complete(staged["notebook"]):
+            with contextlib.suppress(Exception):  # a notebook may not convert, the disk may be full
                 write_html(staged["notebook"], staged["html"])
         for kind in ("html", "notebook", "log") if keep_log else ("html", "notebook"):
             source = staged[kind]
-            if source.exists() and source.stat().st_size > 0:
+            if source.exists() and source.stat().st_size > 0 and (kind != "notebook" or _complete(source)):
                 target = folder / f"{job.name}.failed{source.suffix}"
                 os.replace(source, target)
                 moved[kind] = target
@@ -398,8 +438,25 @@ def _put_in_place(job: Job, staging: Path, folder: Path, failed: bool, keep_log:
                 moved[kind] = target
         for ext in (".ipynb", ".html", ".log"):
             (folder / f"{job.name}.failed{ext}").unlink(missing_ok=True)
-    shutil.rmtree(staging, ignore_errors=True)
+    _remove_staging(staging)
     return moved
+
+
+def _complete(path: Path) -> bool:
+    """Whether a notebook or JSON file is there and complete (it parses); a cut-off file does not."""
+    try:
+        json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _remove_staging(staging: Path) -> None:
+    """Remove a job's staging folder, or a link planted under its name (never what the link points to)."""
+    if staging.is_symlink():
+        staging.unlink()
+    else:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- many jobs
@@ -407,7 +464,7 @@ def _put_in_place(job: Job, staging: Path, folder: Path, failed: bool, keep_log:
 
 def _lost_result(job: Job, settings: RunSettings, started: str, clock: float, reason: str, error: str) -> JobResult:
     """The result of a job whose worker did not report back."""
-    shutil.rmtree(Path(settings.out_dir) / job.notebook / f"{STAGING_PREFIX}{job.name}", ignore_errors=True)
+    _remove_staging(Path(settings.out_dir) / job.notebook / f"{STAGING_PREFIX}{job.name}")
     return JobResult(name=job.name, notebook=job.notebook, parameters=job.parameters, status=FAILED,
                      reason=reason, error=error, started=started, finished=timestamp(),
                      duration=round(time.monotonic() - clock, 3))
@@ -421,7 +478,7 @@ def local_pool(workers: int) -> cf.ProcessPoolExecutor:
     warm kernels it also keeps its kernel (see :class:`KernelKeeper`).
     """
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_init_worker)
+                                  initializer=_init_worker, initargs=(os.getpid(),))
 
 
 def _kill_pool(pool: cf.ProcessPoolExecutor) -> None:
@@ -521,8 +578,7 @@ def run_jobs(jobs, settings: RunSettings, *, workers: int, executor: cf.Executor
         if own_pool:
             _kill_pool(pool)
         for index, _, _ in running.values():
-            shutil.rmtree(Path(settings.out_dir) / jobs[index].notebook / f"{STAGING_PREFIX}{jobs[index].name}",
-                          ignore_errors=True)
+            _remove_staging(Path(settings.out_dir) / jobs[index].notebook / f"{STAGING_PREFIX}{jobs[index].name}")
         raise
     finally:
         shutil.rmtree(settings.socket_dir, ignore_errors=True)
