@@ -6,7 +6,9 @@ from articles; ``synthetic``: the synthetic national panel). Every module
 exposes ``add_parsers(subparsers)``, which registers its commands with a
 ``func(args) -> int`` default. Errors the user
 can fix are printed as one line, never a traceback, and mapped to the exit
-codes documented in :mod:`analysis.errors`.
+codes documented in :mod:`analysis.errors`. An ``OSError`` that no command
+turned into such an error (the system refused to read or write a file) is
+an input error too: one line naming the file, exit 3.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import importlib
 import signal
 import sys
 
-from analysis.errors import EXIT_INTERRUPTED, AnalysisError
+from analysis.errors import EXIT_INPUT, EXIT_INTERRUPTED, AnalysisError
 
 COMMAND_MODULES = ("data", "report", "extract", "synthetic")
 
@@ -62,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; outputs written before the interruption are intact", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as err:  # the system refused a read or write (permission, full disk): an input problem, not a bug
+        if args.debug:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_INPUT
     except Exception as err:  # an internal bug: one line unless --debug
         if args.debug:
             raise

@@ -65,6 +65,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis import paths
 from analysis.errors import BusyError, InputError, UsageError
 from analysis.text.names import combined_codes, fix_text, on_distinct
 
@@ -389,6 +390,8 @@ def replace_files(files: dict[str, bytes], out_dir: Path | str) -> None:
         out_dir: The destination folder (created if missing).
 
     Raises:
+        UsageError: ``out_dir`` is the project's raw folder (:func:`analysis.paths.raw_dir`)
+            or inside it: raw tables are never replaced, whichever command asks.
         OSError: Writing failed; the previous files are intact.
 
     Examples:
@@ -399,6 +402,7 @@ def replace_files(files: dict[str, bytes], out_dir: Path | str) -> None:
         (b'a\\n1\\n', ['build.json', 't.csv'])
     """
     out_dir = Path(out_dir)
+    check_not_raw(out_dir, paths.raw_dir())
     out_dir.mkdir(parents=True, exist_ok=True)
     temps = {name: out_dir / f".{name}.tmp" for name in files}
     backups = {name: out_dir / f".{name}.bak" for name in files}
