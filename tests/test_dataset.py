@@ -366,3 +366,22 @@ def test_real_dak_ha_undated_article_is_placed_at_the_portal_date_and_not_agains
     assert len(with_undated) == 1 and of_2018 not in with_undated["obs_ids"].iloc[0]
     assert "the undated figure is placed at 2023-06-30: 4 other figures of S002 for this unit agree" \
         in with_undated["message"].iloc[0]
+
+
+def test_a_figure_of_a_commune_whose_district_was_rejected_names_the_district(small_raw):
+    text = (small_raw / "units.csv").read_text(encoding="utf-8")
+    (small_raw / "units.csv").write_text(text.replace("614,Kon Rẫy,Huyện Kon Rẫy,district,62,2002,",
+                                                      "614,Kon Rẫy,Huyện Kon Rẫy,district,62,2026,"), encoding="utf-8")
+    rejects = load_dataset(small_raw).rejects.set_index("record_id")["reason"]
+    assert rejects["O0009"] == "its district 'Kon Rẫy' (614) was rejected (units.csv:6)"
+    assert rejects["O0002"] == "unit 'Kon Rẫy' (614) was rejected (units.csv:6)"
+
+
+def test_an_unused_column_is_dropped_with_a_note_and_the_build_is_unchanged(small_raw):
+    before = load_dataset(small_raw)
+    path = small_raw / "observations.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0] + ",comment"] + [line + ",x" for line in lines[1:]]) + "\n", encoding="utf-8")
+    after = load_dataset(small_raw)
+    assert after.notes == [f"{path}:1: column 'comment' is not used by the build (ignored)"]
+    assert after.observations.equals(before.observations)

@@ -207,11 +207,12 @@ def _name_rejected_references(found: pd.DataFrame, upstream: dict) -> None:
 
 def _name_rejected_units(unit_rejects: pd.DataFrame, raw_obs: pd.DataFrame, raw_units: pd.DataFrame,
                          units_rejected: pd.DataFrame) -> pd.DataFrame:
-    """Say 'unit 'Kon Tum' (62) was rejected (units.csv:3)' for figures whose unit, or its province, was rejected.
+    """Say "unit 'Kon Rẫy' (614) was rejected (units.csv:6)" for figures of a rejected unit.
 
     The figures whose name matched no valid unit are resolved once more
     against every unit row, rejected ones included; where that finds a unit
-    that was rejected, or a unit whose province was, the reject names it.
+    that was rejected, or whose district or province was, the reject names
+    the nearest of them ("its district 'Kon Rẫy' (614) was rejected ...").
     """
     if unit_rejects.empty or units_rejected.empty:
         return unit_rejects
@@ -221,11 +222,13 @@ def _name_rejected_units(unit_rejects: pd.DataFrame, raw_obs: pd.DataFrame, raw_
     every = raw_units.drop_duplicates("unit_code").reset_index(drop=True)  # a duplicate code: its first row
     codes = resolve_units(places, every)["unit_code"].astype(object)
     first_line = units_rejected.groupby("record_id")["line"].min()
-    itself = codes.isin(first_line.index)
-    province = codes.map(unit_hierarchy(every)["province_code"])
-    blamed = pd.DataFrame({"code": codes.where(itself, province).to_numpy(), "what": np.where(itself, "unit", "its province")},
-                          index=rows["obs_id"].to_numpy())
-    blamed = blamed.loc[blamed["code"].isin(first_line.index).to_numpy()]
+    hierarchy = unit_hierarchy(every)
+    code, what = np.full(len(rows), None, dtype=object), np.full(len(rows), "", dtype=object)
+    for level, found in (("its province", codes.map(hierarchy["province_code"])),  # the nearest rejected one wins
+                         ("its district", codes.map(hierarchy["district_code"])), ("unit", codes)):
+        rejected = found.isin(first_line.index).to_numpy()
+        code, what = np.where(rejected, found.to_numpy(dtype=object), code), np.where(rejected, level, what)
+    blamed = pd.DataFrame({"code": code, "what": what}, index=rows["obs_id"].to_numpy()).dropna(subset=["code"])
     if blamed.empty:
         return unit_rejects
     names = every.set_index("unit_code")["name"]

@@ -409,7 +409,12 @@ def replace_files(files: dict[str, bytes], out_dir: Path | str) -> None:
     replaced: list[str] = []
     try:
         for name, content in files.items():
-            _write_synced(temps[name], content)
+            try:
+                _write_synced(temps[name], content)
+            except OSError as err:  # a system error names the file being written, not its temporary name
+                if err.errno is not None:
+                    err.filename = str(out_dir / name)
+                raise
         for name in files:
             target = out_dir / name
             _remove(backups[name])

@@ -35,7 +35,9 @@ from analysis import paths
 from analysis.errors import InputError, UsageError
 from analysis.reports.kernels import KERNEL_NAME, ensure_kernel
 from analysis.reports.provenance import describe, schedule_record
-from analysis.reports.runner import FAILED, JobResult, RunSettings, run_jobs, timestamp
+from analysis.reports.runner import (
+    FAILED, STAGING_PREFIX, JobResult, RunSettings, remove_staging, run_jobs, timestamp,
+)
 from analysis.reports.schedule import Schedule, load_schedule, seconds_problem
 
 EXECUTORS = ("local", "dask")
@@ -119,6 +121,8 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
                            job_timeout=job_timeout or schedule.job_timeout, schedule=schedule_record(schedule.source))
     ensure_kernel(kernel_name)
     with build_lock(out_dir, timeout=5):
+        for staging in out_dir.glob(f"*/{STAGING_PREFIX}*"):  # left by a run that was killed (SIGKILL, power loss)
+            remove_staging(staging)
         if executor == "local":
             workers = workers or os.cpu_count() or 1
         index = _LiveIndex(schedule, out_dir, {

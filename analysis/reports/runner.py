@@ -323,6 +323,8 @@ def _describe_error(err: BaseException, settings: RunSettings, timed_out: bool) 
         return "cell timeout", f"a cell ran longer than the cell limit of {settings.cell_timeout:g} s"
     if isinstance(err, DeadKernelError):
         return "kernel died", "the kernel died while running the notebook (crash, os._exit or out of memory)"
+    if isinstance(err, OSError) and err.strerror:  # a full disk, a file-size limit: the outputs could not be written
+        return "error", f"cannot write {err.filename or 'a file'}: {err.strerror}"
     if isinstance(err, RuntimeError) and "kernel died" in str(err).lower():
         return "kernel died", f"the kernel died before it was ready ({err}); see its log"
     text = str(err).strip().splitlines()
@@ -349,7 +351,7 @@ def execute_job(job: Job, settings: RunSettings) -> JobResult:
     out_dir = Path(settings.out_dir)
     folder = output_folder(out_dir / job.notebook)  # a link planted there is refused, never followed
     staging = folder / f"{STAGING_PREFIX}{job.name}"
-    _remove_staging(staging)
+    remove_staging(staging)
     staging.mkdir()
     executed, html, artifact, kernel_log = (staging / f"{job.name}{ext}" for ext in (".ipynb", ".html", ".json", ".log"))
     parameters = dict(job.parameters)
@@ -438,7 +440,7 @@ def _put_in_place(job: Job, staging: Path, folder: Path, failed: bool, keep_log:
                 moved[kind] = target
         for ext in (".ipynb", ".html", ".log"):
             (folder / f"{job.name}.failed{ext}").unlink(missing_ok=True)
-    _remove_staging(staging)
+    remove_staging(staging)
     return moved
 
 
@@ -451,8 +453,12 @@ def _complete(path: Path) -> bool:
     return True
 
 
-def _remove_staging(staging: Path) -> None:
-    """Remove a job's staging folder, or a link planted under its name (never what the link points to)."""
+def remove_staging(staging: Path) -> None:
+    """Remove a job's staging folder, or a link planted under its name (never what the link points to).
+
+    Args:
+        staging: ``<out>/<notebook>/.tmp-<name>``.
+    """
     if staging.is_symlink():
         staging.unlink()
     else:
@@ -464,7 +470,7 @@ def _remove_staging(staging: Path) -> None:
 
 def _lost_result(job: Job, settings: RunSettings, started: str, clock: float, reason: str, error: str) -> JobResult:
     """The result of a job whose worker did not report back."""
-    _remove_staging(Path(settings.out_dir) / job.notebook / f"{STAGING_PREFIX}{job.name}")
+    remove_staging(Path(settings.out_dir) / job.notebook / f"{STAGING_PREFIX}{job.name}")
     return JobResult(name=job.name, notebook=job.notebook, parameters=job.parameters, status=FAILED,
                      reason=reason, error=error, started=started, finished=timestamp(),
                      duration=round(time.monotonic() - clock, 3))
@@ -578,7 +584,7 @@ def run_jobs(jobs, settings: RunSettings, *, workers: int, executor: cf.Executor
         if own_pool:
             _kill_pool(pool)
         for index, _, _ in running.values():
-            _remove_staging(Path(settings.out_dir) / jobs[index].notebook / f"{STAGING_PREFIX}{jobs[index].name}")
+            remove_staging(Path(settings.out_dir) / jobs[index].notebook / f"{STAGING_PREFIX}{jobs[index].name}")
         raise
     finally:
         shutil.rmtree(settings.socket_dir, ignore_errors=True)
