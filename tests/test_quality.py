@@ -364,3 +364,11 @@ def test_a_figure_dated_after_its_source_was_published_is_flagged(small_raw):
 
 def test_the_fixture_has_no_figure_dated_after_publication_or_over_no_time(fixture_ds):
     assert not fixture_ds.flags["rule"].isin(SLIP_RULES).any()
+
+
+def test_a_portal_page_is_judged_by_the_day_it_was_read_not_its_publication(small_raw):
+    replace_in(small_raw / "observations.csv", ",party_members,1639,count,exact,2021-06-20,",
+               ",party_members,1639,count,exact,2022-06-20,")
+    assert flagged(load_dataset(small_raw), "dated_after_publication") == [{"O0002"}]
+    replace_in(small_raw / "sources.csv", ",2021-08-23,,,vi,press,\n", ",2021-08-23,,,vi,portal,2023-01-05\n")
+    assert flagged(load_dataset(small_raw), "dated_after_publication") == []

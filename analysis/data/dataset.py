@@ -60,6 +60,8 @@ from analysis.data.units import resolve_units, unit_hierarchy
 RAW_TABLES = ("sources", "units", "codebook", "observations", "context")
 OBSERVATION_TABLES = ("observations", "context")
 MAY_BE_EMPTY = ("context",)
+#: Kinds of source that are living pages, read on their ``accessed`` date rather than published once.
+LIVING_KINDS = ("portal", "reference")
 #: Observation columns read as categoricals: they repeat a few values over many rows.
 CATEGORICAL = [c for c in RAW_COLUMNS["observations"] if c not in ("obs_id", "value")]
 PROCESSED_FILES = {"observations": "observations.csv", "flags": "flags.csv", "rejects": "rejects.csv",
@@ -171,7 +173,9 @@ def load_dataset(raw_dir: Path | str | None = None) -> Dataset:
         observations, unit_rejects = _build_observations(raw_obs, sources, units, dated_units, codebook)
     rejects.append(_name_rejected_units(unit_rejects, raw_obs, frames["units"], rejects[1]))
     with _timed("quality"):
-        flags, preferred, rules = flag_observations(observations, codebook, dated_units)
+        living = sources.loc[sources["kind"].isin(LIVING_KINDS)]
+        read_on = pd.Series(parse_dates(living["accessed"])["last"].to_numpy(), index=living["source_id"].to_numpy())
+        flags, preferred, rules = flag_observations(observations, codebook, dated_units, read_on.dropna())
         observations["preferred"] = preferred.to_numpy()
         observations["flags"] = rules.to_numpy()
 

@@ -91,7 +91,9 @@ Rules (severity):
     published, or after today when the source is undated: a projection or a
     typing slip (a year of 2099). A partial date counts from its first day
     (as_of 2020 is not after a publication of September 2020); targets
-    (indicators ending in ``_target``) are set ahead and not flagged.
+    (indicators ending in ``_target``) are set ahead and not flagged. A
+    portal or reference page is a living page: its figures may be as recent
+    as the day it was read (``accessed``), which is then the limit.
 
 Examples:
     >>> list(RULES)[:3]
@@ -167,14 +169,18 @@ def check_quality(observations: pd.DataFrame, codebook: pd.DataFrame,
     return flags, preferred
 
 
-def flag_observations(observations: pd.DataFrame, codebook: pd.DataFrame,
-                      units: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+def flag_observations(observations: pd.DataFrame, codebook: pd.DataFrame, units: pd.DataFrame,
+                      read_on: pd.Series | None = None) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Run every rule, and say which rules flag each figure.
 
     Args:
         observations: Processed observations (dates as datetimes).
         codebook: The codebook (text columns).
         units: The unit table with ``valid_to`` as datetimes.
+        read_on: For sources that are living pages (portals, reference
+            lists), the day each was read, by source id (see
+            ``dated_after_publication``); None: every source is judged by
+            its publication date.
 
     Returns:
         ``(flags, preferred, rules)``: the flags and ``preferred`` of
@@ -210,7 +216,7 @@ def flag_observations(observations: pd.DataFrame, codebook: pd.DataFrame,
         _derived_value(obs),
         _historical_unit(obs, units),
         _zero_length_period(obs),
-        _dated_after_publication(obs),
+        _dated_after_publication(obs, read_on),
     ]
     flags = pd.concat([found for found, _ in results], ignore_index=True)
     masks = np.zeros(len(observations), dtype=np.int64)
@@ -776,12 +782,14 @@ def _zero_length_period(observations: pd.DataFrame) -> tuple[pd.DataFrame, np.nd
                   np.flatnonzero(pick))
 
 
-def _dated_after_publication(observations: pd.DataFrame, today: pd.Timestamp | None = None
-                             ) -> tuple[pd.DataFrame, np.ndarray]:
+def _dated_after_publication(observations: pd.DataFrame, read_on: pd.Series | None = None,
+                             today: pd.Timestamp | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Figures dated after their source's publication, or after today when the source is undated (module doc)."""
     today = pd.Timestamp.now().normalize() if today is None else today
     published = on_distinct(observations["published"].astype(object).fillna(""), _last_day)
-    limit = published.fillna(today).to_numpy(dtype="datetime64[ns]")
+    read = (on_distinct(observations["source_id"], lambda s: read_on.get(s, pd.NaT)) if read_on is not None
+            else pd.Series(pd.NaT, index=observations.index))
+    limit = read.fillna(published).fillna(today).to_numpy(dtype="datetime64[ns]")
     dated = observations["as_of"].where(observations["kind"] == "stock", observations["period_end"])
     precision = pd.Categorical(observations["date_precision"], categories=["year", "month", "day"]).codes
     days = dated.to_numpy(dtype="datetime64[D]")
@@ -791,10 +799,11 @@ def _dated_after_publication(observations: pd.DataFrame, today: pd.Timestamp | N
     pick = (first.astype("datetime64[ns]") > limit) & ~np.isnat(days) & ~target
     obs = observations.loc[pick]
     day = dated[pick].dt.strftime("%Y-%m-%d").astype(object)
-    undated = published[pick].isna().to_numpy()
-    message = np.where(undated, "dated " + day + ", after today (" + today.strftime("%Y-%m-%d") + ")",
-                       "dated " + day + ", after its source was published (" +
-                       obs["published"].astype(object).fillna("") + ")")
+    bound = pd.Series(limit[pick], index=obs.index).dt.strftime("%Y-%m-%d").astype(object)
+    message = np.select(
+        [read[pick].notna().to_numpy(), published[pick].isna().to_numpy()],
+        ["dated " + day + ", after its page was read (" + bound + ")", "dated " + day + ", after today (" + bound + ")"],
+        "dated " + day + ", after its source was published (" + obs["published"].astype(object).fillna("") + ")")
     return _flags("dated_after_publication", obs["obs_id"], obs["unit_code"], obs["indicator"], message,
                   np.flatnonzero(pick))
 

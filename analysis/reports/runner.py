@@ -261,7 +261,7 @@ def prepare_worker() -> None:
     html_exporter()
 
 
-def _init_worker(parent_pid: int) -> None:
+def _init_worker(parent_pid: int | None = None) -> None:
     """Initialise a local pool worker: die with the parent, silence papermill's log, skip a slow import.
 
     The worker dies with the process that started it, even when that one is
@@ -270,7 +270,8 @@ def _init_worker(parent_pid: int) -> None:
     notices the new parent within a second. Its kernels then notice that
     their parent is gone (ipykernel's parent poller, ``JPY_PARENT_PID``)
     and exit too, so no process of a killed run finishes a job after its
-    lock was released.
+    lock was released. ``parent_pid`` is the pid of the process that made the
+    pool (default: this process's parent as it is now).
 
     Every failure reaches the parent in the job's result; papermill's and
     nbclient's own log lines would only repeat it between progress lines.
@@ -282,7 +283,7 @@ def _init_worker(parent_pid: int) -> None:
     validates notebooks without a format checker), so the worker does
     without it: jsonschema then simply does not check that format.
     """
-    _die_with(parent_pid)
+    _die_with(os.getppid() if parent_pid is None else parent_pid)
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
     sys.modules.setdefault("rfc3987_syntax", None)  # None in sys.modules: the import raises ImportError
 
