@@ -54,7 +54,9 @@ from analysis.data.schema import (
     PROCESSED_COLUMNS, RAW_COLUMNS, REJECT_COLUMNS, column_problems, parse_dates,
     UNKNOWN_INDICATOR, UNKNOWN_SOURCE, processed_schema, raw_schema, unused_columns, validate_raw, with_numbers,
 )
-from analysis.data.storage import build_lock, check_not_raw, csv_bytes, file_sha256, json_bytes, read_csv_table, replace_files, sha256
+from analysis.data.storage import (
+    build_lock, check_not_raw, csv_bytes, file_sha256, json_bytes, read_csv_table, replace_files, sha256,
+)
 from analysis.data.units import resolve_units, unit_hierarchy
 
 RAW_TABLES = ("sources", "units", "codebook", "observations", "context")

@@ -802,7 +802,8 @@ def _dated_after_publication(observations: pd.DataFrame, read_on: pd.Series | No
     bound = pd.Series(limit[pick], index=obs.index).dt.strftime("%Y-%m-%d").astype(object)
     message = np.select(
         [read[pick].notna().to_numpy(), published[pick].isna().to_numpy()],
-        ["dated " + day + ", after its page was read (" + bound + ")", "dated " + day + ", after today (" + bound + ")"],
+        ["dated " + day + ", after its page was read (" + bound + ")",
+         "dated " + day + ", after today (" + bound + ")"],
         "dated " + day + ", after its source was published (" + obs["published"].astype(object).fillna("") + ")")
     return _flags("dated_after_publication", obs["obs_id"], obs["unit_code"], obs["indicator"], message,
                   np.flatnonzero(pick))

@@ -13,13 +13,14 @@ from hypothesis import HealthCheck, settings
 BOUNDED = 60
 THOROUGH = 2000
 
-settings.register_profile("bounded", max_examples=BOUNDED, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=THOROUGH, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "bounded", max_examples=BOUNDED, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=THOROUGH, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def pytest_configure(config) -> None:
     selected = "slow_properties" in (config.getoption("markexpr", "") or "")
     settings.load_profile("thorough" if selected else "bounded")
-

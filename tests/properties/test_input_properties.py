@@ -25,15 +25,47 @@ from analysis.reports.schedule import build_schedule, read_schedule
 pytestmark = pytest.mark.slow_properties
 
 TOY_NOTEBOOKS = Path(__file__).parents[1] / "reliability" / "notebooks"
-YAML_PIECES = st.sampled_from(["jobs:", "\n", "  - ", "notebook: toy", "parameters:", "grid:", "{", "}", "[", "]",
-                               "mode: ", "&a ", "*a", "!!python/name:os.system", "'", '"', ": ", ", ", "- ",
-                               "timeout: {cell: ", ".inf", "1e400", "9" * 40, "\t", "\u200d", "Đắk Hà", "#"])
+YAML_PIECES = st.sampled_from(
+    [
+        "jobs:",
+        "\n",
+        "  - ",
+        "notebook: toy",
+        "parameters:",
+        "grid:",
+        "{",
+        "}",
+        "[",
+        "]",
+        "mode: ",
+        "&a ",
+        "*a",
+        "!!python/name:os.system",
+        "'",
+        '"',
+        ": ",
+        ", ",
+        "- ",
+        "timeout: {cell: ",
+        ".inf",
+        "1e400",
+        "9" * 40,
+        "\t",
+        "\u200d",
+        "Đắk Hà",
+        "#",
+    ]
+)
 #: Plain JSON values a schedule may hold (no float that JSON cannot write).
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=10)
+    max_leaves=10,
+)
 
 
 def written(tmp_path_factory, name: str, data: bytes) -> Path:
@@ -85,8 +117,11 @@ def test_reading_any_raw_table_raises_only_an_input_error(tmp_path_factory, data
 
 
 #: Cells as a coder types them: NFC text without the Eth letter or a carriage return (both are normalised on reading).
-CELLS = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\u00d0\u00f0")
-                | st.sampled_from([",", '"', "\n", " "]), max_size=15).map(lambda t: unicodedata.normalize("NFC", t))
+CELLS = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\u00d0\u00f0")
+    | st.sampled_from([",", '"', "\n", " "]),
+    max_size=15,
+).map(lambda t: unicodedata.normalize("NFC", t))
 
 
 @given(st.lists(st.tuples(CELLS, CELLS), min_size=1, max_size=8))
@@ -107,10 +142,13 @@ def test_check_lang_raises_only_a_usage_error(value):
         pass
 
 
-DATE_TEXTS = st.one_of(st.none(), st.integers(-5, 3000), st.text(max_size=12),
-                       st.builds("{}-{:02d}".format, st.integers(1900, 2100), st.integers(0, 13)),
-                       st.builds("{}-{:02d}-{:02d}".format, st.integers(1900, 2100), st.integers(1, 12),
-                                 st.integers(0, 32)))
+DATE_TEXTS = st.one_of(
+    st.none(),
+    st.integers(-5, 3000),
+    st.text(max_size=12),
+    st.builds("{}-{:02d}".format, st.integers(1900, 2100), st.integers(0, 13)),
+    st.builds("{}-{:02d}-{:02d}".format, st.integers(1900, 2100), st.integers(1, 12), st.integers(0, 32)),
+)
 
 
 @given(DATE_TEXTS, DATE_TEXTS)
@@ -122,4 +160,3 @@ def test_check_period_gives_an_ordered_iso_period_or_a_usage_error(start, end):
     for day in (first, last):
         assert day is None or pd.Timestamp(day).strftime("%Y-%m-%d") == day
     assert first is None or last is None or first <= last
-

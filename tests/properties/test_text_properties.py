@@ -20,12 +20,39 @@ from analysis.text.vietnamese import find_periods, number_tokens, parse_number, 
 pytestmark = pytest.mark.slow_properties
 
 #: Text as articles have it: Vietnamese letters, digits, the punctuation numbers and dates use, spaces.
-ARTICLE_TEXT = st.text(alphabet=st.sampled_from(list("0123456789.,/%-–() \nđĐăâêôơưáàảãạếềểễệốồổỗộớờởỡợứừửữựíìỉĩịýỳỷỹỵ"
-                                                      "abcdeghiklmnopqrstuvxy")) | st.characters(), max_size=200)
-WORDS = st.sampled_from(["năm", "tháng", "quý", "từ", "đến", "nay", "ngày", "nhiệm kỳ", "giai đoạn", "tính đến",
-                         "cuối", "đầu", "hết", "hiện nay", "6 tháng đầu năm", "đảng viên", "trên", "trong số", "%"])
-PHRASES = st.lists(st.one_of(WORDS, st.integers(0, 3000).map(str), st.sampled_from(["/", "-", ",", "."])),
-                   max_size=12).map(" ".join)
+ARTICLE_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("0123456789.,/%-–() \nđĐăâêôơưáàảãạếềểễệốồổỗộớờởỡợứừửữựíìỉĩịýỳỷỹỵabcdeghiklmnopqrstuvxy")
+    )
+    | st.characters(),
+    max_size=200,
+)
+WORDS = st.sampled_from(
+    [
+        "năm",
+        "tháng",
+        "quý",
+        "từ",
+        "đến",
+        "nay",
+        "ngày",
+        "nhiệm kỳ",
+        "giai đoạn",
+        "tính đến",
+        "cuối",
+        "đầu",
+        "hết",
+        "hiện nay",
+        "6 tháng đầu năm",
+        "đảng viên",
+        "trên",
+        "trong số",
+        "%",
+    ]
+)
+PHRASES = st.lists(
+    st.one_of(WORDS, st.integers(0, 3000).map(str), st.sampled_from(["/", "-", ",", "."])), max_size=12
+).map(" ".join)
 PUBLISHED = st.one_of(st.none(), st.dates(date(1990, 1, 1), date(2030, 12, 31)))
 
 
@@ -91,14 +118,21 @@ def test_a_stated_period_never_ends_before_it_starts(first, last, published):
 DATE_PHRASES = st.one_of(
     st.builds("tháng {}/{}".format, st.integers(0, 20), st.integers(1990, 2030)),
     st.builds("tính đến ngày {}/{}/{}".format, st.integers(0, 40), st.integers(0, 20), st.integers(1990, 2030)),
-    st.builds("{} tháng {} năm {}".format, st.integers(0, 20), st.sampled_from(["đầu", "cuối"]),
-              st.one_of(st.integers(1990, 2030).map(str), st.just("nay"))),
+    st.builds(
+        "{} tháng {} năm {}".format,
+        st.integers(0, 20),
+        st.sampled_from(["đầu", "cuối"]),
+        st.one_of(st.integers(1990, 2030).map(str), st.just("nay")),
+    ),
 )
 
 
-@pytest.mark.xfail(strict=True, reason="analysis/text/vietnamese.py: an impossible date in a period phrase "
-                   "('tháng 13/2023', 'tính đến ngày 31/2/2023', '0 tháng đầu năm 2023') and the common "
-                   "'6 tháng cuối năm nay' raise ValueError from find_periods instead of giving no period")
+@pytest.mark.xfail(
+    strict=True,
+    reason="analysis/text/vietnamese.py: an impossible date in a period phrase "
+    "('tháng 13/2023', 'tính đến ngày 31/2/2023', '0 tháng đầu năm 2023') and the common "
+    "'6 tháng cuối năm nay' raise ValueError from find_periods instead of giving no period",
+)
 @given(DATE_PHRASES, PUBLISHED)
 @example("6 tháng cuối năm nay", None)
 @example("tháng 13/2023", None)
@@ -106,8 +140,11 @@ def test_find_periods_never_raise_on_date_phrases(text, published):
     find_periods(text, published)
 
 
-@pytest.mark.xfail(strict=True, reason="analysis/text/vietnamese.py: 'từ tháng 5/2023 đến tháng 2/2023' resolves to "
-                   "a period that ends before it starts (start 2023-05-01, end 2023-02-28)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="analysis/text/vietnamese.py: 'từ tháng 5/2023 đến tháng 2/2023' resolves to "
+    "a period that ends before it starts (start 2023-05-01, end 2023-02-28)",
+)
 @given(st.integers(1, 12), st.integers(1, 12), st.integers(1990, 2030))
 @example(5, 2, 2023)
 def test_a_from_to_period_never_ends_before_it_starts(first, last, year):

@@ -297,7 +297,8 @@ CASES = {
     "schedule-grid-not-a-list": Case(write("s.yml", "jobs:\n  - notebook: toy\n    grid: {mode: ok}\n"), REPORT, 2,
                                      schedule_problem("job 1 (toy): mode: grid values must be a list, not 'ok'")),
     "schedule-negative-timeout": Case(write("s.yml", "timeout: {cell: -1}\njobs:\n  - notebook: toy\n"), REPORT, 2,
-                                      schedule_problem("timeout: cell: must be a positive number of seconds up to 604800 (a week), not -1")),
+                                      schedule_problem("timeout: cell: must be a positive number of seconds up to "
+                                                       "604800 (a week), not -1")),
     "schedule-empty-jobs-list": Case(write("s.yml", "jobs: []\n"), REPORT, 2,
                                      schedule_problem("jobs: a non-empty list of jobs is required")),
     "schedule-empty-file": Case(write("s.yml", ""), REPORT, 2,
@@ -327,7 +328,8 @@ CASES = {
                                   ("python -m analysis report: error: argument --jobs/-j: invalid int value: 'abc'",),
                                   usage=True),
     "cli-cell-timeout-0": Case(GOOD_SCHEDULE, (*REPORT, "--cell-timeout", "0"), 2,
-                               ("error: the cell timeout must be a positive number of seconds up to 604800 (a week), not 0.0",)),
+                               ("error: the cell timeout must be a positive number of seconds up to 604800 "
+                                "(a week), not 0.0",)),
     "cli-synthetic-years-1900-2100": Case(
         None, ("synthetic", "--years", "1900-2100", "--out", "{tmp}/synthetic"), 2,
         ("re:error: --years: '1900-2100': .*1945.*",)),
