@@ -251,8 +251,10 @@ CASES = {
             "--force",
         ),
         2,
-        ("error: {raw}: " + NEVER_RAW,),
-        raw_env=True,
+        (
+            "error: out: {raw}/observations.csv is inside the raw folder {raw}; the candidates file is working "
+            "material, write it elsewhere",
+        ),
     ),
     # #2 symbolic links in output folders
     "build-temp-file-is-a-link": Case(
