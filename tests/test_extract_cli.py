@@ -293,7 +293,6 @@ def with_entry_method(raw: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="the build does not read an optional column yet (issue 12 #6, reliability work)")
 def test_accept_writes_how_each_row_was_entered_and_a_review_log(article, small_raw, capsys):
     observations = with_entry_method(small_raw)
     propose(article, small_raw, *NEW_SOURCE)

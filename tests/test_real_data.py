@@ -67,3 +67,11 @@ def test_every_new_figure_has_a_source_with_a_url_and_a_locator(real):
 ])
 def test_districts_with_a_computable_metric_do_not_fall(computable, metric, floor):
     assert computable.get(metric, 0) >= floor
+
+
+def test_every_raw_figure_says_how_it_was_entered(real):
+    import pandas as pd
+
+    raw = pd.read_csv(paths.root() / "data" / "raw" / "observations.csv", dtype=str, keep_default_na=False)
+    assert set(raw["entry_method"]) <= {"extractor", "extractor_corrected", "hand"}
+    assert len(raw) == (real.observations["table"] == "observations").sum()

@@ -344,11 +344,16 @@ def _lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
 
 
 def _concat_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Stack tables with the same columns, keeping categoricals; ``table`` and ``_line`` say where each row was."""
+    """Stack tables, keeping categoricals; ``table`` and ``_line`` say where each row was.
+
+    A column only some tables have (an optional column such as ``entry_method``) is empty (``""``) in the others.
+    """
     frames = {table: frame for table, frame in frames.items() if len(frame)}
-    parts = list(frames.values())
+    names = list(dict.fromkeys(c for frame in frames.values() for c in frame.columns))
+    parts = [frame.assign(**{c: _empty_like(frames, c, len(frame)) for c in names if c not in frame.columns})
+             for frame in frames.values()]
     columns = {}
-    for column in parts[0].columns:
+    for column in names:
         values = [p[column].array for p in parts]
         if all(isinstance(v.dtype, pd.CategoricalDtype) for v in values):
             columns[column] = union_categoricals(values, ignore_order=True)
@@ -359,6 +364,13 @@ def _concat_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
                                                  categories=list(frames))
     stacked["_line"] = np.concatenate([p.index.to_numpy() for p in parts])
     return stacked
+
+
+def _empty_like(frames: dict[str, pd.DataFrame], column: str, length: int):
+    """``length`` empty texts, categorical when ``column`` is categorical where it exists."""
+    kind = next(frame[column].dtype for frame in frames.values() if column in frame.columns)
+    values = np.full(length, "", dtype=object)
+    return pd.Categorical(values) if isinstance(kind, pd.CategoricalDtype) else values
 
 
 def _missing_if_empty(values: pd.Series) -> pd.Series:

@@ -182,11 +182,23 @@ def entry_methods(accepted: pd.DataFrame) -> pd.Series:
         >>> entry_methods(rows).tolist()
         ['extractor', 'hand', 'extractor_corrected']
     """
-    carried = accepted.get("proposed", pd.Series("", index=accepted.index)).fillna("").astype(str)
-    own = (carried.str.split("|").str[0] == accepted["obs_id"].astype(str)) & ~carried.duplicated() & (carried != "")
+    carried = _carried(accepted)
+    own = _own_proposals(accepted)
     unchanged = proposals(accepted) == carried
     method = pd.Series("hand", index=accepted.index)
     return method.mask(own, "extractor_corrected").mask(own & unchanged, "extractor")
+
+
+def _carried(rows: pd.DataFrame) -> pd.Series:
+    """The ``proposed`` text each row carries (empty for a row typed from scratch)."""
+    return rows.get("proposed", pd.Series("", index=rows.index)).fillna("").astype(str)
+
+
+def _own_proposals(rows: pd.DataFrame) -> pd.Series:
+    """Rows that are the extractor's own proposal: they carry the proposal made under their id, once (a row the
+    reviewer copied to add a figure carries another id's proposal, or a second copy of one)."""
+    carried = _carried(rows)
+    return (carried.str.split("|").str[0] == rows["obs_id"].astype(str)) & ~carried.duplicated() & (carried != "")
 
 
 def review_log(reviewed: pd.DataFrame, methods: pd.Series) -> dict:
@@ -201,7 +213,7 @@ def review_log(reviewed: pd.DataFrame, methods: pd.Series) -> dict:
         (3, 1, 1, 1)
     """
     answer = answers(reviewed)
-    proposed = reviewed.get("proposed", pd.Series("", index=reviewed.index)).fillna("").astype(str) != ""
+    proposed = _own_proposals(reviewed)
     counts = methods.value_counts()
     return {"proposed": int(proposed.sum()), "accepted_unchanged": int(counts.get("extractor", 0)),
             "corrected": int(counts.get("extractor_corrected", 0)), "added_by_hand": int(counts.get("hand", 0)),
