@@ -256,15 +256,16 @@ def _funnel_range(value: np.ndarray, target: float, outer: pd.DataFrame, smalles
     return float(max(0.0, low - pad)), float(min(high, cap) + pad if cap is not None else high + pad)
 
 
-def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, levels=(0.95, 0.998), method=None,
-                overdispersion=None, trim=0.1, lang="en", label=None, annotate=None, log_x=None):
+def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, conf_level=(0.95, 0.998), method=None,
+                overdispersion=None, scale=None, trim=0.1, lang="en", label=None, annotate=None, log_x=None,
+                levels=None):
     """Funnel plot of one metric: value against precision, with control limits.
 
     Pass one row per district (e.g. the output of
-    :func:`analysis.stats.comparison.compare_districts`): every comparable row of the
+    :func:`analysis.stats.compare_districts`): every comparable row of the
     metric is drawn. Points are the rows that can be compared, coloured by
-    :func:`analysis.stats.comparison.classify` against the same benchmark; with the
-    default ``method="interval"`` a point lies outside the limits exactly when
+    :func:`analysis.stats.classify` against the same benchmark; with the
+    default ``method="phe"`` a point lies outside the limits exactly when
     its class is higher/lower, so colours and funnel agree. Rows that cannot
     be compared are counted, with their reasons, under the plot.
 
@@ -272,18 +273,20 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, levels=(0
         metrics: Metrics table (design.md).
         metric: Metric id.
         benchmark: Target in display units; default the pooled value.
-        levels: Inner and outer levels of the limits.
-        method: Funnel method of :func:`analysis.stats.comparison.funnel_limits`;
-            default ``"interval"``, or ``"transformed"`` with overdispersion.
+        conf_level: One or two levels of the limits (fractions or percents).
+        method: Funnel method of :func:`analysis.stats.funnel_limits`;
+            default ``"phe"``, or ``"funnelplotr"`` with overdispersion.
         overdispersion: None, ``"additive"`` or ``"multiplicative"``; φ and τ²
-            are estimated from the plotted rows (:func:`analysis.stats.comparison.overdispersion`).
+            are estimated from the plotted rows (:func:`analysis.stats.overdispersion`).
             Point colours stay those of the unadjusted classification.
-        trim: Winsorising fraction for the overdispersion estimate.
+        scale: ``"log"`` (default) or ``"sqrt"``: FunnelPlotR's scale of rates.
+        trim: Trimming (log scale) or winsorising fraction for the overdispersion estimate.
         lang: ``"en"`` or ``"vi"``.
         label: Metric label for the title; default from the metric definitions.
         annotate: Label the points with district names; default when 15 or fewer.
         log_x: Logarithmic precision axis; default when the largest
             precision is more than 50 times the smallest.
+        levels: Deprecated name of ``conf_level``.
 
     Returns:
         The Figure. Limit lines have gids ``limit-<level>-lower`` /
@@ -300,12 +303,18 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, levels=(0
         >>> fig.axes[0].get_title()
         'Đồ thị phễu: Share x'
     """
-    from analysis.stats.comparison import classify, funnel_limits
-    from analysis.stats.comparison import overdispersion as estimate_overdispersion
+    from analysis.stats.classification import classify
+    from analysis.stats.funnels import funnel_limits
+    from analysis.stats.funnels import overdispersion as estimate_overdispersion
+    from analysis.stats.intervals import conf_levels, deprecated
 
+    if levels is not None:
+        deprecated("funnel_plot(levels=...)", "funnel_plot(conf_level=...)")
+        conf_level = levels
+    levels = conf_levels(conf_level)
     words = text(lang)
     rows = metrics[metrics["metric"].astype(str) == metric]
-    classified = classify(rows, benchmark=None if benchmark is None else {metric: benchmark}, levels=levels)
+    classified = classify(rows, benchmark=None if benchmark is None else {metric: benchmark}, conf_level=levels)
     shown = classified[classified["comparison"] != "not compared"]
     if shown.empty:
         why = classified["comparison_reason"].dropna()
@@ -316,17 +325,17 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, levels=(0
     target = float(shown["benchmark"].iloc[0])
     precision = pd.to_numeric(shown["exposure" if kind == "rate" else "denominator"]).to_numpy(float)
     value = pd.to_numeric(shown["numerator"]).to_numpy(float) / precision * multiplier
-    method = method or ("transformed" if overdispersion else "interval")
+    method = method or ("funnelplotr" if overdispersion else "phe")
     grid = np.unique(np.concatenate([np.geomspace(precision.min() / 3, precision.max() * 1.15, 150),
                                      np.linspace(precision.min() / 3, precision.max() * 1.15, 150)]))
     if kind == "share":
         grid = np.unique(np.maximum(np.round(grid), 1))
-    od = {}
+    fit = None
     if overdispersion:
-        fit = estimate_overdispersion(value / multiplier * precision, precision, kind,
-                                      target=target / multiplier, trim=trim)
-        od = {"overdispersion": overdispersion, "phi": fit.phi, "tau2": fit.tau2}
-    limits = funnel_limits(target, grid, kind, levels=levels, method=method, multiplier=multiplier, **od)
+        fit = estimate_overdispersion(value / multiplier * precision, precision, kind, target=target, trim=trim,
+                                      scale=scale, multiplier=multiplier)
+    limits = funnel_limits(target, grid, kind, conf_level=levels, method=method, scale=scale,
+                           overdispersion=overdispersion, fit=fit, multiplier=multiplier)
 
     fig = _figure(9, 5.5)
     ax = fig.subplots()
@@ -401,7 +410,7 @@ def caterpillar_plot(compared: pd.DataFrame, *, metric=None, lang="en", highligh
         The Figure; the benchmark lines have gid ``benchmark``.
 
     Examples:
-        >>> from analysis.stats.comparison import classify
+        >>> from analysis.stats import classify
         >>> m = classify(pd.DataFrame({"unit_label": ["A", "B"], "metric": "x", "numerator": [3.0, 30.0],
         ...     "denominator": [30.0, 100.0], "estimate": [10.0, 30.0], "multiplier": 100.0,
         ...     "computable": True, "label_vi": "Tỷ lệ x"}))

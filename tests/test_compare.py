@@ -15,17 +15,11 @@ from statsmodels.stats import rates as sm_rates
 from statsmodels.stats.multitest import multipletests
 
 from analysis import paths
-from analysis.stats.comparison import (
-    all_district_test,
-    availability,
-    classify,
-    compare_districts,
-    pairwise_tests,
-    pooled_benchmark,
-    rank_intervals,
-    shrink,
-)
 from analysis.errors import InputError, UsageError
+from analysis.stats import intervals
+from analysis.stats.classification import classify, pooled_benchmark
+from analysis.stats.comparison import all_district_test, availability, compare_districts, pairwise_tests
+from analysis.stats.shrinkage import rank_intervals, shrink
 
 
 def shares(numerators, denominators, **extra) -> pd.DataFrame:
@@ -98,8 +92,9 @@ def test_pooled_benchmark_refuses_mixed_multipliers():
 
 @pytest.mark.parametrize("x, n", [(69, 84), (4, 27)])
 def test_share_classification_on_both_sides_of_each_threshold(x, n):
-    lo95, hi95 = (100 * v for v in wilson(x, n, 0.95))
-    lo998, hi998 = (100 * v for v in wilson(x, n, 0.998))
+    lo95, hi95 = intervals.wilson(x, n, 0.95, multiplier=100)[1:]
+    lo998, hi998 = intervals.wilson(x, n, 0.998, multiplier=100)[1:]
+    assert (lo95, hi95) == pytest.approx(tuple(100 * v for v in wilson(x, n, 0.95)), rel=1e-12)
     m = shares([x], [n])
     eps = 1e-6
     cases = {
@@ -200,7 +195,7 @@ def test_bad_classification_arguments_get_specific_messages():
     with pytest.raises(UsageError, match="polarity of 'share_x'"):
         classify(m, polarity={"share_x": "up"})
     with pytest.raises(UsageError, match="inner then outer"):
-        classify(m, levels=(0.998, 0.95))
+        classify(m, conf_level=(0.998, 0.95))
     with pytest.raises(UsageError, match="benchmark must be a number"):
         classify(m, benchmark="national")
 
@@ -525,3 +520,53 @@ def test_kon_tum_comparison_on_the_real_data_explains_every_case_not_compared():
         assert len(table) == len(KON_TUM_DISTRICTS) * table["metric"].nunique()
         missing = table[table["comparison"] == "not compared"]
         assert (missing["comparison_reason"].str.len() > 0).all()
+
+
+# --- the renamed surface -------------------------------------------------------
+
+
+def test_classify_without_a_multiplier_column_raises_instead_of_not_comparing():
+    with pytest.raises(InputError, match="no 'multiplier' column"):
+        classify(shares([4, 30], [27, 60]).drop(columns="multiplier"))
+
+
+def test_old_levels_name_still_classifies_with_a_warning():
+    m = shares([4, 30, 12], [27, 60, 40])
+    with pytest.warns(DeprecationWarning, match="classify\\(levels"):
+        old = classify(m, levels=[0.95, 0.998])
+    pd.testing.assert_frame_equal(old, classify(m, conf_level=[95, 99.8]))
+
+
+def test_one_level_gives_three_labels_and_no_outer_interval():
+    out = classify(shares([4, 30, 12, 60, 9], [27, 60, 40, 200, 80]), conf_level=0.95)
+    assert set(out["comparison"]) <= {"similar", "higher", "lower"}
+    assert out["lower_outer"].isna().all()
+
+
+def test_spc_method_centres_the_limits_on_the_benchmark_expected_count():
+    # Fingertips' SpcForDsrComparerTest: 7 events over 616,282 people, benchmark 2.1327 per 100,000.
+    m = rates([7], [616282]).assign(multiplier=1e5)
+    own = classify(m, benchmark=2.132708657734625, conf_level=0.95).iloc[0]
+    spc = classify(m, benchmark=2.132708657734625, conf_level=0.95, method="spc").iloc[0]
+    assert own["comparison"] == "similar" and spc["comparison"] == "lower"
+    expected = 2.132708657734625 / 1e5 * 616282
+    assert spc["lower_inner"] == pytest.approx(chi2.ppf(0.025, 2 * math.ceil(expected)) / 2 / 616282 * 1e5)
+
+
+def test_rate_method_phe_uses_byar_from_ten_events():
+    m = rates([22], [2458.5])
+    out = classify(m, benchmark=4.0, conf_level=0.95, rate_method="phe").iloc[0]
+    assert out["lower_inner"] == pytest.approx(intervals.byar(22, 2458.5, multiplier=1000).lower)
+
+
+def test_compare_districts_keeps_its_old_levels_parameter(monkeypatch):
+    obs = pd.DataFrame({"obs_id": ["O1", "O2", "O3", "O4"], "unit_code": ["614", "614", "615", "615"],
+                        "unit_label": ["Kon Rẫy", "Kon Rẫy", "Đắk Hà", "Đắk Hà"], "unit_level": "district",
+                        "province_code": "62", "indicator": ["disciplined_members", "party_members"] * 2,
+                        "value": [22, 1639, 12, 3362], "as_of": [None, "2021-06-20", None, "2023-06-30"],
+                        "period_start": ["2020-01-01", None, "2021-01-01", None],
+                        "period_end": ["2021-08-23", None, "2023-06-30", None]})
+    with pytest.warns(DeprecationWarning, match="compare_districts\\(levels"):
+        old = compare_districts(obs, province="62", levels=[0.95, 0.998], conf_level=0.95)
+    new = compare_districts(obs, province="62", conf_level=(0.95, 0.998))
+    pd.testing.assert_frame_equal(old, new)

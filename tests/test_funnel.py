@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from scipy.stats import binom, chi2, norm, poisson
 
-from analysis.stats.comparison import classify, funnel_limits, overdispersion
+from analysis.stats.classification import classify
+from analysis.stats.funnels import funnel_limits, overdispersion
 from analysis.errors import UsageError
 
 Z95, Z998 = norm.ppf(0.975), norm.ppf(0.999)
@@ -74,7 +75,7 @@ def test_exact_share_limits_match_the_interpolated_binomial_quantiles(n):
 def test_exact_share_limit_for_n_100_worked_by_hand():
     # Binomial(100, 0.2): F(11) = 0.01257 < 0.025 <= F(12) = 0.02533, so r = 12 and
     # alpha = (0.02533 - 0.025) / (0.02533 - 0.01257) = 0.0257; limit = (12 - 0.0257) / 100.
-    lower = funnel_limits(0.2, [100], "share", method="exact", levels=(0.95, 0.998))["lower"].iloc[0]
+    lower = funnel_limits(0.2, [100], "share", method="exact", conf_level=(0.95, 0.998))["lower"].iloc[0]
     assert lower == pytest.approx(0.11974, abs=2e-5)
 
 
@@ -125,7 +126,7 @@ PHE_RATE = pd.DataFrame({
 
 
 def test_interval_limits_for_shares_match_pheindicatormethods():
-    lim = funnel_limits(115 / 407 * 100, PHE_PROPORTION["population"], "share", method="interval", multiplier=100)
+    lim = funnel_limits(115 / 407 * 100, PHE_PROPORTION["population"], "share", method="phe", multiplier=100)
     for level, suffix in ((0.95, "2s"), (0.998, "3s")):
         got = limits_at(lim, level)
         assert got["lower"].to_numpy() == pytest.approx(PHE_PROPORTION[f"lower_{suffix}"].to_numpy(), abs=1e-8)
@@ -135,7 +136,7 @@ def test_interval_limits_for_shares_match_pheindicatormethods():
 def test_interval_limits_for_shares_equal_the_normal_approximation():
     grid = [10, 27, 84, 300]
     approx = funnel_limits(0.3, grid, "share", method="approx")
-    interval = funnel_limits(0.3, grid, "share", method="interval")
+    interval = funnel_limits(0.3, grid, "share", method="phe")
     pd.testing.assert_frame_equal(approx, interval)
 
 
@@ -144,7 +145,7 @@ def test_interval_limits_for_rates_match_pheindicatormethods(suffix, level):
     baseline = 6.2230882861
     for side in ("lower", "upper"):
         exposure = PHE_RATE[f"{side}_{suffix}_exposure"]
-        got = limits_at(funnel_limits(baseline, exposure, "rate", levels=(level,), method="interval",
+        got = limits_at(funnel_limits(baseline, exposure, "rate", conf_level=level, method="phe",
                                       multiplier=1000), level)[side]
         # PHEindicatormethods finds these points by bisection to 1e-7.
         assert got.to_numpy() == pytest.approx(PHE_RATE[f"{side}_{suffix}"].to_numpy(), rel=1e-5)
@@ -155,10 +156,10 @@ def test_interval_rate_limit_is_where_the_exact_poisson_interval_touches_the_tar
     for events in (3, 22):
         # Upper limit: the exposure at which the exact lower bound of `events` equals theta x E.
         exposure = chi2.ppf(0.025, 2 * events) / 2 / theta
-        upper = funnel_limits(theta, [exposure], "rate", levels=(0.95,), method="interval")["upper"].iloc[0]
+        upper = funnel_limits(theta, [exposure], "rate", conf_level=0.95, method="phe")["upper"].iloc[0]
         assert upper == pytest.approx(events / exposure, rel=1e-9)
         exposure = chi2.ppf(0.975, 2 * events + 2) / 2 / theta
-        lower = funnel_limits(theta, [exposure], "rate", levels=(0.95,), method="interval")["lower"].iloc[0]
+        lower = funnel_limits(theta, [exposure], "rate", conf_level=0.95, method="phe")["lower"].iloc[0]
         assert lower == pytest.approx(events / exposure, rel=1e-9)
 
 
@@ -175,7 +176,7 @@ def test_points_outside_interval_limits_are_exactly_the_ones_classified_higher_o
     value = count / base
     for level, outside_labels in ((0.95, {"higher", "lower", "much higher", "much lower"}),
                                   (0.998, {"much higher", "much lower"})):
-        lim = funnel_limits(target, base, kind, levels=(level,), method="interval")
+        lim = funnel_limits(target, base, kind, conf_level=level, method="phe")
         outside = (value < lim["lower"].to_numpy() - 1e-12) | (value > lim["upper"].to_numpy() + 1e-12)
         assert (outside == classified["comparison"].isin(outside_labels).to_numpy()).all()
     assert classified["comparison"].nunique() >= 3  # the check above is not vacuous
@@ -197,14 +198,14 @@ def test_transformed_share_limits_follow_funnelplotr_arcsine_formula():
 
 
 def test_transformed_share_lower_limit_stays_at_zero_instead_of_bouncing_back():
-    lim = funnel_limits(0.05, [2, 5, 10], "share", method="transformed")
+    lim = funnel_limits(0.05, [2, 5, 10], "share", method="funnelplotr")
     # sin(x)^2 of a negative angle would be positive again; the angle is clipped.
     assert (limits_at(lim, 0.998)["lower"] == 0).all()
 
 
 def test_transformed_rate_limits_follow_the_square_root_ratio_formula():
     theta, exposure, tau2 = 0.004, 2458.5, 0.02
-    lim = funnel_limits(4.0, [exposure], "rate", overdispersion="additive", tau2=tau2, multiplier=1000)
+    lim = funnel_limits(4.0, [exposure], "rate", overdispersion="additive", tau2=tau2, multiplier=1000, scale="sqrt")
     expected_count = theta * exposure
     spread = Z95 * math.sqrt(1 / (4 * expected_count) + tau2)
     row = limits_at(lim, 0.95).loc[0]
@@ -219,7 +220,7 @@ def test_multiplicative_limits_widen_the_transformed_spread_by_root_phi():
 
 
 def test_additive_overdispersion_with_zero_tau2_equals_the_unadjusted_transformed_limits():
-    plain = funnel_limits(0.3, [30, 300], "share", method="transformed")
+    plain = funnel_limits(0.3, [30, 300], "share", method="funnelplotr")
     adjusted = funnel_limits(0.3, [30, 300], "share", overdispersion="additive", tau2=0.0)
     pd.testing.assert_frame_equal(plain, adjusted)
 
@@ -249,7 +250,7 @@ def test_overdispersion_estimates_follow_spiegelhalter_by_hand():
 
 def test_overdispersion_of_rates_uses_square_root_z_scores():
     events, exposure = np.array([22.0, 5, 9, 14]), np.array([2458.5, 2100, 1800, 3000])
-    od = overdispersion(events, exposure, "rate", trim=0.0)
+    od = overdispersion(events, exposure, "rate", trim=0.0, scale="sqrt")
     expected = events.sum() / exposure.sum() * exposure
     z = 2 * (np.sqrt(events) - np.sqrt(expected))
     assert od.z == pytest.approx(z)
@@ -268,7 +269,7 @@ def test_tau2_is_zero_when_i_phi_is_below_i_minus_one():
 
 
 def test_overdispersion_on_a_scale_without_it_is_refused_with_a_hint():
-    with pytest.raises(UsageError, match="method='transformed'"):
+    with pytest.raises(UsageError, match="method='funnelplotr'"):
         funnel_limits(0.2, [100], "share", method="exact", overdispersion="additive", tau2=0.01)
 
 
@@ -277,11 +278,11 @@ def test_overdispersion_on_a_scale_without_it_is_refused_with_a_hint():
     ({"overdispersion": "multiplicative"}, "needs phi"),
     ({"method": "wilson"}, "unknown funnel method"),
     ({"kind": "count"}, "unknown kind"),
-    ({"precision": [0, 10]}, "must be positive"),
+    ({"n": [0, 10]}, "must be positive"),
     ({"target": 1.5}, "target must lie between 0 and 1"),
 ])
 def test_bad_funnel_arguments_get_a_specific_message(kwargs, message):
-    arguments = {"target": 0.2, "precision": [100], "kind": "share"} | kwargs
+    arguments = {"target": 0.2, "n": [100], "kind": "share"} | kwargs
     with pytest.raises(UsageError, match=message):
         funnel_limits(**arguments)
 

@@ -15,7 +15,9 @@ from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from analysis.stats.comparison import classify, funnel_limits, overdispersion, shrink  # noqa: E402
+from analysis.stats.classification import classify  # noqa: E402
+from analysis.stats.funnels import funnel_limits, overdispersion  # noqa: E402
+from analysis.stats.shrinkage import shrink  # noqa: E402
 from analysis.errors import UsageError  # noqa: E402
 from analysis.stats.metrics import metric_definitions  # noqa: E402
 from analysis.plots import availability_plot, caterpillar_plot, funnel_plot, severity_mix_plot  # noqa: E402
@@ -90,7 +92,7 @@ def test_funnel_limit_lines_are_the_funnel_limits_of_the_pooled_benchmark(rates)
     for level in (0.95, 0.998):
         for side in ("lower", "upper"):
             line = by_gid(fig, f"limit-{level:g}-{side}")
-            expected = funnel_limits(target, line.get_xdata(), "rate", levels=(level,), method="interval",
+            expected = funnel_limits(target, line.get_xdata(), "rate", conf_level=level, method="phe",
                                      multiplier=1000)[side]
             assert line.get_ydata() == pytest.approx(expected.to_numpy())
 
@@ -130,10 +132,10 @@ def test_funnel_with_additive_overdispersion_draws_the_adjusted_limits(rates):
     fig = funnel_plot(rates, RATE, overdispersion="additive")
     ok = rates[rates["computable"]]
     target = ok["numerator"].sum() / ok["exposure"].sum()
-    od = overdispersion(ok["numerator"], ok["exposure"], "rate", target=target)
+    od = overdispersion(ok["numerator"], ok["exposure"], "rate", target=target * 1000, multiplier=1000)
     line = by_gid(fig, "limit-0.95-upper")
-    expected = funnel_limits(target * 1000, line.get_xdata(), "rate", levels=(0.95,), overdispersion="additive",
-                             tau2=od.tau2, multiplier=1000)["upper"]
+    expected = funnel_limits(target * 1000, line.get_xdata(), "rate", conf_level=0.95, method="funnelplotr",
+                             overdispersion="additive", tau2=od.tau2, multiplier=1000)["upper"]
     assert od.tau2 > 0
     assert line.get_ydata() == pytest.approx(expected.to_numpy())
 

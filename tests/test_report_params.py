@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from analysis.stats.intervals import conf_levels
 from analysis.errors import EXIT_USAGE, InputError, UsageError
 from analysis.reports.parameters import (
-    ComparisonParams, ProfileParams, check_benchmark, check_levels, check_output_json, check_period,
+    ComparisonParams, ProfileParams, check_benchmark, check_output_json, check_period,
     validate_comparison_params, validate_profile_params, validate_quality_params,
 )
 
@@ -196,15 +197,16 @@ def test_benchmark_refuses_anything_else(given):
         check_benchmark(given)
 
 
-@pytest.mark.parametrize("given", [[95, 99.8], [0.998, 0.95], [0.95], [0.95, 0.95], [0, 0.5], [0.9, 1],
+@pytest.mark.parametrize("given", [[0.998, 0.95], [0.95], [0.95, 0.95], [0, 0.5], [0.8, 0.95],
                                    "0.95", [0.95, "0.998"], [True, 0.998]])
-def test_levels_must_be_two_increasing_levels_between_zero_and_one(given):
-    with pytest.raises(UsageError, match=r"^levels: must be two confidence levels between 0 and 1"):
-        check_levels(given)
+def test_levels_must_be_two_increasing_levels_as_phe_reads_them(given):
+    with pytest.raises(UsageError, match=r"^levels: "):
+        conf_levels(given, count=2, field="levels")
 
 
-def test_levels_accept_a_tuple_and_give_floats():
-    assert check_levels((0.9, 0.99)) == (0.9, 0.99)
+def test_levels_accept_a_tuple_or_percents_and_give_fractions():
+    assert conf_levels((0.9, 0.99), count=2) == (0.9, 0.99)
+    assert conf_levels([95, 99.8], count=2) == (0.95, 0.998)
 
 
 # ------------------------------------------------------------------ data quality

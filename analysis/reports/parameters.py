@@ -44,7 +44,7 @@ import pandas as pd
 
 from analysis import paths
 from analysis.errors import UsageError
-from analysis.stats.comparison import check_levels
+from analysis.stats.intervals import conf_levels
 
 LANGS = ("en", "vi")
 #: Benchmark keyword of the comparison notebook (else a number in display units).
@@ -554,7 +554,7 @@ def validate_comparison_params(province="Kon Tum", region=None, districts=None, 
     lang = check_lang(lang)
     family = check_family(family)
     benchmark = check_benchmark(benchmark)
-    levels = check_levels(levels)
+    levels = conf_levels(levels, count=2, field="levels")
     window = check_comparison_period(period)
     folder = check_data_dir(data_dir)
     output = check_output_json(output_json)

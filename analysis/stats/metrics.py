@@ -34,9 +34,9 @@ How a metric finds its parts:
   denominator keeps its value as the estimate, with no interval, and
   ``reason`` says why.
 
-Intervals come from statsmodels: Wilson (or Clopper–Pearson, ``beta``) for
-shares via ``proportion_confint``; the exact Poisson interval
-(``confint_poisson(method="exact-c")``) for rates. Members per 1,000
+Intervals come from :mod:`analysis.stats.intervals`: Wilson (or
+Clopper–Pearson, ``beta``) for shares; the exact (Garwood) Poisson interval
+for rates. Members per 1,000
 population is treated as a proportion (members are a subset of the
 population), so it gets a Wilson interval scaled by 1,000: a Poisson interval
 would treat members as events, which they are not. Households per assigned
@@ -74,10 +74,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError, UsageError
+from analysis.stats.intervals import METHODS as INTERVAL_METHODS
+from analysis.stats.intervals import conf_levels, deprecated, interval
 
 DAYS_PER_YEAR = 365.25
 FAMILIES = ("coverage", "admissions", "discipline")
-SHARE_METHODS = {"wilson": "Wilson score", "beta": "Clopper-Pearson"}
+SHARE_METHODS = ("wilson", "beta")
 
 METRIC_COLUMNS = (
     "unit_code", "unit_label", "province_code", "family", "metric",
@@ -247,65 +249,43 @@ def metric_definitions() -> pd.DataFrame:
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
-def share_interval(count, nobs, *, conf_level: float = 0.95, method: str = "wilson"):
-    """Confidence interval of a proportion, vectorised (statsmodels).
-
-    Args:
-        count: Successes (array-like).
-        nobs: Trials (array-like, positive).
-        conf_level: Confidence level, e.g. 0.95.
-        method: ``wilson`` (Wilson score) or ``beta`` (Clopper–Pearson).
+def share_interval(count, nobs, *, conf_level=0.95, method: str = "wilson"):
+    """Deprecated: use :func:`analysis.stats.intervals.interval` (``x``, ``n``, ``method``).
 
     Returns:
         ``(lower, upper)`` as numpy arrays of proportions (0–1).
 
-    Raises:
-        UsageError: An unknown method or a level outside (0, 1).
-
     Examples:
-        >>> low, upp = share_interval([4], [27])
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     low, upp = share_interval([4], [27])
         >>> print(round(low[0], 3), round(upp[0], 3))
         0.059 0.325
-        >>> low, upp = share_interval([4], [27], method="beta")
-        >>> print(round(low[0], 3), round(upp[0], 3))
-        0.042 0.337
     """
-    from statsmodels.stats.proportion import proportion_confint
-
-    _check_level(conf_level)
+    deprecated("share_interval(count, nobs)", "analysis.stats.interval(x, n, method='wilson')")
     _check_share_method(method)
-    low, upp = proportion_confint(np.asarray(count, dtype=float), np.asarray(nobs, dtype=float),
-                                  alpha=1 - conf_level, method=method)
-    return np.asarray(low, dtype=float), np.asarray(upp, dtype=float)
+    result = interval(np.asarray(count, dtype=float), np.asarray(nobs, dtype=float), conf_level, method=method)
+    return result.lower, result.upper
 
 
-def rate_interval(count, exposure, *, conf_level: float = 0.95):
-    """Exact Poisson interval of a rate, vectorised (statsmodels ``exact-c``).
-
-    Args:
-        count: Events (array-like).
-        exposure: Exposure, e.g. member-years (array-like, positive).
-        conf_level: Confidence level, e.g. 0.95.
+def rate_interval(count, exposure, *, conf_level=0.95):
+    """Deprecated: use :func:`analysis.stats.intervals.exact` (``x``, ``n``).
 
     Returns:
         ``(lower, upper)`` as numpy arrays, per unit of exposure.
 
-    Raises:
-        UsageError: A level outside (0, 1).
-
     Examples:
-        The methods page's worked figure, 22 over 2,458.5 member-years:
-
-        >>> low, upp = rate_interval([22], [2458.5])
-        >>> print(round(1000 * 22 / 2458.5, 2), round(1000 * low[0], 2), round(1000 * upp[0], 2))
-        8.95 5.61 13.55
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     low, upp = rate_interval([22], [2458.5])
+        >>> print(round(1000 * low[0], 2), round(1000 * upp[0], 2))
+        5.61 13.55
     """
-    from statsmodels.stats.rates import confint_poisson
-
-    _check_level(conf_level)
-    low, upp = confint_poisson(np.asarray(count, dtype=float), np.asarray(exposure, dtype=float),
-                               method="exact-c", alpha=1 - conf_level)
-    return np.asarray(low, dtype=float), np.asarray(upp, dtype=float)
+    deprecated("rate_interval(count, exposure)", "analysis.stats.exact(x, n)")
+    result = interval(np.asarray(count, dtype=float), np.asarray(exposure, dtype=float), conf_level, method="exact")
+    return result.lower, result.upper
 
 
 def nearest_stock(flows: pd.DataFrame, stocks: pd.DataFrame, indicator: str,
@@ -414,11 +394,11 @@ def compute_metrics(observations: pd.DataFrame, *, families=None, conf_level: fl
         >>> m[["unit_code", "numerator", "denominator", "estimate", "computable"]].round(2).values.tolist()
         [['614', 37.0, 49.0, 75.51, True], ['616', nan, nan, 90.0, False]]
         >>> m["method"].iloc[0]
-        "count derived from printed percent × n; Wilson score (statsmodels proportion_confint, method='wilson')"
+        'count derived from printed percent × n; Wilson score (PHEindicatormethods wilson_lower/wilson_upper)'
         >>> m["reason"].iloc[1]
         'percentage printed without a usable denominator: value kept, no interval (no denominator: villages not reported)'
     """
-    _check_level(conf_level)
+    conf_level = _check_level(conf_level)
     _check_share_method(method_share)
     _check_tolerance(tolerance_days)
     chosen = FAMILIES if families is None else tuple([families] if isinstance(families, str) else families)
@@ -587,10 +567,9 @@ def severity_mix(observations: pd.DataFrame) -> pd.DataFrame:
 _TEXT = ("obs_id", "unit_code", "unit_label", "province_code", "indicator", "source_id", "flags")
 
 
-def _check_level(conf_level: float) -> None:
-    if not 0 < conf_level < 1:
-        raise UsageError(f"confidence level must be between 0 and 1, got {conf_level}",
-                         field="conf_level")
+def _check_level(conf_level) -> float:
+    """One confidence level as a fraction (0.9–1, or a percent 90–100)."""
+    return conf_levels(conf_level, count=1)[0]
 
 
 def _check_share_method(method: str) -> None:
@@ -911,20 +890,17 @@ def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.Da
     with np.errstate(invalid="ignore", divide="ignore"):
         estimate[computable] = (multiplier * count / np.where(rate, exposure, n))[computable]
     lower, upper = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
-    for mask, interval in ((computable & share, lambda m: share_interval(
-                               count[m], n[m], conf_level=conf_level, method=method_share)),
-                           (computable & rate, lambda m: rate_interval(
-                               count[m], exposure[m], conf_level=conf_level))):
+    for mask, base, name in ((computable & share, n, method_share), (computable & rate, exposure, "exact")):
         if mask.any():
-            low, upp = interval(mask)
-            lower[mask], upper[mask] = low * multiplier[mask], upp * multiplier[mask]
+            found = interval(count[mask], base[mask], conf_level, method=name, multiplier=1.0)
+            lower[mask], upper[mask] = found.lower * multiplier[mask], found.upper * multiplier[mask]
 
-    share_text = f"{SHARE_METHODS[method_share]} (statsmodels proportion_confint, method='{method_share}')"
+    share_text = INTERVAL_METHODS[method_share]
     method = np.select(
         [computable & share & has_count, computable & share, computable & rate, computable,
          keep_printed],
         [share_text, "count derived from printed percent × n; " + share_text,
-         "exact Poisson (statsmodels confint_poisson, method='exact-c')",
+         INTERVAL_METHODS["exact"],
          "ratio of two counts; no interval (neither a proportion nor a rate)",
          "printed percent; no interval"],
         default="").astype(object)
