@@ -541,7 +541,7 @@ def test_metrics_table_has_the_design_contract_columns_and_types():
     assert list(m.columns) == [
         "unit_code", "unit_label", "province_code", "family", "metric", "period_start",
         "period_end", "numerator", "denominator", "exposure", "estimate", "lower", "upper",
-        "multiplier", "conf_level", "method", "approximate", "computable", "reason", "obs_ids",
+        "multiplier", "conf_level", "method", "basis", "approximate", "computable", "reason", "obs_ids",
         "flags"]
     assert m["computable"].dtype == bool and m["approximate"].dtype == bool
     assert (m.loc[m["computable"], "reason"] == "").all()
@@ -556,7 +556,9 @@ def test_metric_definitions_list_every_metric_with_kind_multiplier_and_labels():
     defs = metric_definitions()
     assert list(defs.columns[:7]) == ["metric", "family", "kind", "multiplier", "label_en",
                                       "label_vi", "polarity_default"]
-    assert defs["metric"].is_unique and len(defs) == len(metrics.METRICS) == 15
+    stand_ins = [d for d in metrics.METRICS if d.stands_for]
+    assert [d.metric for d in stand_ins] == ["admissions_commune_level_share"]  # listed under the metric it stands for
+    assert defs["metric"].is_unique and len(defs) == len(metrics.METRICS) - 1 == 15
     assert set(defs["kind"]) == {"share", "rate", "ratio"}
     assert defs["polarity_default"].isna().all()
     computed = set(compute_metrics(pd.concat([kon_ray(), dak_ha()]))["metric"])
@@ -575,7 +577,9 @@ def test_vietnamese_labels_are_nfc_and_carry_their_diacritics():
 
 def test_every_indicator_the_registry_reads_is_in_the_project_codebook():
     codebook = pd.read_csv(paths.raw_dir() / "codebook.csv")
-    assert set(metrics._indicators(metrics.METRICS)) <= set(codebook["indicator"])
+    # The discipline-by-body indicators arrive with the extraction branch's codebook rows.
+    pending = {name for name, _ in metrics.DISCIPLINING_BODIES} - set(codebook["indicator"])
+    assert set(metrics._indicators(metrics.METRICS)) - pending <= set(codebook["indicator"])
 
 
 def test_project_data_give_kon_ray_discipline_rate_and_rural_cell_share():
@@ -605,3 +609,80 @@ def test_each_unit_gets_the_same_result_alone_as_in_a_shuffled_panel():
     for code in ("900", "917", "939"):
         one = result[result["unit_code"] == code].drop(columns=["unit_code", "obs_ids"])
         pd.testing.assert_frame_equal(one.reset_index(drop=True), alone.reset_index(drop=True))
+
+
+# ------------------------------------- finest breakdown, summed parts, zero-day periods
+
+RURAL = "admissions_rural_cells_share"
+
+
+def test_rural_share_uses_village_cells_when_published_and_labels_the_basis():
+    obs = observations(flow("O1", "614", "admissions", 27, *KR_2021),
+                       flow("O2", "614", "admissions_rural_cells", 4, *KR_2021),
+                       flow("O3", "614", "admissions_commune_level", 20, *KR_2021))
+    r = row(admission_metrics(obs), "614", RURAL)
+    assert (r["numerator"], r["basis"]) == (4.0, "village cells")
+    assert "O3" not in r["obs_ids"]
+
+
+def test_rural_share_falls_back_to_commune_level_and_says_so():
+    obs = observations(flow("O1", "615", "admissions", 300, *DH_TERM),
+                       flow("O2", "615", "admissions_commune_level", 120, *DH_TERM))
+    r = row(admission_metrics(obs), "615", RURAL)
+    assert (r["numerator"], r["denominator"], r["basis"]) == (120.0, 300.0, "commune-level organisations")
+    assert r["computable"] and "admissions_commune_level_share" not in set(admission_metrics(obs)["metric"])
+
+
+def test_each_row_of_a_mixed_table_names_its_own_basis():
+    obs = pd.concat([observations(flow("O1", "614", "admissions", 27, *KR_2021),
+                                  flow("O2", "614", "admissions_rural_cells", 4, *KR_2021)),
+                     observations(flow("O3", "615", "admissions", 300, *DH_TERM),
+                                  flow("O4", "615", "admissions_commune_level", 120, *DH_TERM))])
+    m = admission_metrics(obs)
+    rural = m[m["metric"] == RURAL]
+    assert rural[["unit_code", "basis"]].values.tolist() == [["614", "village cells"],
+                                                             ["615", "commune-level organisations"]]
+    assert (m.loc[m["metric"] != RURAL, "basis"] == "").all()
+
+
+BODIES = ("disciplined_members_by_inspection_commissions", "disciplined_members_by_party_committees",
+          "disciplined_members_by_cells")
+
+
+def test_discipline_numerator_is_the_sum_of_the_bodies_when_no_total_is_printed():
+    obs = observations(stock("O1", "614", "party_members", 1639, "2021-06-20"),
+                       *(flow(f"P{i}", "614", body, value, *KR_PERIOD)
+                         for i, (body, value) in enumerate(zip(BODIES, (16, 5, 1)))))
+    r = row(discipline_metrics(obs), "614", "disciplined_per_1000_member_years")
+    assert r["numerator"] == 22.0 and r["computable"]
+    assert r["obs_ids"] == "P0;P1;P2;O1"
+    assert metrics.SUMMED_FLAG in r["flags"].split(";") and metrics.PARTIAL_FLAG not in r["flags"]
+    assert r["method"].startswith("numerator summed from its parts")
+
+
+def test_a_printed_total_is_never_added_to_its_parts():
+    obs = observations(stock("O1", "614", "party_members", 1639, "2021-06-20"),
+                       flow("O2", "614", "disciplined_members", 22, *KR_PERIOD),
+                       flow("P0", "614", BODIES[0], 16, *KR_PERIOD), flow("P1", "614", BODIES[1], 6, *KR_PERIOD))
+    r = row(discipline_metrics(obs), "614", "disciplined_per_1000_member_years")
+    assert r["numerator"] == 22.0 and r["obs_ids"] == "O2;O1" and metrics.SUMMED_FLAG not in r["flags"]
+
+
+def test_a_sum_of_some_bodies_only_is_flagged_incomplete():
+    obs = observations(stock("O1", "614", "party_members", 1639, "2021-06-20"),
+                       flow("P0", "614", BODIES[0], 16, *KR_PERIOD, approximate=True, qualifier="about"))
+    r = row(discipline_metrics(obs), "614", "disciplined_per_1000_member_years")
+    assert r["numerator"] == 16.0 and r["approximate"]
+    assert {metrics.SUMMED_FLAG, metrics.PARTIAL_FLAG} <= set(r["flags"].split(";"))
+
+
+def test_a_rate_over_a_period_of_zero_days_is_not_computable():
+    obs = observations(stock("O1", "614", "party_members", 1639, "2021-06-20"),
+                       flow("O2", "614", "disciplined_members", 22, "2021-08-23", "2021-08-23"),
+                       flow("O3", "614", "admissions", 27, "2021-08-23", "2021-08-23"),
+                       flow("O4", "614", "admissions_rural_cells", 4, "2021-08-23", "2021-08-23"))
+    m = compute_metrics(obs, families=["admissions", "discipline"])
+    for metric in ("disciplined_per_1000_member_years", "admissions_per_100_member_years"):
+        r = row(m, "614", metric)
+        assert not r["computable"] and r["reason"] == "period of zero days" and np.isnan(r["estimate"])
+    assert row(m, "614", RURAL)["computable"]  # a share of the same flow needs no length of time

@@ -84,7 +84,7 @@ SHARE_METHODS = ("wilson", "beta")
 METRIC_COLUMNS = (
     "unit_code", "unit_label", "province_code", "family", "metric",
     "period_start", "period_end", "numerator", "denominator", "exposure",
-    "estimate", "lower", "upper", "multiplier", "conf_level", "method",
+    "estimate", "lower", "upper", "multiplier", "conf_level", "method", "basis",
     "approximate", "computable", "reason", "obs_ids", "flags",
 )
 SEVERITY_COLUMNS = (
@@ -126,6 +126,17 @@ class MetricDefinition:
             None.
         breakdown: Indicators of parts of the numerator whose quality flags
             travel with the metric.
+        parts: Indicators whose sum stands for the numerator when no
+            numerator is printed for the unit and period (discipline by
+            disciplining body); the row is then flagged
+            :data:`SUMMED_FLAG` and its method says so.
+        stands_for: For a coarser stand-in (admissions at commune level), the
+            metric it stands for where that one has no row for the unit and
+            period; its rows take that metric's id, with ``basis`` saying
+            which numerator they use.
+        basis: What the numerator counts, for metrics whose id covers more
+            than one breakdown (``village cells`` / ``commune-level
+            organisations``); empty otherwise.
     """
 
     metric: str
@@ -139,6 +150,9 @@ class MetricDefinition:
     label_vi: str
     printed: str | None = None
     breakdown: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
+    stands_for: str | None = None
+    basis: str = ""
 
 
 SEVERITY_FORMS = (
@@ -150,16 +164,27 @@ SEVERITY_FORMS = (
 )
 SEVERITY_DTYPE = pd.CategoricalDtype([f[0] for f in SEVERITY_FORMS], ordered=True)
 
+#: Members disciplined, by the body that disciplined them: parts of ``disciplined_members``.
+DISCIPLINING_BODIES = (
+    # indicator, label_en
+    ("disciplined_members_by_inspection_commissions", "inspection commissions"),
+    ("disciplined_members_by_party_committees", "party committees"),
+    ("disciplined_members_by_cells", "cells"),
+)
+#: Flag of a numerator summed from its parts because no total was printed.
+SUMMED_FLAG = "numerator_sum_of_parts"
+#: Flag added when some of the parts were not published (the sum is then a lower bound).
+PARTIAL_FLAG = "numerator_parts_incomplete"
+
 
 def _village_share(metric, numerator, label_en, label_vi):
     return MetricDefinition(metric, "coverage", "share", numerator, "villages", "nearest",
                             100, label_en, label_vi, printed=metric)
 
 
-def _admission_share(metric, numerator, label_en, label_vi):
-    # The codebook has no printed percentages of these parts (yet).
+def _admission_share(metric, numerator, label_en, label_vi, **more):
     return MetricDefinition(metric, "admissions", "share", numerator, "admissions",
-                            "same_period", 100, label_en, label_vi)
+                            "same_period", 100, label_en, label_vi, **more)
 
 
 METRICS = (
@@ -198,9 +223,18 @@ METRICS = (
                      "households_assigned", "members_assigned_households", "nearest", 1,
                      "Households per assigned member",
                      "Số hộ bình quân một đảng viên phụ trách"),
+    # The finest breakdown published: village cells; where a unit and period have only the
+    # commune-level count (a coarser one: commune organisations include their village cells),
+    # that row stands in, and ``basis`` says which one each row uses.
     _admission_share("admissions_rural_cells_share", "admissions_rural_cells",
-                     "Admissions made in rural (village) cells (%)",
-                     "Tỷ lệ đảng viên kết nạp ở chi bộ thôn, làng (%)"),
+                     "Admissions made in rural (village) cells, or at commune level where only that is published (%)",
+                     "Tỷ lệ đảng viên kết nạp ở chi bộ thôn, làng, hoặc ở cấp xã khi chỉ có số đó (%)",
+                     basis="village cells"),
+    _admission_share("admissions_commune_level_share", "admissions_commune_level",
+                     "Admissions made in commune-level organisations (%)",
+                     "Tỷ lệ đảng viên kết nạp ở tổ chức đảng cấp xã (%)",
+                     printed="admissions_commune_level_share", stands_for="admissions_rural_cells_share",
+                     basis="commune-level organisations"),
     MetricDefinition("admissions_per_100_member_years", "admissions", "rate",
                      "admissions", "party_members", "nearest", 100,
                      "Admissions per 100 member-years",
@@ -218,7 +252,8 @@ METRICS = (
                      "disciplined_members", "party_members", "nearest", 1000,
                      "Members disciplined per 1,000 member-years",
                      "Số đảng viên bị kỷ luật trên 1.000 đảng viên-năm",
-                     breakdown=tuple(f[1] for f in SEVERITY_FORMS)),
+                     breakdown=tuple(f[1] for f in SEVERITY_FORMS),
+                     parts=tuple(b[0] for b in DISCIPLINING_BODIES)),
 )
 
 
@@ -229,8 +264,10 @@ def metric_definitions() -> pd.DataFrame:
         One row per metric, in registry order, with columns ``metric``,
         ``family``, ``kind``, ``multiplier``, ``label_en``, ``label_vi``,
         ``polarity_default`` (always None: whether higher is better is the
-        user's call), ``numerator``, ``denominator``, ``match``, ``printed``
-        and ``breakdown`` (``;``-joined).
+        user's call), ``numerator``, ``denominator``, ``match``, ``printed``,
+        ``breakdown`` and ``parts`` (``;``-joined), ``stands_for`` and
+        ``basis``. Stand-ins (``stands_for`` set) are not listed: their rows
+        carry the id of the metric they stand for.
 
     Examples:
         >>> defs = metric_definitions().set_index("metric")
@@ -241,12 +278,19 @@ def metric_definitions() -> pd.DataFrame:
         >>> defs.loc["village_heads_party_members_share", "label_vi"]
         'Tỷ lệ trưởng thôn là đảng viên (%)'
     """
-    frame = pd.DataFrame([asdict(d) for d in METRICS])
-    frame["breakdown"] = frame["breakdown"].map(";".join)
-    frame["multiplier"] = frame["multiplier"].astype(float)
+    frame = _registry([d for d in METRICS if d.stands_for is None]).drop(columns="m_order")
     frame["polarity_default"] = None
     first = ["metric", "family", "kind", "multiplier", "label_en", "label_vi", "polarity_default"]
     return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def _registry(defs) -> pd.DataFrame:
+    """Metric definitions as a frame, lists ``;``-joined, numbered by ``m_order``."""
+    frame = pd.DataFrame([asdict(d) for d in defs])
+    for column in ("breakdown", "parts"):
+        frame[column] = frame[column].map(";".join)
+    frame["multiplier"] = frame["multiplier"].astype(float)
+    return frame.assign(m_order=np.arange(len(frame)))
 
 
 def share_interval(count, nobs, *, conf_level=0.95, method: str = "wilson"):
@@ -406,14 +450,14 @@ def compute_metrics(observations: pd.DataFrame, *, families=None, conf_level: fl
     if unknown:
         raise UsageError(f"unknown metric family {unknown[0]!r}; use one of {', '.join(FAMILIES)}",
                          field="families")
-    defs = metric_definitions()
-    defs = defs[defs["family"].isin(chosen)].assign(m_order=lambda f: np.arange(len(f)))
-    names = _indicators(d for d in METRICS if d.family in chosen)
-    obs = _usable(observations, as_of, names)
+    used = [d for d in METRICS if d.family in chosen]
+    defs = _registry(used)
+    names = _indicators(used)
+    obs = _with_summed_parts(_usable(observations, as_of, names), used, names)
     rows = _pair(obs, defs, names, tolerance_days)
     if rows.empty:
         return _empty(METRIC_COLUMNS)
-    return _estimate(rows, conf_level, method_share)
+    return _finest_basis(_estimate(rows, conf_level, method_share))
 
 
 def coverage_metrics(observations: pd.DataFrame, **options) -> pd.DataFrame:
@@ -635,7 +679,7 @@ def _with_reference(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _indicators(defs) -> pd.Index:
     """Every indicator the given metric definitions read (sorted; positions are ``ind_id``)."""
-    names = [(d.numerator, d.denominator, d.printed, *d.breakdown) for d in defs]
+    names = [(d.numerator, d.denominator, d.printed, *d.breakdown, *d.parts) for d in defs]
     return pd.Index(sorted({n for group in names for n in group if n}))
 
 
@@ -673,6 +717,59 @@ def _first_per_key(frame: pd.DataFrame, extra=()) -> pd.DataFrame:
     """One row per key: exact figures before hedged ones, then the first in input order."""
     ordered = frame.sort_values(["approximate", "_order"], kind="stable")
     return ordered.drop_duplicates(_KEY + list(extra))
+
+
+def _with_summed_parts(obs: pd.DataFrame, defs, names: pd.Index) -> pd.DataFrame:
+    """Add a numerator summed from its parts where a unit and period print the parts but no total.
+
+    One figure per part and key (:func:`_first_per_key`); a key with a
+    printed total keeps it and gets no sum, so a total is never counted
+    twice. The summed row joins the parts' ``obs_id``s with ``;``, is hedged
+    when any part is, and carries the parts' flags plus :data:`SUMMED_FLAG`
+    (and :data:`PARTIAL_FLAG` when some parts were not published).
+    """
+    added = []
+    for d in (d for d in defs if d.parts):
+        parts = _first_per_key(obs[obs["indicator"].isin(d.parts)], ["indicator"])
+        if parts.empty:
+            continue
+        totals = obs.loc[obs["indicator"] == d.numerator, _KEY].drop_duplicates().assign(_total=True)
+        parts = parts[parts[_KEY].merge(totals, on=_KEY, how="left")["_total"].isna().to_numpy()]
+        if parts.empty:
+            continue
+        parts = parts.sort_values("_order", kind="stable")
+        flags = _union_by_group(parts, _KEY, ["flags"])
+        grouped = parts.assign(_flags=flags).groupby(_KEY, dropna=False, sort=False)
+        first = grouped.head(1).set_index(_KEY)
+        sums = grouped.agg(value=("value", "sum"), obs_id=("obs_id", ";".join), approximate=("approximate", "any"),
+                           bodies=("indicator", "nunique"))
+        first = first.assign(**{c: sums[c].to_numpy() for c in ("value", "obs_id", "approximate")})
+        complete = sums["bodies"].to_numpy() == len(d.parts)
+        marks = np.where(complete, SUMMED_FLAG, SUMMED_FLAG + ";" + PARTIAL_FLAG).astype(object)
+        first["flags"] = _union(first["_flags"].to_numpy(dtype=object), marks)
+        added.append(first.drop(columns="_flags").reset_index().assign(
+            indicator=d.numerator, ind_id=names.get_loc(d.numerator), value_decimals=np.nan))
+    if not added:
+        return obs
+    return pd.concat([obs, *added], ignore_index=True)
+
+
+def _finest_basis(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Stand-in rows take the id of the metric they stand for, unless it has a row for the unit and period."""
+    stands_for = {d.metric: d.stands_for for d in METRICS if d.stands_for}
+    stand_in = metrics["metric"].isin(stands_for).to_numpy()
+    if not stand_in.any():
+        return metrics
+    key = ["unit_code", "period_start", "period_end", "metric"]
+    renamed = metrics["metric"].astype(object).where(~stand_in, metrics["metric"].map(stands_for))
+    out = metrics.assign(metric=renamed.astype(str))
+    finer = out.loc[~stand_in, key].drop_duplicates().assign(_finer=True)
+    covered = out[key].merge(finer, on=key, how="left")["_finer"].notna().to_numpy() & stand_in
+    out = out[~covered]
+    position = {d.metric: i for i, d in enumerate(METRICS)}
+    return (out.assign(_position=out["metric"].map(position))
+            .sort_values(["unit_code", "_position", "period_end", "period_start"], kind="stable", na_position="last")
+            .drop(columns="_position").reset_index(drop=True))
 
 
 # ------------------------------------------------------------------- pairing
@@ -715,7 +812,7 @@ def _pair(obs: pd.DataFrame, defs: pd.DataFrame, names: pd.Index, tolerance_days
            (("unit_code", "code"), ("unit_label", "label"), ("province_code", "province"),
             ("source_id", "source"))},
         **{col: defs[col].to_numpy()[metric] for col in
-           ("metric", "family", "kind", "denominator", "match", "multiplier")},
+           ("metric", "family", "kind", "denominator", "match", "multiplier", "basis")},
         den_id=names.get_indexer(defs["denominator"])[metric],
         period_start=rows["ref_start"], period_end=rows["ref_end"])
 
@@ -742,6 +839,8 @@ def _pair(obs: pd.DataFrame, defs: pd.DataFrame, names: pd.Index, tolerance_days
     days = (rows["ref_end"] - rows["ref_start"]).dt.days.to_numpy(dtype=float) + 1
     unknown = rate & (rows["ref_start"].isna() | rows["ref_end"].isna()).to_numpy()
     den["d_reason"][unknown] = "period unknown"
+    # A flow needs a length of time: a period that starts when it ends (or a single date) has none.
+    den["d_reason"][rate & (rows["ref_start"] == rows["ref_end"]).to_numpy()] = "period of zero days"
     den["d_flags"] = _texts(den["d_flags"])
     rows = rows.assign(**den,
                        exposure=np.where(rate, den["d_value"] * days / DAYS_PER_YEAR, np.nan))
@@ -905,6 +1004,8 @@ def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.Da
          "printed percent; no interval"],
         default="").astype(object)
 
+    summed = computable & pd.Series(_texts(rows["n_flags"])).str.contains(SUMMED_FLAG, regex=False).to_numpy()
+    method[summed] = "numerator summed from its parts, no total printed; " + method[summed]
     d_found = rows["d_obs"].notna().to_numpy()
     p_used = p_known & (~has_count | keep_printed)
     out = pd.DataFrame({
@@ -918,7 +1019,7 @@ def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.Da
         "exposure": np.where(rate & d_found, exposure, np.nan),
         "estimate": estimate, "lower": lower, "upper": upper, "multiplier": multiplier,
         "conf_level": np.where(computable & (kind != "ratio"), conf_level, np.nan),
-        "method": method,
+        "method": method, "basis": _texts(rows["basis"]),
         "approximate": _flag(rows["n_approx"]) | (p_approx & p_used) | (_flag(rows["d_approx"]) & d_found),
         "computable": computable, "reason": reason,
         "obs_ids": _join(rows["n_obs"], _texts(rows["p_obs"], p_used), _texts(rows["d_obs"], d_found)),
