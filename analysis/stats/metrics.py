@@ -73,11 +73,32 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.errors import InputError, UsageError
+from analysis.errors import UsageError
 from analysis.stats.intervals import METHODS as INTERVAL_METHODS
+from analysis.stats.denominators import DAYS_PER_YEAR, nearest_stock, pair_denominators
 from analysis.stats.intervals import conf_levels, deprecated, interval
+from analysis.stats.observations import (
+    KEY,
+    as_text,
+    check_tolerance,
+    empty_table,
+    first_per_key,
+    fmt_numbers,
+    join_texts,
+    texts,
+    union_flags,
+    union_flags_by_group,
+    usable,
+)
+from analysis.stats.severity import SEVERITY_COLUMNS, SEVERITY_DTYPE, SEVERITY_FORMS, severity_mix
 
-DAYS_PER_YEAR = 365.25
+# Re-exported: the metrics' public names, wherever they are defined.
+__all__ = [
+    "DAYS_PER_YEAR", "DISCIPLINING_BODIES", "FAMILIES", "METRICS", "METRIC_COLUMNS", "MetricDefinition",
+    "PARTIAL_FLAG", "SEVERITY_COLUMNS", "SEVERITY_DTYPE", "SEVERITY_FORMS", "SHARE_METHODS", "SUMMED_FLAG",
+    "admission_metrics", "compute_metrics", "coverage_metrics", "discipline_metrics", "metric_definitions",
+    "nearest_stock", "rate_interval", "severity_mix", "share_interval",
+]
 FAMILIES = ("coverage", "admissions", "discipline")
 SHARE_METHODS = ("wilson", "beta")
 
@@ -87,22 +108,6 @@ METRIC_COLUMNS = (
     "estimate", "lower", "upper", "multiplier", "conf_level", "method", "basis",
     "approximate", "computable", "reason", "obs_ids", "flags",
 )
-SEVERITY_COLUMNS = (
-    "unit_code", "unit_label", "province_code", "period_start", "period_end",
-    "form", "count", "share", "breakdown_total", "total_printed",
-    "approximate", "flags", "note", "obs_ids",
-)
-_REQUIRED = ("obs_id", "unit_code", "indicator", "value")
-_OPTIONAL = {
-    "unit_label": None, "province_code": None, "source_id": "",
-    "approximate": False, "preferred": True, "flags": "",
-    "as_of": pd.NaT, "period_start": pd.NaT, "period_end": pd.NaT, "value_decimals": np.nan,
-}
-# What makes two figures "the same unit and date or period": integer ids of
-# the unit and of the source key (see _with_reference), set by _usable.
-_KEY = ["unit_id", "ref_start", "ref_end", "src_id"]
-
-
 @dataclass(frozen=True)
 class MetricDefinition:
     """One metric: what it divides by what, and how it is labelled.
@@ -155,16 +160,6 @@ class MetricDefinition:
     basis: str = ""
 
 
-SEVERITY_FORMS = (
-    # form, indicator, label_en, label_vi — mildest first
-    ("reprimand", "disciplined_reprimand", "reprimand", "khiển trách"),
-    ("warning", "disciplined_warning", "warning", "cảnh cáo"),
-    ("dismissal", "disciplined_dismissal", "dismissal from post", "cách chức"),
-    ("expulsion", "disciplined_expulsion", "expulsion", "khai trừ"),
-)
-SEVERITY_DTYPE = pd.CategoricalDtype([f[0] for f in SEVERITY_FORMS], ordered=True)
-
-#: Members disciplined, by the body that disciplined them: parts of ``disciplined_members``.
 DISCIPLINING_BODIES = (
     # indicator, label_en
     ("disciplined_members_by_inspection_commissions", "inspection commissions"),
@@ -332,60 +327,6 @@ def rate_interval(count, exposure, *, conf_level=0.95):
     return result.lower, result.upper
 
 
-def nearest_stock(flows: pd.DataFrame, stocks: pd.DataFrame, indicator: str,
-                  tolerance_days: int = 730) -> pd.DataFrame:
-    """For each row, the stock figure of the same unit nearest its date or period.
-
-    Distance is 0 for a stock dated inside a flow's period, else the days to
-    the nearer end. Undated figures match only figures of the same source
-    (distance 0). Ties go to the same source, then to the stock nearest the
-    period's middle, then to the first in input order.
-
-    Args:
-        flows: Rows needing a denominator, with ``unit_code`` and either
-            ``period_start``/``period_end`` (flows) or ``as_of`` (stocks);
-            ``source_id`` is optional.
-        stocks: Observations to search (only ``preferred`` rows of
-            ``indicator`` are used).
-        indicator: The stock indicator, e.g. ``party_members``.
-        tolerance_days: Furthest distance accepted, in days.
-
-    Returns:
-        ``flows`` (same index and order) with ``stock_obs_id``,
-        ``stock_value``, ``stock_as_of``, ``stock_days``,
-        ``stock_approximate``, ``stock_flags`` (empty when no usable stock)
-        and ``stock_reason`` (empty when a stock was found, else why not).
-
-    Raises:
-        InputError: A required column is missing.
-        UsageError: A negative tolerance.
-
-    Examples:
-        >>> stocks = pd.DataFrame({"obs_id": ["A", "B"], "unit_code": "614",
-        ...     "indicator": "party_members", "value": [1500, 1639],
-        ...     "as_of": ["2018-12-31", "2021-06-20"]})
-        >>> flow = pd.DataFrame({"unit_code": ["614", "615"],
-        ...     "period_start": ["2020-01-01", "2020-01-01"],
-        ...     "period_end": ["2021-08-23", "2021-08-23"]})
-        >>> found = nearest_stock(flow, stocks, "party_members")
-        >>> found[["stock_obs_id", "stock_value", "stock_days"]].values.tolist()
-        [['B', 1639.0, 0.0], [nan, nan, nan]]
-        >>> found["stock_reason"].tolist()
-        ['', 'no denominator: party_members not reported']
-        >>> nearest_stock(flow.iloc[:1], stocks.iloc[:1], "party_members", 300)["stock_reason"].iloc[0]
-        'party_members 1500 (2018-12-31) is 366 days before 2020-01-01 (tolerance 300 days)'
-    """
-    _check_tolerance(tolerance_days)
-    target = _with_reference(_with_defaults(flows, ("unit_code",), "rows needing a denominator"))
-    stock = _usable(stocks, None, pd.Index([indicator]))
-    units = pd.factorize(np.concatenate([target["unit_code"].to_numpy(dtype=object),
-                                         stock["unit_code"].to_numpy(dtype=object)]))[0]
-    target = target.assign(unit_id=units[:len(target)], denominator=indicator, den_id=0)
-    found = _nearest(target, stock.assign(unit_id=units[len(target):]), tolerance_days)
-    found.index = flows.index
-    return pd.concat([flows, found], axis=1)
-
-
 def compute_metrics(observations: pd.DataFrame, *, families=None, conf_level: float = 0.95,
                     tolerance_days: int = 730, method_share: str = "wilson",
                     as_of=None) -> pd.DataFrame:
@@ -444,7 +385,7 @@ def compute_metrics(observations: pd.DataFrame, *, families=None, conf_level: fl
     """
     conf_level = _check_level(conf_level)
     _check_share_method(method_share)
-    _check_tolerance(tolerance_days)
+    check_tolerance(tolerance_days)
     chosen = FAMILIES if families is None else tuple([families] if isinstance(families, str) else families)
     unknown = sorted(set(chosen) - set(FAMILIES))
     if unknown:
@@ -453,10 +394,10 @@ def compute_metrics(observations: pd.DataFrame, *, families=None, conf_level: fl
     used = [d for d in METRICS if d.family in chosen]
     defs = _registry(used)
     names = _indicators(used)
-    obs = _with_summed_parts(_usable(observations, as_of, names), used, names)
-    rows = _pair(obs, defs, names, tolerance_days)
+    obs = _with_summed_parts(usable(observations, as_of, names), used, names)
+    rows = pair_denominators(obs, defs, names, tolerance_days)
     if rows.empty:
-        return _empty(METRIC_COLUMNS)
+        return empty_table(METRIC_COLUMNS)
     return _finest_basis(_estimate(rows, conf_level, method_share))
 
 
@@ -534,82 +475,7 @@ def discipline_metrics(observations: pd.DataFrame, **options) -> pd.DataFrame:
     return compute_metrics(observations, families=["discipline"], **options)
 
 
-def severity_mix(observations: pd.DataFrame) -> pd.DataFrame:
-    """The severity mix of discipline, per unit and period, with its caveats.
-
-    Every unit-period that reports at least one form gets all four forms,
-    ordered reprimand < warning < dismissal < expulsion; a form not reported
-    has ``count`` NaN (not reported is not zero).
-
-    Args:
-        observations: The processed observations (``preferred`` rows used).
-
-    Returns:
-        Columns :data:`SEVERITY_COLUMNS`: ``count``; ``share`` of the sum of
-        the reported parts (percent); ``breakdown_total`` (that sum);
-        ``total_printed`` (``disciplined_members`` of the same period, NaN if
-        none); ``flags`` of the parts and the total (the data layer's
-        ``breakdown_exceeds_total`` travels here); ``note`` saying when the
-        parts do not add up to the printed total; ``obs_ids`` of the part
-        and the total.
-
-    Raises:
-        InputError: A required column is missing.
-
-    Examples:
-        >>> obs = pd.DataFrame({"obs_id": ["O1", "O2", "O3", "O4"], "unit_code": "614",
-        ...     "indicator": ["disciplined_members", "disciplined_expulsion",
-        ...                   "disciplined_warning", "disciplined_reprimand"],
-        ...     "value": [22, 3, 2, 22], "period_start": "2020-01-01",
-        ...     "period_end": "2021-08-23",
-        ...     "flags": ["", "breakdown_exceeds_total", "breakdown_exceeds_total",
-        ...               "breakdown_exceeds_total"]})
-        >>> mix = severity_mix(obs)
-        >>> mix[["form", "count", "share"]].round(1).values.tolist()
-        [['reprimand', 22.0, 81.5], ['warning', 2.0, 7.4], ['dismissal', nan, nan], ['expulsion', 3.0, 11.1]]
-        >>> mix["note"].iloc[0]
-        'parts sum to 27, above the printed total of 22'
-        >>> mix["flags"].iloc[0]
-        'breakdown_exceeds_total'
-    """
-    forms = pd.DataFrame(SEVERITY_FORMS, columns=["form", "indicator", "label_en", "label_vi"])
-    obs = _usable(observations, None, pd.Index([*forms["indicator"], "disciplined_members"]))
-    parts = obs.merge(forms[["form", "indicator"]], on="indicator")
-    if parts.empty:
-        return _empty(SEVERITY_COLUMNS)
-    parts = _first_per_key(parts, ["form"])
-    groups = parts[_KEY + ["unit_code", "unit_label", "province_code"]].drop_duplicates(_KEY)
-    grid = groups.merge(forms[["form"]], how="cross").merge(
-        parts[_KEY + ["form", "value", "obs_id", "approximate", "flags"]], on=_KEY + ["form"], how="left")
-    totals = _first_per_key(obs[obs["indicator"] == "disciplined_members"])
-    totals = totals[_KEY + ["value", "obs_id", "approximate", "flags"]].rename(
-        columns={"value": "total_printed", "obs_id": "total_obs", "approximate": "total_approx",
-                 "flags": "total_flags"})
-    grid = grid.merge(totals, on=_KEY, how="left")
-    grid["breakdown_total"] = grid.groupby(_KEY, dropna=False)["value"].transform("sum")
-    grid["share"] = 100 * grid["value"] / grid["breakdown_total"].where(grid["breakdown_total"] > 0)
-    grid["flags"] = _union_by_group(grid, _KEY, ["flags", "total_flags"])
-    grid["approximate"] = (grid["approximate"].fillna(False).astype(bool) & grid["value"].notna()) \
-        | grid["total_approx"].fillna(False).astype(bool)
-    grid["obs_ids"] = _join(grid["obs_id"], grid["total_obs"])
-    note = np.full(len(grid), "", dtype=object)
-    parts_sum, total = grid["breakdown_total"], grid["total_printed"]
-    note[total.isna().to_numpy()] = "no printed total for this period"
-    for above, word, tail in ((True, "above", ""), (False, "below", " (forms not reported, or other forms)")):
-        mask = (parts_sum > total if above else parts_sum < total).to_numpy()
-        note[mask] = ("parts sum to " + _fmt(parts_sum[mask]) + f", {word} the printed total of "
-                      + _fmt(total[mask]) + tail).to_numpy()
-    grid["note"] = note
-    grid["form"] = grid["form"].astype(SEVERITY_DTYPE)
-    out = grid.rename(columns={"value": "count", "ref_start": "period_start", "ref_end": "period_end"})
-    out = out.sort_values(["unit_code", "period_end", "period_start", "src_id", "form"], kind="stable")
-    return _as_text(out[list(SEVERITY_COLUMNS)].reset_index(drop=True))
-
-
-# ---------------------------------------------------------------- preparation
-
-_TEXT = ("obs_id", "unit_code", "unit_label", "province_code", "indicator", "source_id", "flags")
-
+# ---------------------------------------------------------- checks and parts
 
 def _check_level(conf_level) -> float:
     """One confidence level as a fraction (0.9–1, or a percent 90–100)."""
@@ -622,107 +488,16 @@ def _check_share_method(method: str) -> None:
                          field="method_share")
 
 
-def _check_tolerance(tolerance_days) -> None:
-    if tolerance_days < 0:
-        raise UsageError(f"tolerance must be 0 days or more, got {tolerance_days}",
-                         field="tolerance_days")
-
-
-def _require(frame: pd.DataFrame, required, what: str) -> None:
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise InputError(f"{what} lack column(s) {', '.join(missing)}", field=missing[0])
-
-
-def _with_defaults(frame: pd.DataFrame, required, what: str) -> pd.DataFrame:
-    """Check required columns, fill optional ones, parse dates.
-
-    Text columns become numpy object columns inside this module: joining
-    and comparing them is several times faster than with pandas' ``str``
-    dtype; :func:`_as_text` turns them back on the way out.
-    """
-    _require(frame, required, what)
-    out = frame.copy()
-    for col, default in _OPTIONAL.items():
-        if col not in out.columns:
-            out[col] = out["unit_code"] if col == "unit_label" else default
-    for col in ("as_of", "period_start", "period_end"):
-        if not pd.api.types.is_datetime64_any_dtype(out[col]):
-            try:
-                out[col] = pd.to_datetime(out[col])
-            except (ValueError, TypeError) as err:
-                raise InputError(f"{what}: unreadable date ({err})", field=col) from None
-    for col in ("flags", "source_id"):
-        out[col] = out[col].fillna("")
-    for col in _TEXT:
-        if col in out.columns:
-            out[col] = out[col].astype(object)
-    out["approximate"] = out["approximate"].fillna(False).astype(bool)
-    out["preferred"] = out["preferred"].fillna(False).astype(bool)
-    return out
-
-
-def _with_reference(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add the reference interval and the matching key.
-
-    ``ref_start``/``ref_end`` is the period of a flow or ``[as_of, as_of]``
-    for a stock; ``srckey`` is the source id for rows whose reference is not
-    fully known (they match only within their source), else ''.
-    """
-    has_period = frame["period_start"].notna() | frame["period_end"].notna()
-    start = frame["period_start"].where(has_period, frame["as_of"])
-    end = frame["period_end"].where(has_period, frame["as_of"])
-    dated = (start.notna() & end.notna()).to_numpy()
-    return frame.assign(ref_start=start, ref_end=end,
-                        srckey=np.where(dated, "", frame["source_id"].to_numpy()).astype(object))
-
-
 def _indicators(defs) -> pd.Index:
     """Every indicator the given metric definitions read (sorted; positions are ``ind_id``)."""
     names = [(d.numerator, d.denominator, d.printed, *d.breakdown, *d.parts) for d in defs]
     return pd.Index(sorted({n for group in names for n in group if n}))
 
 
-def _usable(observations: pd.DataFrame, as_of, indicators: pd.Index) -> pd.DataFrame:
-    """Preferred observations of the given indicators, checked, with integer keys.
-
-    ``unit_id`` and ``src_id`` number the units and source keys (merging on
-    integers is much faster than on text), ``ind_id`` is the indicator's
-    position in ``indicators``, and ``_order`` numbers the rows in input
-    order (the processed table is in ``obs_id`` order): the last tie-break.
-    """
-    _require(observations, _REQUIRED, "observations")
-    used = [c for c in observations.columns if c in _REQUIRED or c in _OPTIONAL]
-    obs = observations.loc[observations["indicator"].isin(indicators), used]
-    obs = _with_reference(_with_defaults(obs, _REQUIRED, "observations"))
-    obs = obs[obs["preferred"]]
-    if as_of is not None:
-        try:
-            cutoff = pd.Timestamp(as_of)
-        except ValueError:
-            raise UsageError(f"not a date: {as_of!r}", field="as_of") from None
-        obs = obs[obs["ref_end"] <= cutoff]
-    values = pd.to_numeric(obs["value"], errors="coerce").astype(float)
-    bad = values.isna() | ~np.isfinite(values)
-    if bad.any():
-        first = obs.loc[bad.idxmax()]
-        raise InputError(f"observation {first['obs_id']}: value {first['value']!r} is not a number",
-                         field="value")
-    return obs.assign(value=values, _order=np.arange(len(obs)),
-                      unit_id=pd.factorize(obs["unit_code"])[0], src_id=pd.factorize(obs["srckey"])[0],
-                      ind_id=indicators.get_indexer(obs["indicator"])).reset_index(drop=True)
-
-
-def _first_per_key(frame: pd.DataFrame, extra=()) -> pd.DataFrame:
-    """One row per key: exact figures before hedged ones, then the first in input order."""
-    ordered = frame.sort_values(["approximate", "_order"], kind="stable")
-    return ordered.drop_duplicates(_KEY + list(extra))
-
-
 def _with_summed_parts(obs: pd.DataFrame, defs, names: pd.Index) -> pd.DataFrame:
     """Add a numerator summed from its parts where a unit and period print the parts but no total.
 
-    One figure per part and key (:func:`_first_per_key`); a key with a
+    One figure per part and key (:func:`first_per_key`); a key with a
     printed total keeps it and gets no sum, so a total is never counted
     twice. The summed row joins the parts' ``obs_id``s with ``;``, is hedged
     when any part is, and carries the parts' flags plus :data:`SUMMED_FLAG`
@@ -730,23 +505,23 @@ def _with_summed_parts(obs: pd.DataFrame, defs, names: pd.Index) -> pd.DataFrame
     """
     added = []
     for d in (d for d in defs if d.parts):
-        parts = _first_per_key(obs[obs["indicator"].isin(d.parts)], ["indicator"])
+        parts = first_per_key(obs[obs["indicator"].isin(d.parts)], ["indicator"])
         if parts.empty:
             continue
-        totals = obs.loc[obs["indicator"] == d.numerator, _KEY].drop_duplicates().assign(_total=True)
-        parts = parts[parts[_KEY].merge(totals, on=_KEY, how="left")["_total"].isna().to_numpy()]
+        totals = obs.loc[obs["indicator"] == d.numerator, KEY].drop_duplicates().assign(_total=True)
+        parts = parts[parts[KEY].merge(totals, on=KEY, how="left")["_total"].isna().to_numpy()]
         if parts.empty:
             continue
         parts = parts.sort_values("_order", kind="stable")
-        flags = _union_by_group(parts, _KEY, ["flags"])
-        grouped = parts.assign(_flags=flags).groupby(_KEY, dropna=False, sort=False)
-        first = grouped.head(1).set_index(_KEY)
+        flags = union_flags_by_group(parts, KEY, ["flags"])
+        grouped = parts.assign(_flags=flags).groupby(KEY, dropna=False, sort=False)
+        first = grouped.head(1).set_index(KEY)
         sums = grouped.agg(value=("value", "sum"), obs_id=("obs_id", ";".join), approximate=("approximate", "any"),
                            bodies=("indicator", "nunique"))
         first = first.assign(**{c: sums[c].to_numpy() for c in ("value", "obs_id", "approximate")})
         complete = sums["bodies"].to_numpy() == len(d.parts)
         marks = np.where(complete, SUMMED_FLAG, SUMMED_FLAG + ";" + PARTIAL_FLAG).astype(object)
-        first["flags"] = _union(first["_flags"].to_numpy(dtype=object), marks)
+        first["flags"] = union_flags(first["_flags"].to_numpy(dtype=object), marks)
         added.append(first.drop(columns="_flags").reset_index().assign(
             indicator=d.numerator, ind_id=names.get_loc(d.numerator), value_decimals=np.nan))
     if not added:
@@ -772,176 +547,6 @@ def _finest_basis(metrics: pd.DataFrame) -> pd.DataFrame:
             .drop(columns="_position").reset_index(drop=True))
 
 
-# ------------------------------------------------------------------- pairing
-
-_SIDE_COLUMNS = {"value": "value", "value_decimals": "decimals", "obs_id": "obs",
-                 "approximate": "approx", "flags": "flags", "source_id": "source",
-                 "unit_code": "code", "unit_label": "label", "province_code": "province"}
-
-
-def _side(obs: pd.DataFrame, link: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    """The observations linked to each metric (``link``: m_order, ind_id), one per metric and key."""
-    part = _first_per_key(obs.merge(link, on="ind_id"), ["m_order"])
-    names = {k: f"{prefix}_{v}" for k, v in _SIDE_COLUMNS.items()}
-    return part[["m_order", *_KEY, *_SIDE_COLUMNS]].rename(columns=names).reset_index(drop=True)
-
-
-def _links(defs: pd.DataFrame, role: str, names: pd.Index) -> pd.DataFrame:
-    """Metric order and indicator id of the indicators playing ``role`` (a registry column)."""
-    link = defs[["m_order", role]].dropna()
-    link = link.assign(**{role: link[role].astype(str).str.split(";")}).explode(role)
-    ids = names.get_indexer(link[role])
-    return pd.DataFrame({"m_order": link["m_order"].to_numpy()[ids >= 0], "ind_id": ids[ids >= 0]})
-
-
-def _pair(obs: pd.DataFrame, defs: pd.DataFrame, names: pd.Index, tolerance_days: int) -> pd.DataFrame:
-    """Numerator, printed percentage and denominator of every metric, per unit and period.
-
-    All metrics at once: observations are linked to the registry by
-    indicator, so each step is one merge over every metric and unit.
-    """
-    keys = ["m_order", *_KEY]
-    rows = _side(obs, _links(defs, "numerator", names), "n").merge(
-        _side(obs, _links(defs, "printed", names), "p"), on=keys, how="outer")
-    if rows.empty:
-        return rows
-    take_p = rows["n_obs"].isna()
-    metric = rows["m_order"].to_numpy()
-    rows = rows.assign(
-        **{name: rows[f"n_{col}"].where(~take_p, rows[f"p_{col}"]) for name, col in
-           (("unit_code", "code"), ("unit_label", "label"), ("province_code", "province"),
-            ("source_id", "source"))},
-        **{col: defs[col].to_numpy()[metric] for col in
-           ("metric", "family", "kind", "denominator", "match", "multiplier", "basis")},
-        den_id=names.get_indexer(defs["denominator"])[metric],
-        period_start=rows["ref_start"], period_end=rows["ref_end"])
-
-    den = {"d_value": np.full(len(rows), np.nan), "d_obs": np.full(len(rows), np.nan, dtype=object),
-           "d_approx": np.zeros(len(rows), bool), "d_flags": np.full(len(rows), "", dtype=object),
-           "d_reason": np.full(len(rows), "", dtype=object)}
-    same_period = rows["match"].eq("same_period").to_numpy()
-    if same_period.any():
-        totals = _side(obs, _links(defs[defs["match"].eq("same_period")], "denominator", names), "d")
-        hit = rows.loc[same_period, keys].merge(totals, on=keys, how="left")
-        for col in ("d_value", "d_obs", "d_approx", "d_flags"):
-            den[col][same_period] = hit[col].to_numpy()
-        den["d_reason"][same_period] = np.where(
-            hit["d_obs"].isna(), "no denominator: " + rows.loc[same_period, "denominator"].to_numpy(dtype=object)
-            + " not reported for the same period", "")
-    if (~same_period).any():
-        found = _nearest(rows[~same_period], obs, tolerance_days)
-        for col, stock_col in (("d_value", "stock_value"), ("d_obs", "stock_obs_id"),
-                               ("d_approx", "stock_approximate"), ("d_flags", "stock_flags"),
-                               ("d_reason", "stock_reason")):
-            den[col][~same_period] = found[stock_col].to_numpy()
-
-    rate = rows["kind"].eq("rate").to_numpy()
-    days = (rows["ref_end"] - rows["ref_start"]).dt.days.to_numpy(dtype=float) + 1
-    unknown = rate & (rows["ref_start"].isna() | rows["ref_end"].isna()).to_numpy()
-    den["d_reason"][unknown] = "period unknown"
-    # A flow needs a length of time: a period that starts when it ends (or a single date) has none.
-    den["d_reason"][rate & (rows["ref_start"] == rows["ref_end"]).to_numpy()] = "period of zero days"
-    den["d_flags"] = _texts(den["d_flags"])
-    rows = rows.assign(**den,
-                       exposure=np.where(rate, den["d_value"] * days / DAYS_PER_YEAR, np.nan))
-
-    parts = obs.merge(_links(defs, "breakdown", names), on="ind_id")
-    if parts.empty:
-        return rows.assign(b_flags="")
-    by_key = parts[keys].assign(b_flags=_union_by_group(parts, keys, ["flags"])).drop_duplicates(keys)
-    return rows.assign(b_flags=_texts(rows[keys].merge(by_key, on=keys, how="left")["b_flags"]))
-
-
-def _nearest(target: pd.DataFrame, stock: pd.DataFrame, tolerance_days: int) -> pd.DataFrame:
-    """The engine of :func:`nearest_stock`; both frames carry reference columns.
-
-    Each target row names its stock indicator in ``denominator`` (and its
-    position among the stock's indicators in ``den_id``). Rows asking the
-    same question (unit, indicator, dates, source) are answered once: the
-    six village shares of a unit and date share one search.
-    """
-    question = target[["unit_id", "den_id", "ref_start", "ref_end", "source_id"]]
-    groups = question.groupby(list(question.columns), sort=False, dropna=False).ngroup().to_numpy()
-    first = np.unique(groups, return_index=True)[1]
-    found = _nearest_each(target.iloc[first], stock, tolerance_days).iloc[groups]
-    found.index = target.index
-    return found
-
-
-def _nearest_each(target: pd.DataFrame, stock: pd.DataFrame, tolerance_days: int) -> pd.DataFrame:
-    """:func:`_nearest` for distinct target rows.
-
-    Pairs every target row with every stock row of its unit and indicator
-    (one merge), then keeps the best pair per row: the lowest of one int64
-    key that packs, most significant first, the distance in days, "other
-    source", twice the days off the period's middle, and the input order.
-    """
-    start = target["ref_start"].fillna(target["ref_end"]).to_numpy()
-    end = target["ref_end"].fillna(target["ref_start"]).to_numpy()
-    source = _texts(target["source_id"])
-    indicator = target["denominator"].to_numpy(dtype=object)
-    pairs = pd.DataFrame({"unit_id": target["unit_id"].to_numpy(), "ind_id": target["den_id"].to_numpy(),
-                          "_row": np.arange(len(target))}) \
-        .merge(pd.DataFrame({"unit_id": stock["unit_id"].to_numpy(), "ind_id": stock["ind_id"].to_numpy(),
-                             "_cand": np.arange(len(stock))}), on=["unit_id", "ind_id"])
-    row, cand = pairs["_row"].to_numpy(), pairs["_cand"].to_numpy()
-    as_of = stock["as_of"].to_numpy()[cand]
-    day = np.timedelta64(1, "D")
-    days = np.maximum(0, np.maximum((start[row] - as_of) / day, (as_of - end[row]) / day))
-    same = (source[row] == _texts(stock["source_id"])[cand]) & (source[row] != "")
-    days = np.where(same & np.isnan(days), 0.0, days)
-    off_middle = np.abs((as_of - (start[row] + (end[row] - start[row]) / 2)) / day)
-    key = ((_capped(days, 17) << 41) | ((~same).astype(np.int64) << 40)
-           | (_capped(2 * off_middle, 18) << 22) | stock["_order"].to_numpy()[cand])
-    best = pd.Series(key).groupby(row).idxmin().to_numpy(dtype=np.int64)
-    pick = np.full(len(target), -1)
-    pick[row[best]] = cand[best]
-    found_days = np.full(len(target), np.nan)
-    found_days[row[best]] = days[best]
-
-    reason = np.full(len(target), "", dtype=object)
-    too_far = found_days > tolerance_days
-    if too_far.any():
-        far = stock.iloc[pick[too_far]]
-        far_as_of, far_start, far_end = far["as_of"].to_numpy(), start[too_far], end[too_far]
-        side = np.where(far_as_of < far_start, "before " + _fmt_date(far_start),
-                        "after " + _fmt_date(far_end))
-        reason[too_far] = (indicator[too_far] + " " + _fmt(far["value"]) + " (" + _fmt_date(far_as_of)
-                           + ") is " + _fmt(found_days[too_far]) + " days " + side
-                           + f" (tolerance {tolerance_days} days)").to_numpy()
-    for mask, text in (
-            (np.isnan(found_days), "no denominator: {} reported only without a date"),
-            (np.isnan(found_days) & (pd.isna(start) | pd.isna(end)),
-             "no denominator: the figure is undated and its source gives no {}"),
-            (pick < 0, "no denominator: {} not reported")):
-        before, after = text.split("{}")
-        reason[mask] = before + indicator[mask] + after
-
-    usable = reason == ""
-    chosen = pick[usable]
-
-    def take(column, empty, dtype):
-        out = np.full(len(target), empty, dtype=dtype)
-        out[usable] = stock[column].to_numpy(dtype=dtype)[chosen]
-        return out
-
-    return pd.DataFrame({
-        "stock_obs_id": take("obs_id", np.nan, object),
-        "stock_value": take("value", np.nan, float),
-        "stock_as_of": take("as_of", None, stock["as_of"].to_numpy().dtype),
-        "stock_days": np.where(usable, found_days, np.nan),
-        "stock_approximate": take("approximate", False, bool),
-        "stock_flags": take("flags", "", object),
-        "stock_reason": reason,
-    })
-
-
-def _capped(values: np.ndarray, bits: int) -> np.ndarray:
-    """Non-negative numbers as int64 below 2**bits; NaN and overflow map to the top."""
-    top = 2 ** bits - 1
-    return np.where(np.isnan(values), top, np.minimum(np.round(values), top)).astype(np.int64)
-
-
 # ------------------------------------------------------------------ estimates
 
 def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.DataFrame:
@@ -963,14 +568,14 @@ def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.Da
         fits = (np.abs(100 * derived / n - printed) <= 0.5 * 10.0 ** -decimals + 1e-9) | p_approx
         count = np.where(has_count, n_value, np.where(derivable & fits, derived, np.nan))
 
-        reason = _texts(rows["d_reason"])
+        reason = texts(rows["d_reason"])
         checks = (
             ((n == 0) & ~rate, lambda m: "denominator is zero"),
             (rate & (exposure <= 0), lambda m: "zero exposure"),
-            (share & (count > n), lambda m: "numerator " + _fmt(count[m]) + " exceeds denominator "
-             + _fmt(n[m])),
-            (derivable & ~fits, lambda m: "printed " + _fmt(printed[m]) + "% is no whole count of "
-             + _fmt(n[m]) + " " + rows["denominator"].to_numpy(dtype=object)[m]),
+            (share & (count > n), lambda m: "numerator " + fmt_numbers(count[m]) + " exceeds denominator "
+             + fmt_numbers(n[m])),
+            (derivable & ~fits, lambda m: "printed " + fmt_numbers(printed[m]) + "% is no whole count of "
+             + fmt_numbers(n[m]) + " " + rows["denominator"].to_numpy(dtype=object)[m]),
         )
     for mask, text in checks:
         mask = mask & (reason == "")
@@ -979,7 +584,7 @@ def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.Da
             reason[mask] = made.to_numpy() if isinstance(made, pd.Series) else made
     computable = (reason == "") & ~np.isnan(count)
     keep_printed = ~computable & p_known
-    no_base = keep_printed & (_texts(rows["d_reason"]) != "")
+    no_base = keep_printed & (texts(rows["d_reason"]) != "")
     reason[no_base] = ("percentage printed without a usable denominator: value kept, no interval ("
                        + reason[no_base] + ")")
     reason[keep_printed & ~no_base] = reason[keep_printed & ~no_base] + "; printed percentage kept, no interval"
@@ -1004,7 +609,7 @@ def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.Da
          "printed percent; no interval"],
         default="").astype(object)
 
-    summed = computable & pd.Series(_texts(rows["n_flags"])).str.contains(SUMMED_FLAG, regex=False).to_numpy()
+    summed = computable & pd.Series(texts(rows["n_flags"])).str.contains(SUMMED_FLAG, regex=False).to_numpy()
     method[summed] = "numerator summed from its parts, no total printed; " + method[summed]
     d_found = rows["d_obs"].notna().to_numpy()
     p_used = p_known & (~has_count | keep_printed)
@@ -1019,94 +624,19 @@ def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.Da
         "exposure": np.where(rate & d_found, exposure, np.nan),
         "estimate": estimate, "lower": lower, "upper": upper, "multiplier": multiplier,
         "conf_level": np.where(computable & (kind != "ratio"), conf_level, np.nan),
-        "method": method, "basis": _texts(rows["basis"]),
+        "method": method, "basis": texts(rows["basis"]),
         "approximate": _flag(rows["n_approx"]) | (p_approx & p_used) | (_flag(rows["d_approx"]) & d_found),
         "computable": computable, "reason": reason,
-        "obs_ids": _join(rows["n_obs"], _texts(rows["p_obs"], p_used), _texts(rows["d_obs"], d_found)),
-        "flags": _union(rows["n_flags"], _texts(rows["p_flags"], p_used),
-                        _texts(rows["d_flags"], d_found), rows["b_flags"]),
+        "obs_ids": join_texts(rows["n_obs"], texts(rows["p_obs"], p_used), texts(rows["d_obs"], d_found)),
+        "flags": union_flags(rows["n_flags"], texts(rows["p_flags"], p_used),
+                        texts(rows["d_flags"], d_found), rows["b_flags"]),
     })
     order = np.lexsort((rows["src_id"].to_numpy(), out["period_start"].to_numpy(),
                         out["period_end"].to_numpy(), rows["m_order"].to_numpy(),
                         pd.factorize(out["unit_code"], sort=True)[0]))
-    return _as_text(out.iloc[order].reset_index(drop=True))
+    return as_text(out.iloc[order].reset_index(drop=True))
 
 
 def _flag(column: pd.Series) -> np.ndarray:
     """A boolean column as a numpy bool array, missing = False."""
     return column.fillna(False).to_numpy(dtype=bool)
-
-
-# ------------------------------------------------------------------- strings
-
-def _fmt(values) -> pd.Series:
-    """Numbers as short text: 22, 75.51 (no trailing .0)."""
-    values = pd.Series(np.asarray(values, dtype=float))
-    whole = values.round().eq(values)
-    text = values.astype(object).astype(str)
-    return text.where(~whole, values.round().astype("Int64").astype(str)).astype(object)
-
-
-def _fmt_date(values) -> pd.Series:
-    return pd.Series(pd.to_datetime(values)).dt.strftime("%Y-%m-%d").fillna("?").astype(object)
-
-
-def _texts(column, keep=None) -> np.ndarray:
-    """A column as an object array of str, '' for missing (and where ``keep`` is false)."""
-    values = np.asarray(column, dtype=object)
-    blank = pd.isna(values) if keep is None else pd.isna(values) | ~keep
-    return np.where(blank, "", values)
-
-
-def _join(*columns) -> np.ndarray:
-    """Join the non-empty texts of each row with ';' (columns: object arrays of str, or Series)."""
-    out = _texts(columns[0])
-    for column in columns[1:]:
-        more = column if isinstance(column, np.ndarray) else _texts(column)
-        has_more = more != ""
-        both = has_more & (out != "")
-        joined = out[both] + ";" + more[both]
-        out = np.where(has_more, more, out)
-        out[both] = joined
-    return out
-
-
-def _union(*columns) -> np.ndarray:
-    """Row-wise union of ';'-joined flag lists, sorted, each flag once."""
-    joined = _join(*columns)
-    several = pd.Series(joined, dtype=object).str.contains(";", regex=False).to_numpy()
-    if several.any():
-        items = pd.Series(joined[several], dtype=object).str.split(";").explode()
-        items = items.rename("flag").rename_axis("row").reset_index().drop_duplicates()
-        merged = items.sort_values(["row", "flag"]).groupby("row")["flag"].agg(";".join)
-        joined[several] = merged.to_numpy()
-    return joined
-
-
-def _union_by_group(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> np.ndarray:
-    """The union of the flag columns over each group, for each row of the group."""
-    joined = _join(*(frame[c] for c in columns))
-    flagged = np.flatnonzero(joined != "")
-    if not len(flagged):
-        return joined
-    items = pd.Series(joined[flagged], index=flagged, dtype=object).str.split(";").explode()
-    items = items[items.ne("")]
-    labelled = frame[keys].iloc[items.index.to_numpy()].assign(_flag=items.to_numpy())
-    grouped = (labelled.drop_duplicates().sort_values("_flag")
-               .groupby(keys, dropna=False)["_flag"].agg(";".join).rename("_all").reset_index())
-    return frame[keys].merge(grouped, on=keys, how="left")["_all"].fillna("").to_numpy(dtype=object)
-
-
-def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object text columns back to pandas' ``str`` dtype for the caller."""
-    text = [c for c in frame.columns if frame[c].dtype == object]
-    return frame.astype(dict.fromkeys(text, "str"))
-
-
-def _empty(columns) -> pd.DataFrame:
-    """A table with no rows and the dtypes the filled one has."""
-    text = {"unit_code", "unit_label", "province_code", "family", "metric", "method", "reason",
-            "obs_ids", "flags", "note"}
-    special = {"approximate": bool, "computable": bool, "form": SEVERITY_DTYPE,
-               "period_start": "datetime64[us]", "period_end": "datetime64[us]"}
-    return pd.DataFrame({c: pd.Series(dtype=special.get(c, "str" if c in text else float)) for c in columns})
