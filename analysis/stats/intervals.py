@@ -93,7 +93,7 @@ def conf_levels(conf_level, *, count=None, field="conf_level") -> tuple[float, .
         >>> conf_levels(0.8)
         Traceback (most recent call last):
         ...
-        analysis.errors.UsageError: conf_level: each level must be a fraction from 0.9 to 1 or a percent from 90 to 100 (one or two levels, inner then outer, e.g. [0.95, 0.998]); got 0.8
+        analysis.errors.UsageError: conf_level: must be one or two confidence levels (inner then outer), each a fraction from 0.9 to 1 or a percent from 90 to 100, e.g. [0.95, 0.998]; got 0.8
     """
     values = list(conf_level) if isinstance(conf_level, (list, tuple, np.ndarray, pd.Series)) else [conf_level]
     ok = 1 <= len(values) <= 2 and all(
@@ -102,13 +102,13 @@ def conf_levels(conf_level, *, count=None, field="conf_level") -> tuple[float, .
     if ok:
         levels = tuple(float(v) / 100 if 90 <= float(v) <= 100 else float(v) for v in values)
         ok = all(0.9 <= v <= 1 for v in levels) and all(a < b for a, b in zip(levels, levels[1:]))
-    if ok and count is not None and len(levels) != count:
-        raise UsageError(f"needs {'one level' if count == 1 else 'two levels, inner then outer'}; "
-                         f"got {conf_level!r}", field=field)
+    if ok and count is not None:
+        ok = len(levels) == count
     if not ok:
-        raise UsageError("each level must be a fraction from 0.9 to 1 or a percent from 90 to 100 "
-                         "(one or two levels, inner then outer, e.g. [0.95, 0.998]); "
-                         f"got {conf_level!r}", field=field)
+        what = {1: "one confidence level,", 2: "two confidence levels, inner then outer, each"}.get(
+            count, "one or two confidence levels (inner then outer), each")
+        raise UsageError(f"must be {what} a fraction from 0.9 to 1 or a percent from 90 to 100, "
+                         f"e.g. {'0.95' if count == 1 else '[0.95, 0.998]'}; got {conf_level!r}", field=field)
     return levels
 
 

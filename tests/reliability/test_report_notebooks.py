@@ -42,8 +42,8 @@ EXPECTED_ERRORS = {
                         "Đắk Hà, Kon Rẫy, Kon Tum",
     "fr": "UsageError: lang: must be 'en' or 'vi', not 'fr'",
     "2100-1900": "UsageError: period_end: ends (1900-12-31) before it starts (2100-01-01)",
-    "[1.5]": "UsageError: levels: must be two confidence levels between 0 and 1, inner then outer, "
-             "e.g. [0.95, 0.998]; got [1.5]",
+    "[1.5]": "UsageError: levels: must be two confidence levels, inner then outer, each a fraction from 0.9 "
+             "to 1 or a percent from 90 to 100, e.g. [0.95, 0.998]; got [1.5]",
 }
 
 
