@@ -80,7 +80,6 @@ def test_the_check_catches_an_import_inside_a_function_and_one_named_in_a_string
     assert layer_of("analysis.reports.runner") > layer_of("analysis.data.units")
 
 
-@pytest.mark.xfail(strict=True, reason="stats/metrics.py and stats/comparison.py are split next (text/extraction.py is)")
 def test_no_module_is_over_1000_lines():
     long = {str(p.relative_to(PACKAGE)): n for p in MODULES if (n := len(p.read_text().splitlines())) > 1000}
     assert long == {}
