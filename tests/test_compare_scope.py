@@ -74,3 +74,16 @@ def test_a_period_keeps_figures_inside_it_and_says_why_a_district_drops_out():
 def test_a_period_that_is_not_a_year_or_date_is_a_usage_error(period):
     with pytest.raises(UsageError, match="period"):
         compared(period=period)
+
+
+def test_rows_of_different_bases_are_pooled_apart():
+    from analysis.stats.classification import classify
+
+    table = pd.DataFrame({"metric": "rural_share", "kind": "share", "multiplier": 100.0, "computable": True,
+                          "numerator": [4.0, 10.0, 80.0, 90.0], "denominator": [27.0, 40.0, 100.0, 100.0],
+                          "basis": ["village cells", "village cells", "commune level", "commune level"]})
+    out = classify(table)
+    assert out["benchmark"].round(2).tolist() == [20.9, 20.9, 85.0, 85.0]
+    with pytest.raises(UsageError, match="pools apart by basis"):
+        from analysis.stats.classification import pooled_benchmark
+        pooled_benchmark(table, "rural_share")

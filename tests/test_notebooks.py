@@ -253,7 +253,7 @@ def test_report_notebook_cells_call_the_public_analysis_functions_with_their_arg
         assert "compute_metrics(ds.observations" in code and "compare_districts(ds, province=params." in code
     if name == "district_comparison":
         for argument in ("family=params.family", "benchmark=params.benchmark", "period=params.period",
-                         "region=params.region_code", "levels=params.levels"):
+                         "region=params.region_code", "conf_level=params.levels"):
             assert argument in code
 
 

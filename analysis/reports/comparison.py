@@ -330,7 +330,7 @@ def comparison_plots(comparison: Comparison) -> dict:
     for metric, n in counts.items():
         plots[f"caterpillar_{metric}"] = caterpillar_plot(reported, metric=metric, lang=params.lang)
         if n >= 2:
-            plots[f"funnel_{metric}"] = funnel_plot(dated, metric, benchmark=benchmark, levels=params.levels,
+            plots[f"funnel_{metric}"] = funnel_plot(dated, metric, benchmark=benchmark, conf_level=params.levels,
                                                     lang=params.lang)
     return plots
 

@@ -45,7 +45,7 @@ import pandas as pd
 
 from analysis.errors import InputError, UsageError
 from analysis.stats.intervals import _exact, _LIMITS, conf_levels, deprecated
-from analysis.stats.table import pooled_values, read_rows
+from analysis.stats.table import pool_keys, pooled_values, read_rows
 
 #: How a polarity renames the neutral labels.
 POLARITIES = {
@@ -292,8 +292,11 @@ def pooled_benchmark(metrics: pd.DataFrame, metric: str) -> float:
         >>> round(pooled_benchmark(m, "d"), 3)
         7.5
     """
-    pooled = pooled_values(metrics, read_rows(metrics))
-    return float(pooled.get(metric, np.nan))
+    if "basis" in metrics and metrics.loc[metrics["metric"] == metric, "basis"].fillna("").nunique() > 1:
+        raise UsageError(f"metric {metric!r} pools apart by basis; use classify, which gives each row its pool",
+                         field="metric")
+    pooled = pooled_values(metrics.drop(columns="basis", errors="ignore"), read_rows(metrics))
+    return float(pooled.get(f"{metric}|", np.nan))
 
 
 def classify(metrics: pd.DataFrame, benchmark=None, conf_level=(0.95, 0.998), polarity=None, *,
@@ -367,7 +370,8 @@ def classify(metrics: pd.DataFrame, benchmark=None, conf_level=(0.95, 0.998), po
     out = metrics.copy()
     rows = read_rows(out)
     metric = out["metric"].astype(str)
-    bench = metric.map(pooled_values(out, rows)).to_numpy(float)
+    keys = pool_keys(out)
+    bench = keys.map(pooled_values(out, rows)).to_numpy(float)
     source = np.full(len(out), "pooled", dtype=object)
     if benchmark is not None:
         given = benchmark if isinstance(benchmark, dict) else dict.fromkeys(metric.unique(), benchmark)
@@ -379,7 +383,7 @@ def classify(metrics: pd.DataFrame, benchmark=None, conf_level=(0.95, 0.998), po
         has = ~np.isnan(values)
         bench = np.where(has, values, bench)
         source = np.where(has, "given", source)
-    comparable = pd.Series(rows.valid).groupby(metric.to_numpy()).transform("sum").to_numpy()
+    comparable = pd.Series(rows.valid).groupby(keys.to_numpy()).transform("sum").to_numpy()
     alone = (source == "pooled") & rows.valid & (comparable < 2)
     bench = np.where(alone, np.nan, bench)
     kind = np.where(rows.kind == "share", "share", "rate").astype(object)

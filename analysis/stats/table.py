@@ -89,14 +89,26 @@ def read_rows(metrics: pd.DataFrame) -> Rows:
 
 
 
+def pool_keys(metrics: pd.DataFrame) -> pd.Series:
+    """What rows pool together: the metric, and its ``basis`` where rows carry one (the rural-cell share of
+    admissions counts village cells or commune-level organisations; the two are pooled apart).
+
+    Examples:
+        >>> pool_keys(pd.DataFrame({"metric": ["s", "s", "r"], "basis": ["village cells", "commune level", ""]})).tolist()
+        ['s|village cells', 's|commune level', 'r|']
+    """
+    basis = metrics["basis"].fillna("").astype(str) if "basis" in metrics else ""
+    return metrics["metric"].astype(str) + "|" + basis
+
+
 def pooled_values(metrics: pd.DataFrame, rows: Rows) -> pd.Series:
-    """Pooled value per metric over the comparable rows, in display units."""
-    table = pd.DataFrame({"metric": metrics["metric"].to_numpy(), "count": rows.count,
+    """Pooled value per :func:`pool_keys` key over the comparable rows, in display units."""
+    table = pd.DataFrame({"metric": pool_keys(metrics).to_numpy(), "count": rows.count,
                           "base": rows.base, "multiplier": rows.multiplier})[rows.valid]
     sums = table.groupby("metric", sort=False).agg(count=("count", "sum"), base=("base", "sum"),
                                                    low=("multiplier", "min"), high=("multiplier", "max"))
     mixed = sums.index[sums["low"] != sums["high"]]
     if len(mixed):
-        raise UsageError(f"metric {mixed[0]!r} has rows with different multipliers", field="multiplier")
+        raise UsageError(f"metric {mixed[0].split('|')[0]!r} has rows with different multipliers", field="multiplier")
     return sums["count"] / sums["base"] * sums["low"]
 
