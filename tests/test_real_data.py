@@ -59,7 +59,7 @@ def test_every_new_figure_has_a_source_with_a_url_and_a_locator(real):
 @pytest.mark.parametrize("metric, floor", [
     ("disciplined_per_1000_member_years", 2),
     ("admissions_per_100_member_years", 18),
-    ("admissions_rural_cells_share", 3),
+    ("admissions_rural_cells_share", 5),
     ("villages_with_party_org_share", 4),
     ("village_heads_party_members_share", 3),
     ("cell_secretaries_also_village_heads_share", 8),
