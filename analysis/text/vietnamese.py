@@ -741,7 +741,13 @@ def find_periods(text: str, published: str | date | None) -> list[PeriodMention]
         done = m.end()
         if m.lastgroup == "year" and _AFTER_DOCUMENT_RE.search(low, max(0, m.start() - 12), m.start()):
             continue  # "Nghị quyết 22-NQ/TW năm 2008" dates the document, not the figures
-        mentions.append(PeriodMention(m.start(), m.end(), _resolve(m, published), m.lastgroup))
+        try:
+            period = _resolve(m, published)
+        except ValueError:  # an impossible date ("tháng 13/2023", "31/2/2023"): the phrase dates nothing
+            continue
+        if period.start and period.end and period.start > period.end:
+            continue  # "từ tháng 5/2023 đến tháng 2/2023": a misprint, not a period
+        mentions.append(PeriodMention(m.start(), m.end(), period, m.lastgroup))
     return mentions
 
 
