@@ -235,6 +235,36 @@ def test_a_byte_order_mark_and_windows_line_ends_change_nothing(small_raw, small
     assert ds.raw_files["observations.csv"] != small_dataset.raw_files["observations.csv"]
 
 
+# --- the kept build ------------------------------------------------------------------------------
+
+def test_loading_the_same_raw_files_again_does_not_build_again(small_raw, small_dataset, monkeypatch):
+    from analysis.data import dataset
+
+    monkeypatch.setattr(dataset, "_build", lambda raw_dir: pytest.fail("built again"))
+    again = load_dataset(small_raw)
+    pd.testing.assert_frame_equal(again.observations, small_dataset.observations)
+    assert again.raw_files == small_dataset.raw_files
+
+
+def test_a_changed_byte_in_a_raw_table_is_seen_by_the_next_load(small_raw, small_dataset):
+    path = small_raw / "observations.csv"
+    data = path.read_bytes()
+    at = data.index(b",75.51,") + 5  # the last digit of the first row's value
+    path.write_bytes(data[:at] + b"2" + data[at + 1:])
+    changed = load_dataset(small_raw)
+    assert changed.raw_files["observations.csv"] != small_dataset.raw_files["observations.csv"]
+    assert small_dataset.observations.loc[0, "value"] == 75.51
+    assert changed.observations.loc[0, "value"] == 75.52
+
+
+def test_changing_a_loaded_dataset_does_not_change_the_next_load(small_raw, small_dataset):
+    small_dataset.observations.loc[0, "value"] = -1.0
+    small_dataset.notes.append("changed")
+    again = load_dataset(small_raw)
+    assert again.observations.loc[0, "value"] != -1.0
+    assert "changed" not in again.notes
+
+
 # --- processed tables ---------------------------------------------------------------------------
 
 def test_write_then_read_gives_the_same_dataset(small_dataset, tmp_path):

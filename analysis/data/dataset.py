@@ -35,6 +35,7 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -71,6 +72,8 @@ PROCESSED_FILES = {"observations": "observations.csv", "flags": "flags.csv", "re
 BUILD_FILE = "build.json"
 
 log = logging.getLogger(__name__)
+#: This process's last build: ``{(folder, SHA-256 of each raw table): Dataset}`` (one entry at most).
+_LAST_BUILD: dict[tuple, "Dataset"] = {}
 
 
 @contextlib.contextmanager
@@ -146,6 +149,34 @@ def load_dataset(raw_dir: Path | str | None = None) -> Dataset:
     raw_dir = Path(raw_dir) if raw_dir is not None else paths.raw_dir()
     if not raw_dir.is_dir():
         raise InputError("no such folder of raw tables", file=raw_dir)
+    key = _raw_key(raw_dir)
+    if key in _LAST_BUILD:
+        return _copy(_LAST_BUILD[key])
+    ds = _build(raw_dir)
+    if key is not None and tuple(ds.raw_files.values()) == key[1]:  # what was read is what was hashed
+        _LAST_BUILD.clear()
+        _LAST_BUILD[key] = _copy(ds)
+    return ds
+
+
+def _raw_key(raw_dir: Path) -> tuple | None:
+    """The folder and the SHA-256 of each raw table's bytes; None if one cannot be read (the build says why)."""
+    try:
+        return str(raw_dir.resolve()), tuple(file_sha256(raw_dir / f"{t}.csv") for t in RAW_TABLES)
+    except OSError:
+        return None
+
+
+def _copy(ds: Dataset) -> Dataset:
+    """A copy of ``ds`` that a caller may change without changing the kept build."""
+    frames = {f.name: getattr(ds, f.name).copy() for f in dataclasses.fields(ds)
+              if isinstance(getattr(ds, f.name), pd.DataFrame)}
+    return dataclasses.replace(ds, **frames, rows_in=dict(ds.rows_in), raw_files=dict(ds.raw_files),
+                               notes=list(ds.notes))
+
+
+def _build(raw_dir: Path) -> Dataset:
+    """Build the dataset from the raw tables in ``raw_dir`` (see :func:`load_dataset`)."""
     with _timed("read"):
         frames, notes = _read_tables(raw_dir)
     hashes = {table: frame.attrs["sha256"] for table, frame in frames.items()}
