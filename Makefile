@@ -16,7 +16,7 @@ export MPLBACKEND := agg
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock data validate report test lab lint bench clean
+.PHONY: help venv lock data validate report test lab lint bench bench-national clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ lint: $(STAMP) ## Static checks: ruff lint and format check (pyproject.toml), no
 
 bench: $(STAMP) ## Run the benchmarks and write benchmarks/results/latest.md
 	$(BIN)/python benchmarks/run_all.py
+
+bench-national: $(STAMP) ## The national report run (schedules/national.yml, ~890 jobs on the synthetic panel; minutes)
+	mkdir -p benchmarks/results && $(BIN)/python benchmarks/bench_national.py --json benchmarks/results/national.json
 
 clean: ## Remove generated data and reports (keeps .venv)
 	rm -rf data/processed/* reports/* && touch data/processed/.gitkeep reports/.gitkeep

@@ -49,6 +49,7 @@ import dataclasses
 import functools
 import json
 import logging
+import math
 import multiprocessing
 import os
 import shutil
@@ -500,6 +501,32 @@ def _kill_pool(pool: cf.ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def longest_first(jobs: list[Job], out_dir: Path) -> list[int]:
+    """The order to hand jobs out: longest first, by their durations in the folder's last ``index.json``.
+
+    Jobs the last run did not record (all of them in a first run) go first, in
+    file order. A long job started last would leave the other workers idle at
+    the end of the run.
+
+    Examples:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp())
+        >>> jobs = [Job("n", {}, name, "n.ipynb") for name in ("a", "b", "c")]
+        >>> longest_first(jobs, out)
+        [0, 1, 2]
+        >>> _ = (out / "index.json").write_text('{"jobs": [{"name": "a", "duration": 1}, {"name": "b", "duration": 5}]}')
+        >>> longest_first(jobs, out)
+        [2, 1, 0]
+    """
+    try:
+        index = json.loads((out_dir / "index.json").read_text(encoding="utf-8"))
+        last = {job["name"]: float(job["duration"]) for job in index["jobs"]
+                if isinstance(job.get("duration"), (int, float))}  # None: the job did not finish
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # no last run, or not an index of this runner
+        last = {}
+    return sorted(range(len(jobs)), key=lambda i: -last.get(jobs[i].name, math.inf))
+
+
 def run_jobs(jobs, settings: RunSettings, *, workers: int, executor: cf.Executor | None = None,
              on_result=None, task=execute_job) -> list[JobResult]:
     """Run jobs in parallel and return their results in the order of ``jobs``.
@@ -526,14 +553,14 @@ def run_jobs(jobs, settings: RunSettings, *, workers: int, executor: cf.Executor
             :func:`execute_job` unless an engine or a test needs another.
 
     Returns:
-        One result per job.
+        One result per job (jobs are handed out in the order of :func:`longest_first`).
     """
     jobs = list(jobs)
     Path(settings.out_dir).mkdir(parents=True, exist_ok=True)
     own_pool = executor is None
     settings = dataclasses.replace(settings, socket_dir=tempfile.mkdtemp(prefix="grassroots-"),
                                    warm_kernels=settings.warm_kernels and own_pool and len(jobs) > workers)
-    pending = collections.deque(range(len(jobs)))
+    pending = collections.deque(longest_first(jobs, Path(settings.out_dir)))
     results: dict[int, JobResult] = {}
     lost = collections.Counter()
     running: dict[cf.Future, tuple[int, str, float]] = {}
