@@ -27,9 +27,16 @@ from analysis.stats.comparison import AVAILABILITY
 from analysis.errors import UsageError
 
 _CLASSES_VI = {
-    "much lower": "thấp hơn nhiều", "lower": "thấp hơn", "similar": "tương đương", "higher": "cao hơn",
-    "much higher": "cao hơn nhiều", "not compared": "không so sánh",
-    "much better": "tốt hơn nhiều", "better": "tốt hơn", "worse": "kém hơn", "much worse": "kém hơn nhiều",
+    "much lower": "thấp hơn nhiều",
+    "lower": "thấp hơn",
+    "similar": "tương đương",
+    "higher": "cao hơn",
+    "much higher": "cao hơn nhiều",
+    "not compared": "không so sánh",
+    "much better": "tốt hơn nhiều",
+    "better": "tốt hơn",
+    "worse": "kém hơn",
+    "much worse": "kém hơn nhiều",
 }
 
 #: Every label the figures use, by language.
@@ -55,10 +62,13 @@ TEXT = {
         "printed_total": "Printed total",
         "severity_x": "Members disciplined",
         "caveat": "{unit}: the forms add up to {parts}, more than the printed total of {total}; "
-                  "the source is inconsistent.",
+        "the source is inconsistent.",
         "classes": {name: name for name in _CLASSES_VI},
-        "status": {"computed": "computed", "reported without denominator": "reported without denominator",
-                   "not reported": "not reported"},
+        "status": {
+            "computed": "computed",
+            "reported without denominator": "reported without denominator",
+            "not reported": "not reported",
+        },
     },
     "vi": {
         "funnel_title": "Đồ thị phễu: {label}",
@@ -80,11 +90,13 @@ TEXT = {
         "not_shown": "Không thể hiện (không so sánh được): {items}",
         "printed_total": "Tổng số công bố",
         "severity_x": "Số đảng viên bị kỷ luật",
-        "caveat": "{unit}: các hình thức cộng lại là {parts}, lớn hơn tổng số công bố {total}; "
-                  "nguồn không nhất quán.",
+        "caveat": "{unit}: các hình thức cộng lại là {parts}, lớn hơn tổng số công bố {total}; nguồn không nhất quán.",
         "classes": _CLASSES_VI,
-        "status": {"computed": "tính được", "reported without denominator": "có số liệu, thiếu mẫu số",
-                   "not reported": "không công bố"},
+        "status": {
+            "computed": "tính được",
+            "reported without denominator": "có số liệu, thiếu mẫu số",
+            "not reported": "không công bố",
+        },
     },
 }
 
@@ -106,16 +118,33 @@ REASONS = (
 
 #: Colours of the comparison classes (neutral: teal below, purple above).
 CLASS_COLOURS = {
-    "much lower": "#01665e", "lower": "#5ab4ac", "similar": "#e6ab02", "higher": "#998ec3",
-    "much higher": "#542788", "not compared": "#9e9e9e",
-    "much better": "#1a7837", "better": "#7fbf7b", "worse": "#ef8a62", "much worse": "#b2182b",
+    "much lower": "#01665e",
+    "lower": "#5ab4ac",
+    "similar": "#e6ab02",
+    "higher": "#998ec3",
+    "much higher": "#542788",
+    "not compared": "#9e9e9e",
+    "much better": "#1a7837",
+    "better": "#7fbf7b",
+    "worse": "#ef8a62",
+    "much worse": "#b2182b",
 }
 
 #: Colours of the availability statuses (distinct in lightness too).
 STATUS_COLOURS = dict(zip(AVAILABILITY, ("#1b7837", "#fdb863", "#eeeeee")))
 
-_CLASS_ORDER = ("much lower", "much worse", "lower", "worse", "similar", "better", "higher",
-                "much better", "much higher", "not compared")
+_CLASS_ORDER = (
+    "much lower",
+    "much worse",
+    "lower",
+    "worse",
+    "similar",
+    "better",
+    "higher",
+    "much better",
+    "much higher",
+    "not compared",
+)
 
 
 def text(lang: str) -> dict:
@@ -219,21 +248,50 @@ def reason_text(reasons: pd.Series, lang: str) -> pd.Series:
 def _note(ax, lines, width: int = 95) -> None:
     """A caption under the axes, inside the constrained layout, wrapped at ``width`` characters."""
     body = "\n".join(textwrap.fill(line, width) for line in lines)
-    ax.annotate(body, xy=(0, 0), xycoords="axes fraction", xytext=(0, -36), textcoords="offset points",
-                va="top", ha="left", fontsize=8, color="0.25", annotation_clip=False, gid="note")
+    ax.annotate(
+        body,
+        xy=(0, 0),
+        xycoords="axes fraction",
+        xytext=(0, -36),
+        textcoords="offset points",
+        va="top",
+        ha="left",
+        fontsize=8,
+        color="0.25",
+        annotation_clip=False,
+        gid="note",
+    )
 
 
 def _legend_handles(classes, lang: str, approximate: bool, extra=()):
     from matplotlib.lines import Line2D
 
     words = text(lang)
-    handles = [Line2D([], [], marker="s" if c == "not compared" else "o", linestyle="", color=CLASS_COLOURS[c],
-                      label=words["classes"][c])
-               for c in _CLASS_ORDER if c in set(classes)]
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker="s" if c == "not compared" else "o",
+            linestyle="",
+            color=CLASS_COLOURS[c],
+            label=words["classes"][c],
+        )
+        for c in _CLASS_ORDER
+        if c in set(classes)
+    ]
     handles.extend(extra)
     if approximate:
-        handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none",
-                              markeredgecolor="0.3", label=textwrap.fill(words["approximate"], 30)))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                markerfacecolor="none",
+                markeredgecolor="0.3",
+                label=textwrap.fill(words["approximate"], 30),
+            )
+        )
     return handles
 
 
@@ -256,9 +314,22 @@ def _funnel_range(value: np.ndarray, target: float, outer: pd.DataFrame, smalles
     return float(max(0.0, low - pad)), float(min(high, cap) + pad if cap is not None else high + pad)
 
 
-def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, conf_level=(0.95, 0.998), method=None,
-                overdispersion=None, scale=None, trim=0.1, lang="en", label=None, annotate=None, log_x=None,
-                levels=None):
+def funnel_plot(
+    metrics: pd.DataFrame,
+    metric: str,
+    *,
+    benchmark=None,
+    conf_level=(0.95, 0.998),
+    method=None,
+    overdispersion=None,
+    scale=None,
+    trim=0.1,
+    lang="en",
+    label=None,
+    annotate=None,
+    log_x=None,
+    levels=None,
+):
     """Funnel plot of one metric: value against precision, with control limits.
 
     Pass one row per district (e.g. the output of
@@ -318,36 +389,67 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, conf_leve
     shown = classified[classified["comparison"] != "not compared"]
     if shown.empty:
         why = classified["comparison_reason"].dropna()
-        raise UsageError(f"no district can be compared on metric {metric!r}"
-                         + (f" ({why.iloc[0]})" if len(why) else ": no rows"), field="metric")
+        raise UsageError(
+            f"no district can be compared on metric {metric!r}" + (f" ({why.iloc[0]})" if len(why) else ": no rows"),
+            field="metric",
+        )
     kind = str(shown["kind"].iloc[0])
     multiplier = float(shown["multiplier"].iloc[0])
     target = float(shown["benchmark"].iloc[0])
     precision = pd.to_numeric(shown["exposure" if kind == "rate" else "denominator"]).to_numpy(float)
     value = pd.to_numeric(shown["numerator"]).to_numpy(float) / precision * multiplier
     method = method or ("funnelplotr" if overdispersion else "phe")
-    grid = np.unique(np.concatenate([np.geomspace(precision.min() / 3, precision.max() * 1.15, 150),
-                                     np.linspace(precision.min() / 3, precision.max() * 1.15, 150)]))
+    grid = np.unique(
+        np.concatenate(
+            [
+                np.geomspace(precision.min() / 3, precision.max() * 1.15, 150),
+                np.linspace(precision.min() / 3, precision.max() * 1.15, 150),
+            ]
+        )
+    )
     if kind == "share":
         grid = np.unique(np.maximum(np.round(grid), 1))
     fit = None
     if overdispersion:
-        fit = estimate_overdispersion(value / multiplier * precision, precision, kind, target=target, trim=trim,
-                                      scale=scale, multiplier=multiplier)
-    limits = funnel_limits(target, grid, kind, conf_level=levels, method=method, scale=scale,
-                           overdispersion=overdispersion, fit=fit, multiplier=multiplier)
+        fit = estimate_overdispersion(
+            value / multiplier * precision,
+            precision,
+            kind,
+            target=target,
+            trim=trim,
+            scale=scale,
+            multiplier=multiplier,
+        )
+    limits = funnel_limits(
+        target,
+        grid,
+        kind,
+        conf_level=levels,
+        method=method,
+        scale=scale,
+        overdispersion=overdispersion,
+        fit=fit,
+        multiplier=multiplier,
+    )
 
     fig = _figure(9, 5.5)
     ax = fig.subplots()
     for level, style in zip(levels, ("--", "-")):
         part = limits[limits["level"] == level]
         name = words["limits"].format(level=level_text(level, lang))
-        ax.plot(part["precision"], part["lower"], style, color="0.45", lw=1, label=name,
-                gid=f"limit-{level:g}-lower")
-        ax.plot(part["precision"], part["upper"], style, color="0.45", lw=1, label="_nolegend_",
-                gid=f"limit-{level:g}-upper")
-    ax.axhline(target, color="0.2", lw=1, gid="benchmark",
-               label=words["benchmark"].format(value=number_text(target, lang)))
+        ax.plot(part["precision"], part["lower"], style, color="0.45", lw=1, label=name, gid=f"limit-{level:g}-lower")
+        ax.plot(
+            part["precision"],
+            part["upper"],
+            style,
+            color="0.45",
+            lw=1,
+            label="_nolegend_",
+            gid=f"limit-{level:g}-upper",
+        )
+    ax.axhline(
+        target, color="0.2", lw=1, gid="benchmark", label=words["benchmark"].format(value=number_text(target, lang))
+    )
     approximate = _bools(shown["approximate"]) if "approximate" in shown else np.zeros(len(shown), bool)
     comparison = shown["comparison"].astype(str).to_numpy()
     for name in pd.unique(comparison):
@@ -355,9 +457,16 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, conf_leve
         for hedged in (False, True):
             pick = (comparison == name) & (approximate == hedged)
             if pick.any():
-                ax.scatter(precision[pick], value[pick], s=40, zorder=3, linewidths=1.2,
-                           facecolors="none" if hedged else colour, edgecolors=colour,
-                           gid=f"points-{name}" + ("-approximate" if hedged else ""))
+                ax.scatter(
+                    precision[pick],
+                    value[pick],
+                    s=40,
+                    zorder=3,
+                    linewidths=1.2,
+                    facecolors="none" if hedged else colour,
+                    edgecolors=colour,
+                    gid=f"points-{name}" + ("-approximate" if hedged else ""),
+                )
     log = bool(log_x or (log_x is None and precision.max() > 50 * precision.min()))
     if log:
         ax.set_xscale("log")
@@ -369,17 +478,36 @@ def funnel_plot(metrics: pd.DataFrame, metric: str, *, benchmark=None, conf_leve
     if annotate or (annotate is None and len(shown) <= 15):
         names = shown["unit_label" if "unit_label" in shown else "unit_code"].astype(str)
         for x, y, name, right in zip(precision, value, names, across > 0.7):  # near the right edge: label to the left
-            ax.annotate(name, (x, y), xytext=(-4 if right else 4, 3), textcoords="offset points", fontsize=8,
-                        ha="right" if right else "left", gid="point-label")
+            ax.annotate(
+                name,
+                (x, y),
+                xytext=(-4 if right else 4, 3),
+                textcoords="offset points",
+                fontsize=8,
+                ha="right" if right else "left",
+                gid="point-label",
+            )
     label = label or _metric_labels(rows, [metric], lang)[metric]
     ax.set_title(textwrap.fill(words["funnel_title"].format(label=label), 70))
     ax.set_xlabel(words["x_rate" if kind == "rate" else "x_share"])
     ax.set_ylabel(_value_axis(kind, multiplier, lang))
-    ax.set_ylim(*_funnel_range(value, target, limits[limits["level"] == max(levels)], precision.min(),
-                               multiplier if kind == "share" else None))
+    ax.set_ylim(
+        *_funnel_range(
+            value,
+            target,
+            limits[limits["level"] == max(levels)],
+            precision.min(),
+            multiplier if kind == "share" else None,
+        )
+    )
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=_legend_handles(comparison, lang, approximate.any(), handles), fontsize=8,
-              loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+    ax.legend(
+        handles=_legend_handles(comparison, lang, approximate.any(), handles),
+        fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1),
+        borderaxespad=0,
+    )
     hidden = classified.loc[classified["comparison"] == "not compared", "comparison_reason"]
     if len(hidden):
         counts = reason_text(hidden, lang).value_counts()
@@ -438,50 +566,80 @@ def caterpillar_plot(compared: pd.DataFrame, *, metric=None, lang="en", highligh
     rows_of_panels = -(-len(names) // columns)
     fig = _figure(max(4.2 * columns, 6), 1.2 + rows_of_panels * (0.8 + 0.3 * len(districts)))
     grid = fig.subplots(rows_of_panels, columns, sharey=True, squeeze=False)
-    for spare in grid.ravel()[len(names):]:
+    for spare in grid.ravel()[len(names) :]:
         spare.remove()
-    axes = grid.ravel()[:len(names)]
+    axes = grid.ravel()[: len(names)]
     inner = ("lower_inner", "upper_inner") if "lower_inner" in frame else ("lower", "upper")
     seen, hedged_any, shrunk_any = set(), False, False
     for ax, name in zip(axes, names):
         part = frame[frame["metric"].astype(str) == name]
         y = part[label_column].astype(str).map(position).to_numpy(float)
-        comparison = part["comparison"].astype(str).to_numpy() if "comparison" in part else \
-            np.full(len(part), "similar")
+        comparison = (
+            part["comparison"].astype(str).to_numpy() if "comparison" in part else np.full(len(part), "similar")
+        )
         colour = np.array([CLASS_COLOURS.get(c, "0.5") for c in comparison], dtype=object)
         estimate = pd.to_numeric(part["estimate"]).to_numpy(float)
         hedged = _bools(part["approximate"]) if "approximate" in part else np.zeros(len(part), bool)
         compared_rows = comparison != "not compared"
         if "lower_outer" in part:
-            ax.hlines(y[compared_rows], part["lower_outer"].to_numpy(float)[compared_rows],
-                      part["upper_outer"].to_numpy(float)[compared_rows], colors=colour[compared_rows], lw=1)
-        ax.hlines(y[compared_rows], part[inner[0]].to_numpy(float)[compared_rows],
-                  part[inner[1]].to_numpy(float)[compared_rows], colors=colour[compared_rows], lw=4, alpha=0.8)
+            ax.hlines(
+                y[compared_rows],
+                part["lower_outer"].to_numpy(float)[compared_rows],
+                part["upper_outer"].to_numpy(float)[compared_rows],
+                colors=colour[compared_rows],
+                lw=1,
+            )
+        ax.hlines(
+            y[compared_rows],
+            part[inner[0]].to_numpy(float)[compared_rows],
+            part[inner[1]].to_numpy(float)[compared_rows],
+            colors=colour[compared_rows],
+            lw=4,
+            alpha=0.8,
+        )
         has_value = ~np.isnan(estimate)
         for hollow in (False, True):
             pick = has_value & compared_rows & (hedged == hollow)
             if pick.any():
-                ax.scatter(estimate[pick], y[pick], s=36, zorder=3, edgecolors=list(colour[pick]),
-                           facecolors="none" if hollow else list(colour[pick]),
-                           gid="estimates" + ("-approximate" if hollow else ""))
+                ax.scatter(
+                    estimate[pick],
+                    y[pick],
+                    s=36,
+                    zorder=3,
+                    edgecolors=list(colour[pick]),
+                    facecolors="none" if hollow else list(colour[pick]),
+                    gid="estimates" + ("-approximate" if hollow else ""),
+                )
         printed = has_value & ~compared_rows
         if printed.any():
-            ax.scatter(estimate[printed], y[printed], s=30, marker="s", zorder=3,
-                       color=CLASS_COLOURS["not compared"], gid="estimates-not-compared")
-        shrunk = pd.to_numeric(part["shrunk_estimate"]).to_numpy(float) if "shrunk_estimate" in part else \
-            np.full(len(part), np.nan)
+            ax.scatter(
+                estimate[printed],
+                y[printed],
+                s=30,
+                marker="s",
+                zorder=3,
+                color=CLASS_COLOURS["not compared"],
+                gid="estimates-not-compared",
+            )
+        shrunk = (
+            pd.to_numeric(part["shrunk_estimate"]).to_numpy(float)
+            if "shrunk_estimate" in part
+            else np.full(len(part), np.nan)
+        )
         if (~np.isnan(shrunk)).any():
             shrunk_any = True
-            ax.scatter(shrunk[~np.isnan(shrunk)], y[~np.isnan(shrunk)], marker="D", s=14, color="black", zorder=4,
-                       gid="shrunk")
+            ax.scatter(
+                shrunk[~np.isnan(shrunk)], y[~np.isnan(shrunk)], marker="D", s=14, color="black", zorder=4, gid="shrunk"
+            )
         benchmark = pd.to_numeric(part["benchmark"]).dropna() if "benchmark" in part else pd.Series(dtype=float)
         if len(benchmark):
             ax.axvline(float(benchmark.iloc[0]), color="0.2", lw=1, ls="--", gid="benchmark")
         where = blended_transform_factory(ax.transAxes, ax.transData)
         reasons = reason_text(part["comparison_reason"], lang) if "comparison_reason" in part else None
         for yy, reason in zip(y[~compared_rows], [] if reasons is None else reasons[~compared_rows]):
-            ax.text(0.02, yy, reason, transform=where, fontsize=7, color="0.4", style="italic", va="center",
-                    gid="reason")
+            ax.text(
+                0.02, yy, reason, transform=where, fontsize=7, color="0.4", style="italic", va="center", gid="reason"
+            )
         kind = str(part["kind"].iloc[0]) if "kind" in part else "share"  # classify() adds it
         multiplier = pd.to_numeric(part["multiplier"]).max()
         ax.set_xlabel(_value_axis(kind, 100.0 if pd.isna(multiplier) else multiplier, lang))
@@ -492,20 +650,24 @@ def caterpillar_plot(compared: pd.DataFrame, *, metric=None, lang="en", highligh
         hedged_any = hedged_any or bool((hedged & compared_rows).any())
     axes[0].set_yticks(range(len(districts)), districts)
     axes[0].set_ylim(-0.7, len(districts) - 0.3)
-    chosen = set(frame.loc[frame["unit_code"].astype(str) == str(highlight), label_column].astype(str)) \
-        if highlight is not None and "unit_code" in frame else set()
+    chosen = (
+        set(frame.loc[frame["unit_code"].astype(str) == str(highlight), label_column].astype(str))
+        if highlight is not None and "unit_code" in frame
+        else set()
+    )
     for ax in axes:
         ax.tick_params(axis="y", labelleft=True)
         for tick in ax.get_yticklabels():
             if tick.get_text() in chosen:
                 tick.set_fontweight("bold")
-    extra = [Line2D([], [], color="0.2", lw=4, label=words["interval"].format(level=level_text(0.95, lang))),
-             Line2D([], [], color="0.2", lw=1, label=words["interval"].format(level=level_text(0.998, lang))),
-             Line2D([], [], color="0.2", lw=1, ls="--", label=words["benchmark_line"])]
+    extra = [
+        Line2D([], [], color="0.2", lw=4, label=words["interval"].format(level=level_text(0.95, lang))),
+        Line2D([], [], color="0.2", lw=1, label=words["interval"].format(level=level_text(0.998, lang))),
+        Line2D([], [], color="0.2", lw=1, ls="--", label=words["benchmark_line"]),
+    ]
     if shrunk_any:
         extra.append(Line2D([], [], marker="D", linestyle="", color="black", markersize=4, label=words["shrunk"]))
-    fig.legend(handles=_legend_handles(seen, lang, hedged_any, extra), loc="outside lower center",
-               ncols=2, fontsize=8)
+    fig.legend(handles=_legend_handles(seen, lang, hedged_any, extra), loc="outside lower center", ncols=2, fontsize=8)
     fig.suptitle(words["caterpillar_title"])
     return fig
 
@@ -548,8 +710,9 @@ def availability_plot(matrix: pd.DataFrame, lang="en", labels=None):
         raise UsageError(f"unknown availability status {bad!r}; use one of {statuses}", field="matrix")
     names = [str(c) for c in matrix.columns]
     shown = labels if labels is not None else _metric_labels(pd.DataFrame(), names, lang)
-    rows = (matrix.index.get_level_values("unit_label") if "unit_label" in (matrix.index.names or [])
-            else matrix.index).astype(str)
+    rows = (
+        matrix.index.get_level_values("unit_label") if "unit_label" in (matrix.index.names or []) else matrix.index
+    ).astype(str)
     few = len(names) <= 4  # few columns: horizontal, wrapped labels; many: slanted ones
     ticks = [textwrap.fill(shown.get(n, n), 22 if few else 34) for n in names]
     lines = max((t.count("\n") + 1 for t in ticks), default=1)
@@ -557,8 +720,14 @@ def availability_plot(matrix: pd.DataFrame, lang="en", labels=None):
     label_height = 0.17 * lines if few else 0.04 * longest + 0.15 * lines  # slanted 40°: ~0.04 in per letter
     fig = _figure(max(6.5, 2.6 + (1.3 if few else 0.6) * len(names)), 2.0 + 0.3 * len(rows) + label_height)
     ax = fig.subplots()
-    ax.imshow(codes.to_numpy(float), cmap=ListedColormap(list(STATUS_COLOURS.values())), vmin=0, vmax=2,
-              aspect="auto", interpolation="nearest")
+    ax.imshow(
+        codes.to_numpy(float),
+        cmap=ListedColormap(list(STATUS_COLOURS.values())),
+        vmin=0,
+        vmax=2,
+        aspect="auto",
+        interpolation="nearest",
+    )
     if few:
         ax.set_xticks(range(len(names)), ticks, fontsize=8)
     else:
@@ -569,9 +738,13 @@ def availability_plot(matrix: pd.DataFrame, lang="en", labels=None):
     ax.grid(which="minor", color="white", lw=1.5)
     ax.tick_params(which="minor", length=0)
     ax.set_title(words["availability_title"])
-    fig.legend(handles=[Patch(facecolor=c, edgecolor="0.6", label=words["status"][s])
-                        for s, c in STATUS_COLOURS.items()],
-               loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+    fig.legend(
+        handles=[Patch(facecolor=c, edgecolor="0.6", label=words["status"][s]) for s, c in STATUS_COLOURS.items()],
+        loc="outside lower center",
+        ncols=3,
+        fontsize=8,
+        frameon=False,
+    )
     return fig
 
 
@@ -605,7 +778,8 @@ def severity_mix_plot(mix: pd.DataFrame, lang="en"):
         >>> fig = severity_mix_plot(mix, lang="vi")
         >>> note = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "note"][0]
         >>> print(" ".join(note.split()))
-        Kon Rẫy (2020-01-01 – 2021-08-23): các hình thức cộng lại là 27, lớn hơn tổng số công bố 22; nguồn không nhất quán.
+        Kon Rẫy (2020-01-01 – 2021-08-23): các hình thức cộng lại là 27, lớn hơn tổng số công bố 22;
+        nguồn không nhất quán.
     """
     import seaborn as sns
     from matplotlib.lines import Line2D
@@ -621,18 +795,23 @@ def severity_mix_plot(mix: pd.DataFrame, lang="en"):
         form=mix["form"].astype(str),
         count=pd.to_numeric(mix["count"], errors="coerce"),
         _unit=(mix["unit_label"] if "unit_label" in mix else mix["unit_code"]).astype(str),
-        _total=pd.to_numeric(mix["total_printed"], errors="coerce") if "total_printed" in mix else np.nan)
+        _total=pd.to_numeric(mix["total_printed"], errors="coerce") if "total_printed" in mix else np.nan,
+    )
     if "period" in mix:  # the caller's own wording of the period
         frame["_bar"] = frame["_unit"] + " (" + mix["period"].astype(str) + ")"
     elif "period_start" in mix and "period_end" in mix:
-        period = (mix["period_start"].astype(str).str.slice(0, 10) + " – "
-                  + mix["period_end"].astype(str).str.slice(0, 10))
+        period = (
+            mix["period_start"].astype(str).str.slice(0, 10) + " – " + mix["period_end"].astype(str).str.slice(0, 10)
+        )
         frame["_bar"] = frame["_unit"] + " (" + period + ")"
     else:
         frame["_bar"] = frame["_unit"]
     bars = list(pd.unique(frame["_bar"]))
-    names = {form: label for form, _, label_en, label_vi in SEVERITY_FORMS
-             for label in [label_vi if lang == "vi" else label_en]}
+    names = {
+        form: label
+        for form, _, label_en, label_vi in SEVERITY_FORMS
+        for label in [label_vi if lang == "vi" else label_en]
+    }
     reported = set(frame.loc[frame["count"].notna(), "form"])
     forms = [f for f in names if f in reported] + sorted(reported - set(names))
     table = frame.pivot_table(index="_bar", columns="form", values="count", aggfunc="sum", fill_value=0)
@@ -649,10 +828,28 @@ def severity_mix_plot(mix: pd.DataFrame, lang="en"):
     known = totals.notna().to_numpy()
     handles = [Patch(facecolor=colour, label=names.get(form, form)) for form, colour in zip(forms, palette)]
     if known.any():
-        ax.scatter(totals.to_numpy(float)[known], np.arange(len(bars))[known], marker="|", s=600, linewidths=2.5,
-                   color="black", zorder=3, gid="printed-total")
-        handles.append(Line2D([], [], marker="|", linestyle="", markersize=12, markeredgewidth=2.5, color="black",
-                              label=words["printed_total"]))
+        ax.scatter(
+            totals.to_numpy(float)[known],
+            np.arange(len(bars))[known],
+            marker="|",
+            s=600,
+            linewidths=2.5,
+            color="black",
+            zorder=3,
+            gid="printed-total",
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="|",
+                linestyle="",
+                markersize=12,
+                markeredgewidth=2.5,
+                color="black",
+                label=words["printed_total"],
+            )
+        )
     ax.set_yticks(range(len(bars)), bars)
     ax.invert_yaxis()
     ax.set_xlabel(words["severity_x"])
@@ -660,7 +857,14 @@ def severity_mix_plot(mix: pd.DataFrame, lang="en"):
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     exceeds = known & (left > totals.to_numpy(float))
     if exceeds.any():
-        _note(ax, [words["caveat"].format(unit=bars[i], parts=number_text(left[i], lang, 0),
-                                          total=number_text(totals.iloc[i], lang, 0))
-                   for i in np.flatnonzero(exceeds)], width=70)
+        _note(
+            ax,
+            [
+                words["caveat"].format(
+                    unit=bars[i], parts=number_text(left[i], lang, 0), total=number_text(totals.iloc[i], lang, 0)
+                )
+                for i in np.flatnonzero(exceeds)
+            ],
+            width=70,
+        )
     return fig

@@ -72,15 +72,24 @@ def extract_worker(corpus_file: str, per_article: bool, layout: str = "articles"
         found = extract_figures(text, unit=UNIT, published=PUBLISHED, source_id="NEW", codebook=codebook)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         facts = sorted(set(map(tuple, found[["indicator", "value", "qualifier"]].to_numpy().tolist())))
-        return {"seconds": seconds, "cpu_seconds": cpu, "megabytes": len(text.encode("utf-8")) / 1e6,
-                "candidates": len(found), "articles": len(articles), "facts": facts}
+        return {
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+            "megabytes": len(text.encode("utf-8")) / 1e6,
+            "candidates": len(found),
+            "articles": len(articles),
+            "facts": facts,
+        }
     start = time.perf_counter()
     if per_article:
-        found = sum(len(extract_figures(text, unit=UNIT, published=PUBLISHED, source_id="NEW", codebook=codebook))
-                    for text in articles)
+        found = sum(
+            len(extract_figures(text, unit=UNIT, published=PUBLISHED, source_id="NEW", codebook=codebook))
+            for text in articles
+        )
     else:
-        found = len(extract_figures("\n\n".join(articles), unit=UNIT, published=PUBLISHED, source_id="NEW",
-                                    codebook=codebook))
+        found = len(
+            extract_figures("\n\n".join(articles), unit=UNIT, published=PUBLISHED, source_id="NEW", codebook=codebook)
+        )
     seconds = time.perf_counter() - start
     megabytes = sum(len(t.encode("utf-8")) for t in articles) / 1e6
     return {"seconds": seconds, "megabytes": megabytes, "candidates": found, "articles": len(articles)}
@@ -90,23 +99,39 @@ def long_paragraph_rows(script: Path, tmp: Path, megabytes: float) -> list[dict]
     """One paragraph of ``megabytes``: its throughput, and whether it finds the facts of the same lines split."""
     corpus_file = tmp / "long.json"
     corpus_file.write_text(json.dumps(corpus(megabytes, seed=2), ensure_ascii=False), encoding="utf-8")
-    one, measured = python_worker(script, "--worker", "extract", "--corpus", str(corpus_file), "--layout",
-                                  "paragraph", timeout=900)
-    split, _ = python_worker(script, "--worker", "extract", "--corpus", str(corpus_file), "--layout", "lines",
-                             timeout=900)
+    one, measured = python_worker(
+        script, "--worker", "extract", "--corpus", str(corpus_file), "--layout", "paragraph", timeout=900
+    )
+    split, _ = python_worker(
+        script, "--worker", "extract", "--corpus", str(corpus_file), "--layout", "lines", timeout=900
+    )
     rate = one["megabytes"] / one["seconds"]
     a, b = set(map(tuple, one["facts"])), set(map(tuple, split["facts"]))
     same = len(a & b) / len(a | b) if a | b else 1.0
     return [
-        row(f"extraction: one paragraph of {one['megabytes']:.0f} MB", rate, "MB/s", 1, measured.peak_rss_mb,
-            f"≥ {TARGET_MB_S:g} MB/s", judge(rate, TARGET_MB_S, "higher"),
+        row(
+            f"extraction: one paragraph of {one['megabytes']:.0f} MB",
+            rate,
+            "MB/s",
+            1,
+            measured.peak_rss_mb,
+            f"≥ {TARGET_MB_S:g} MB/s",
+            judge(rate, TARGET_MB_S, "higher"),
             f"{one['seconds']:.1f} s wall, {one['cpu_seconds']:.1f} s CPU "
-            f"({one['megabytes'] / one['cpu_seconds']:.2f} MB/s of CPU); {one['candidates']:,} candidates"),
-        row("extraction: same facts as the lines split into paragraphs", same, "share", 1, None, "1.00",
+            f"({one['megabytes'] / one['cpu_seconds']:.2f} MB/s of CPU); {one['candidates']:,} candidates",
+        ),
+        row(
+            "extraction: same facts as the lines split into paragraphs",
+            same,
+            "share",
+            1,
+            None,
+            "1.00",
             "met" if same == 1 else "info",
             f"{len(a & b):,} facts in both, {len(a - b)} only in the paragraph, {len(b - a)} only in the split "
             f"text (sentences that take the period or place of an earlier sentence: a paragraph carries them, "
-            f"a new paragraph does not)"),
+            f"a new paragraph does not)",
+        ),
     ]
 
 
@@ -128,18 +153,32 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as tmp:
         corpus_file = Path(tmp) / "corpus.json"
         corpus_file.write_text(json.dumps(corpus(megabytes), ensure_ascii=False), encoding="utf-8")
-        for label, extra, target in (("extraction: whole corpus in one call", [], TARGET_MB_S),
-                                     ("extraction: one call per article (info)", ["--per-article"], None)):
-            timed = [python_worker(script, "--worker", "extract", "--corpus", str(corpus_file), *extra)
-                     for _ in range(runs)]
+        for label, extra, target in (
+            ("extraction: whole corpus in one call", [], TARGET_MB_S),
+            ("extraction: one call per article (info)", ["--per-article"], None),
+        ):
+            timed = [
+                python_worker(script, "--worker", "extract", "--corpus", str(corpus_file), *extra) for _ in range(runs)
+            ]
             results = [r for r, _ in timed]
             rate = median(r["megabytes"] / r["seconds"] for r in results)
             first = results[0]
-            note = (f"{first['megabytes']:.1f} MB, {first['articles']} articles, {first['candidates']:,} candidates; "
-                    f"{median(r['seconds'] for r in results):.2f} s")
-            rows.append(row(label, rate, "MB/s", runs, max(m.peak_rss_mb for _, m in timed),
-                            f"≥ {target:g} MB/s" if target else "–",
-                            judge(rate, target, "higher") if target else "info", note))
+            note = (
+                f"{first['megabytes']:.1f} MB, {first['articles']} articles, {first['candidates']:,} candidates; "
+                f"{median(r['seconds'] for r in results):.2f} s"
+            )
+            rows.append(
+                row(
+                    label,
+                    rate,
+                    "MB/s",
+                    runs,
+                    max(m.peak_rss_mb for _, m in timed),
+                    f"≥ {target:g} MB/s" if target else "–",
+                    judge(rate, target, "higher") if target else "info",
+                    note,
+                )
+            )
         rows += long_paragraph_rows(script, Path(tmp), 4.0 if args.quick else 17.0)
     write_rows(rows, args.json)
     return 0

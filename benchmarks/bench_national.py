@@ -85,8 +85,9 @@ def main(argv=None) -> int:
     parser.add_argument("--limit", type=int, help="run only the first N jobs of the schedule")
     parser.add_argument("--json", help="write the rows here as JSON too")
     args = parser.parse_args(argv)
-    subprocess.run([PYTHON, "-m", "analysis", "synthetic", "--out", str(PANEL)], cwd=REPO, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [PYTHON, "-m", "analysis", "synthetic", "--out", str(PANEL)], cwd=REPO, check=True, capture_output=True
+    )
     os.environ["ANALYSIS_RAW_DIR"] = str(PANEL)  # every_district_with_data: the panel's districts
     env = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="bench-national-") as tmp:
@@ -94,9 +95,14 @@ def main(argv=None) -> int:
         out = Path(tmp) / "reports"
         load = [os.getloadavg()[0]]
         start = time.perf_counter()
-        proc = subprocess.Popen([PYTHON, "-m", "analysis", "report", str(schedule), "--jobs", str(args.jobs),
-                                 "--out", str(out)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "analysis", "report", str(schedule), "--jobs", str(args.jobs), "--out", str(out)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         peak = 0.0
         while proc.poll() is None:
             peak = max(peak, tree_rss_mb(proc.pid))
@@ -109,13 +115,31 @@ def main(argv=None) -> int:
     durations = [float(j["duration"]) for j in jobs if j.get("duration") is not None]
     failed = sum(j["status"] != "ok" for j in jobs)
     what = f"{len(jobs)} jobs of {Path(schedule).name}, {args.jobs} workers"
-    note = (f"{what}; {failed} failed; median job {median(durations):.2f} s, slowest {max(durations):.1f} s; "
-            f"load average {load[0]:.1f} before, {load[1]:.1f} after ({os.cpu_count()} cores)")
+    note = (
+        f"{what}; {failed} failed; median job {median(durations):.2f} s, slowest {max(durations):.1f} s; "
+        f"load average {load[0]:.1f} before, {load[1]:.1f} after ({os.cpu_count()} cores)"
+    )
     rows = [
-        row(f"national report run ({what})", wall, "s", 1, peak, f"< {TARGET_SECONDS:g} s",
-            judge(wall, TARGET_SECONDS, "lower") if not args.limit else "sample", note),
-        row("national report run: peak memory of the process tree", peak, "MB", 1, peak, f"< {TARGET_MB:g} MB",
-            judge(peak, TARGET_MB, "lower"), "summed VmRSS of the runner, its workers and kernels, every 0.5 s"),
+        row(
+            f"national report run ({what})",
+            wall,
+            "s",
+            1,
+            peak,
+            f"< {TARGET_SECONDS:g} s",
+            judge(wall, TARGET_SECONDS, "lower") if not args.limit else "sample",
+            note,
+        ),
+        row(
+            "national report run: peak memory of the process tree",
+            peak,
+            "MB",
+            1,
+            peak,
+            f"< {TARGET_MB:g} MB",
+            judge(peak, TARGET_MB, "lower"),
+            "summed VmRSS of the runner, its workers and kernels, every 0.5 s",
+        ),
     ]
     write_rows(rows, args.json)
     return 0 if not failed else 1

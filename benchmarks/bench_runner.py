@@ -69,7 +69,15 @@ import time
 from pathlib import Path
 
 from measure import (
-    PYTHON, REPO, add_common_arguments, judge, median, measure_process, python_worker, row, write_rows,
+    PYTHON,
+    REPO,
+    add_common_arguments,
+    judge,
+    median,
+    measure_process,
+    python_worker,
+    row,
+    write_rows,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -79,8 +87,18 @@ KERNEL = "grassroots"
 RUNNER = [PYTHON, "-m", "analysis", "report"]
 TARGET_RATIO = 10.0
 TARGET_OVERHEAD = 0.10
-KON_TUM = ["Kon Tum", "Đắk Glei", "Ngọc Hồi", "Đắk Tô", "Kon Plông", "Kon Rẫy", "Đắk Hà", "Sa Thầy",
-           "Tu Mơ Rông", "Ia H'Drai"]
+KON_TUM = [
+    "Kon Tum",
+    "Đắk Glei",
+    "Ngọc Hồi",
+    "Đắk Tô",
+    "Kon Plông",
+    "Kon Rẫy",
+    "Đắk Hà",
+    "Sa Thầy",
+    "Tu Mơ Rông",
+    "Ia H'Drai",
+]
 
 
 def choose_notebook(n: int, toy: bool = False) -> tuple[Path, list[dict]]:
@@ -120,8 +138,10 @@ def shell_loop(notebook: Path, jobs: list[dict], out: Path) -> str:
     for k, params in enumerate(jobs):
         flags = " ".join(f"-p {shlex.quote(name)} {shlex.quote(str(value))}" for name, value in params.items())
         target = out / f"job{k:02d}.ipynb"
-        lines.append(f"{bin_dir / 'papermill'} {shlex.quote(str(notebook))} {shlex.quote(str(target))} {flags} "
-                     f"-k {KERNEL} --cwd {shlex.quote(str(notebook.parent))}")
+        lines.append(
+            f"{bin_dir / 'papermill'} {shlex.quote(str(notebook))} {shlex.quote(str(target))} {flags} "
+            f"-k {KERNEL} --cwd {shlex.quote(str(notebook.parent))}"
+        )
         lines.append(f"{bin_dir / 'jupyter'} nbconvert --to html --no-input {shlex.quote(str(target))}")
     return "\n".join(lines) + "\n"
 
@@ -146,8 +166,11 @@ def one_round(notebook: Path, jobs: list[dict], workers: int, tmp: Path, modes: 
     def run_runner(mode: str):
         out = tmp / f"runner-{mode}"
         shutil.rmtree(out, ignore_errors=True)
-        measured = measure_process([*RUNNER, str(schedule), "--jobs", str(workers), "--out", str(out)],
-                                   env={**env, "ANALYSIS_KERNELS": mode}, timeout=900)
+        measured = measure_process(
+            [*RUNNER, str(schedule), "--jobs", str(workers), "--out", str(out)],
+            env={**env, "ANALYSIS_KERNELS": mode},
+            timeout=900,
+        )
         if measured.returncode not in (0, 1):  # 1: finished, some jobs failed (counted below)
             measured.check(f"the report runner ({mode} kernels)")
         return measured, out
@@ -169,19 +192,27 @@ def one_round(notebook: Path, jobs: list[dict], workers: int, tmp: Path, modes: 
         durations, failed = job_durations(out)
         jobs_own = sum(durations) - (workers * build if mode == "warm" else 0.0)  # one-off builds are overhead
         result[mode] = {
-            "wall": runner.wall, "ratio": shell.wall / runner.wall, "job": median(durations),
-            "first": max(durations[:workers]), "overhead": (runner.wall * workers - jobs_own) / jobs_own,
-            "idle": runner.wall * workers - jobs_own, "failed": failed, "rss": runner.peak_rss_mb,
+            "wall": runner.wall,
+            "ratio": shell.wall / runner.wall,
+            "job": median(durations),
+            "first": max(durations[:workers]),
+            "overhead": (runner.wall * workers - jobs_own) / jobs_own,
+            "idle": runner.wall * workers - jobs_own,
+            "failed": failed,
+            "rss": runner.peak_rss_mb,
         }
     return result
 
 
 def build_seconds(env: dict) -> float:
     """``load_dataset()`` of the jobs' data, timed in a fresh process (after the imports)."""
-    code = ("import time; from analysis.data.dataset import load_dataset; t = time.perf_counter(); load_dataset(); "
-            "print(time.perf_counter() - t)")
-    done = subprocess.run([PYTHON, "-c", code], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True,
-                          check=True)
+    code = (
+        "import time; from analysis.data.dataset import load_dataset; t = time.perf_counter(); load_dataset(); "
+        "print(time.perf_counter() - t)"
+    )
+    done = subprocess.run(
+        [PYTHON, "-c", code], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, check=True
+    )
     return float(done.stdout.strip())
 
 
@@ -225,8 +256,14 @@ def warm_kernel_costs(notebook: Path, jobs: list[dict], result: Path, starts: in
             clock = time.perf_counter()
             kernel.reset(cwd)
             resets.append(time.perf_counter() - clock)
-            papermill.execute_notebook(str(notebook), str(Path(tmp) / f"job{k}.ipynb"), parameters=params,
-                                       kernel_name=settings.kernel_name, km=kernel.manager, progress_bar=False)
+            papermill.execute_notebook(
+                str(notebook),
+                str(Path(tmp) / f"job{k}.ipynb"),
+                parameters=params,
+                kernel_name=settings.kernel_name,
+                km=kernel.manager,
+                progress_bar=False,
+            )
             kernel.stop_clients()
             after.append(vm_rss_mb(pid))
         kernel.discard()
@@ -235,21 +272,53 @@ def warm_kernel_costs(notebook: Path, jobs: list[dict], result: Path, starts: in
 
 def isolation_rows(notebook: Path, jobs: list[dict]) -> list[dict]:
     """Rows for the costs of a warm kernel in isolation (measured in a fresh process)."""
-    costs, measured = python_worker(__file__, "--worker", "warm-costs", "--notebook", str(notebook),
-                                    "--params", json.dumps(jobs[:5], ensure_ascii=False), timeout=400,
-                                    env={"MPLBACKEND": "agg"})
+    costs, measured = python_worker(
+        __file__,
+        "--worker",
+        "warm-costs",
+        "--notebook",
+        str(notebook),
+        "--params",
+        json.dumps(jobs[:5], ensure_ascii=False),
+        timeout=400,
+        env={"MPLBACKEND": "agg"},
+    )
     bare, warm = median(costs["bare"]), median(costs["warm"])
     after = costs["after_mb"]
     return [
-        row("warm kernel: start-up (kernel + imports)", warm, "s", len(costs["warm"]), None, "–", "info",
+        row(
+            "warm kernel: start-up (kernel + imports)",
+            warm,
+            "s",
+            len(costs["warm"]),
+            None,
+            "–",
+            "info",
             f"a bare kernel (nothing imported) starts in {bare:.2f} s; the imports of WARM_IMPORTS add "
-            f"{warm - bare:.2f} s, paid once per kernel instead of once per job"),
-        row("warm kernel: memory when idle (VmRSS)", costs["idle_mb"], "MB", 1, None, "–", "info",
+            f"{warm - bare:.2f} s, paid once per kernel instead of once per job",
+        ),
+        row(
+            "warm kernel: memory when idle (VmRSS)",
+            costs["idle_mb"],
+            "MB",
+            1,
+            None,
+            "–",
+            "info",
             f"one per worker, kept between jobs; after each of {len(after)} jobs: "
-            + ", ".join(f"{mb:.0f}" for mb in after) + " MB"),
-        row("warm kernel: reset before each job", 1000 * median(costs["resets"]), "ms", len(costs["resets"]), None,
-            "–", "info", "fresh namespace, rcParams, pandas options, warnings, cwd …; max "
-            f"{1000 * max(costs['resets']):.0f} ms"),
+            + ", ".join(f"{mb:.0f}" for mb in after)
+            + " MB",
+        ),
+        row(
+            "warm kernel: reset before each job",
+            1000 * median(costs["resets"]),
+            "ms",
+            len(costs["resets"]),
+            None,
+            "–",
+            "info",
+            f"fresh namespace, rcParams, pandas options, warnings, cwd …; max {1000 * max(costs['resets']):.0f} ms",
+        ),
     ]
 
 
@@ -260,14 +329,19 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="runner --jobs (parallel workers)")
     parser.add_argument("--rounds", type=int, default=1, help="runner-vs-loop rounds (the median is reported)")
     parser.add_argument("--toy", action="store_true", help="use the toy notebook even if the real one exists")
-    parser.add_argument("--kernels", choices=("warm", "cold", "both"), default="both",
-                        help="which runner modes to measure against the loop (default both)")
+    parser.add_argument(
+        "--kernels",
+        choices=("warm", "cold", "both"),
+        default="both",
+        help="which runner modes to measure against the loop (default both)",
+    )
     parser.add_argument("--notebook", help="internal: the notebook of a worker step")
     parser.add_argument("--params", help="internal: the jobs' parameters of a worker step (JSON)")
     args = parser.parse_args(argv)
     if args.worker == "warm-costs":
-        warm_kernel_costs(Path(args.notebook), json.loads(args.params), Path(args.result),
-                          starts=1 if args.quick else 3)
+        warm_kernel_costs(
+            Path(args.notebook), json.loads(args.params), Path(args.result), starts=1 if args.quick else 3
+        )
         return 0
     n = args.jobs or (4 if args.quick else 12)
     notebook, jobs = choose_notebook(n, toy=args.toy)
@@ -284,20 +358,36 @@ def main(argv=None) -> int:
         label = f"{mode} kernels"
         wall = median(r[mode]["wall"] for r in rounds)
         load = rounds[len(rounds) // 2]["load"]
-        detail = (f"{n} jobs of {where}, runner --jobs {args.workers}: runner {wall:.1f} s, shell loop {shell:.1f} s"
-                  f"; load average {load[0]:.1f} before, {load[1]:.1f} after ({os.cpu_count()} cores)"
-                  + (f"; {failed} runner job(s) FAILED" if failed else ""))
+        detail = (
+            f"{n} jobs of {where}, runner --jobs {args.workers}: runner {wall:.1f} s, shell loop {shell:.1f} s"
+            f"; load average {load[0]:.1f} before, {load[1]:.1f} after ({os.cpu_count()} cores)"
+            + (f"; {failed} runner job(s) FAILED" if failed else "")
+        )
         rows += [
-            row(f"report runner ({label}) vs shell loop ({n} jobs, {args.workers} workers)", ratio, "×", len(rounds),
-                max(r[mode]["rss"] for r in rounds), f"≥ {TARGET_RATIO:g}×", judge(ratio, TARGET_RATIO, "higher"),
-                detail),
-            row(f"report runner ({label}): overhead per job", 100 * overhead, "%", len(rounds), None,
-                f"< {100 * TARGET_OVERHEAD:g}%", judge(overhead, TARGET_OVERHEAD, "lower"),
+            row(
+                f"report runner ({label}) vs shell loop ({n} jobs, {args.workers} workers)",
+                ratio,
+                "×",
+                len(rounds),
+                max(r[mode]["rss"] for r in rounds),
+                f"≥ {TARGET_RATIO:g}×",
+                judge(ratio, TARGET_RATIO, "higher"),
+                detail,
+            ),
+            row(
+                f"report runner ({label}): overhead per job",
+                100 * overhead,
+                "%",
+                len(rounds),
+                None,
+                f"< {100 * TARGET_OVERHEAD:g}%",
+                judge(overhead, TARGET_OVERHEAD, "lower"),
                 f"(wall × workers − Σ jobs') / Σ jobs', jobs' = Σ jobs − one-off builds "
                 f"({args.workers if mode == 'warm' else 0} × {median(r['build'] for r in rounds):.2f} s): "
                 f"{median(r[mode]['idle'] for r in rounds):.1f} s of worker "
                 f"time outside jobs; median job {median(r[mode]['job'] for r in rounds):.2f} s, slowest first job "
-                f"{median(r[mode]['first'] for r in rounds):.2f} s (index.json); shell loop {shell / n:.2f} s per job"),
+                f"{median(r[mode]['first'] for r in rounds):.2f} s (index.json); shell loop {shell / n:.2f} s per job",
+            ),
         ]
     if "warm" in modes:
         rows += isolation_rows(notebook, jobs)

@@ -49,8 +49,9 @@ class Measured:
         return self
 
 
-def measure_process(cmd: list[str], *, env: dict | None = None, cwd: Path | str = REPO,
-                    timeout: float = 600.0) -> Measured:
+def measure_process(
+    cmd: list[str], *, env: dict | None = None, cwd: Path | str = REPO, timeout: float = 600.0
+) -> Measured:
     """Run a command in a new session and measure its wall time and peak RSS.
 
     Args:
@@ -64,8 +65,9 @@ def measure_process(cmd: list[str], *, env: dict | None = None, cwd: Path | str 
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, start_new_session=True,
-                                env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=err, cwd=cwd, start_new_session=True, env={**os.environ, **(env or {})}
+        )
         timer = threading.Timer(timeout, _kill_group, args=(proc.pid,))
         timer.start()
         try:
@@ -76,8 +78,13 @@ def measure_process(cmd: list[str], *, env: dict | None = None, cwd: Path | str 
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Measured(wall, usage.ru_maxrss / 1024, proc.returncode,
-                        out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+        return Measured(
+            wall,
+            usage.ru_maxrss / 1024,
+            proc.returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+        )
 
 
 def _kill_group(pid: int) -> None:
@@ -87,12 +94,13 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def python_worker(script: Path | str, *args: str, timeout: float = 600.0, env: dict | None = None) -> tuple[dict, Measured]:
+def python_worker(
+    script: Path | str, *args: str, timeout: float = 600.0, env: dict | None = None
+) -> tuple[dict, Measured]:
     """Run ``python SCRIPT ARGS --result FILE`` fresh; return the JSON it wrote and the measurement."""
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
-        measured = measure_process([PYTHON, str(script), *args, "--result", str(result)],
-                                   timeout=timeout, env=env)
+        measured = measure_process([PYTHON, str(script), *args, "--result", str(result)], timeout=timeout, env=env)
         measured.check(f"{Path(script).name} {' '.join(args)}")
         return json.loads(result.read_text()), measured
 
@@ -113,8 +121,16 @@ def judge(measured: float, target: float, better: str) -> str:
     return f"missed by {factor:.1f}×"
 
 
-def row(benchmark: str, measured: float, unit: str, runs: int, peak_rss_mb: float | None,
-        target: str, status: str, note: str = "") -> dict:
+def row(
+    benchmark: str,
+    measured: float,
+    unit: str,
+    runs: int,
+    peak_rss_mb: float | None,
+    target: str,
+    status: str,
+    note: str = "",
+) -> dict:
     """A result row (see :data:`ROW_KEYS`)."""
     return dict(zip(ROW_KEYS, (benchmark, measured, unit, runs, peak_rss_mb, target, status, note)))
 
@@ -146,12 +162,16 @@ def format_figure(value: float | None, unit: str = "") -> str:
 
 def markdown_table(rows: list[dict]) -> str:
     """The rows as a markdown table (benchmark, median, runs, peak RSS, target, status, note)."""
-    lines = ["| benchmark | measured (median) | runs | peak RSS (MB) | target | status | note |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| benchmark | measured (median) | runs | peak RSS (MB) | target | status | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         rss = "–" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}"
-        lines.append(f"| {r['benchmark']} | {format_figure(r['measured'], r['unit'])} | {r['runs']} | {rss} | "
-                     f"{r['target']} | {r['status']} | {r['note']} |")
+        lines.append(
+            f"| {r['benchmark']} | {format_figure(r['measured'], r['unit'])} | {r['runs']} | {rss} | "
+            f"{r['target']} | {r['status']} | {r['note']} |"
+        )
     return "\n".join(lines)
 
 

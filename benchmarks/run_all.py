@@ -41,10 +41,12 @@ def machine() -> dict:
         except ImportError:
             versions[module] = None
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True,
-                                    text=True).stdout.strip())
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        )
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = None, None
     return {
@@ -53,7 +55,8 @@ def machine() -> dict:
         "load_average_1min": os.getloadavg()[0],
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "commit": commit, "uncommitted_changes": dirty,
+        "commit": commit,
+        "uncommitted_changes": dirty,
         **versions,
     }
 
@@ -70,8 +73,11 @@ def run_bench(name: str, quick: bool) -> tuple[list[dict], float]:
         if measured.returncode == 0 and out.exists():
             return json.loads(out.read_text()), measured.wall
         tail = (measured.stderr.strip().splitlines() or ["killed (time limit)"])[-1]
-        return [row(name, None, "", 0, None, "–", "error",
-                    f"exit {measured.returncode} after {measured.wall:.0f} s: {tail}")], measured.wall
+        return [
+            row(
+                name, None, "", 0, None, "–", "error", f"exit {measured.returncode} after {measured.wall:.0f} s: {tail}"
+            )
+        ], measured.wall
 
 
 def main(argv=None) -> int:
@@ -93,15 +99,18 @@ def main(argv=None) -> int:
     info["total_seconds"] = round(time.perf_counter() - started, 1)
     info["quick"] = args.quick
     table = markdown_table(rows)
-    header = (f"Benchmarks, {info['date']} on {info['cpus']} CPUs (load {info['load_average_1min']:.1f} at the end), "
-              f"Python {info['python']}, pandas {info['pandas']}, commit {info['commit']}"
-              f"{' + uncommitted changes' if info['uncommitted_changes'] else ''}"
-              f"{'; QUICK run (fewer repetitions)' if args.quick else ''}; total {info['total_seconds']:.0f} s.")
+    header = (
+        f"Benchmarks, {info['date']} on {info['cpus']} CPUs (load {info['load_average_1min']:.1f} at the end), "
+        f"Python {info['python']}, pandas {info['pandas']}, commit {info['commit']}"
+        f"{' + uncommitted changes' if info['uncommitted_changes'] else ''}"
+        f"{'; QUICK run (fewer repetitions)' if args.quick else ''}; total {info['total_seconds']:.0f} s."
+    )
     text = f"{header}\n\n{table}\n"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.md").write_text(text, encoding="utf-8")
-    (args.out / "latest.json").write_text(json.dumps({"machine": info, "rows": rows}, ensure_ascii=False, indent=2)
-                                          + "\n", encoding="utf-8")
+    (args.out / "latest.json").write_text(
+        json.dumps({"machine": info, "rows": rows}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     print(text)
     print(f"written to {args.out / 'latest.md'}", file=sys.stderr)
     return 0 if all(r["status"] not in ("error",) for r in rows) else 1

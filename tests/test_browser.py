@@ -46,10 +46,23 @@ class _Elements(HTMLParser):
 def browse(url: str, profile: Path) -> _Elements:
     """The DOM chromium builds for a page, parsed."""
     completed = subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-         "--dump-dom", url],
-        capture_output=True, text=True, timeout=90, check=True,
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
     )
     assert "<body" in completed.stdout, completed.stderr[-2000:]
     elements = _Elements()
@@ -62,8 +75,11 @@ def browse(url: str, profile: Path) -> _Elements:
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     schedule = folder / "s.yml"
-    schedule.write_text("jobs:\n  - notebook: figure\n    parameters: {title: Số chi bộ thôn}\n"
-                        "  - notebook: greeting\n  - notebook: fails\n", encoding="utf-8")
+    schedule.write_text(
+        "jobs:\n  - notebook: figure\n    parameters: {title: Số chi bộ thôn}\n"
+        "  - notebook: greeting\n  - notebook: fails\n",
+        encoding="utf-8",
+    )
     out = folder / "reports"
     code, _, _ = run_cli("report", schedule, "--out", out, "--jobs", "2")
     assert code == 1  # 'fails' fails on purpose

@@ -20,8 +20,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run(*args, env=None):
     environment = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "analysis", *map(str, args)], capture_output=True, text=True,
-                          cwd=REPO, env=environment, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=environment,
+        timeout=120,
+    )
 
 
 def corrupt(raw, old, new):
@@ -50,7 +56,8 @@ def test_validate_lists_each_reject_and_exits_1(small_raw):
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "rejected observations.csv:3 O0002 source_id='S999': unknown source id; not in sources.csv",
-        "rejected observations.csv:17 O0016 value='175': percent above 100 (only changes and shares of a target may exceed 100)",
+        "rejected observations.csv:17 O0016 value='175': percent above 100 "
+        "(only changes and shares of a target may exceed 100)",
     ]
     assert "observations.csv         32     30         2" in result.stdout
 
@@ -60,8 +67,9 @@ def test_an_input_error_is_one_line_with_exit_3(small_raw):
     result = run("validate", small_raw)
     assert result.returncode == 3
     assert result.stdout == ""
-    assert result.stderr == (f"error: {small_raw}/observations.csv:1: missing column 'value' "
-                             "(is 'valeur' a renamed 'value'?)\n")
+    assert result.stderr == (
+        f"error: {small_raw}/observations.csv:1: missing column 'value' (is 'valeur' a renamed 'value'?)\n"
+    )
 
 
 def test_validate_reads_the_raw_folder_from_the_environment_by_default(small_raw, monkeypatch, capsys):
@@ -85,8 +93,16 @@ def test_build_writes_every_table_and_reports_what_it_wrote(small_raw, tmp_path,
     printed = capsys.readouterr()
     assert printed.err == ""
     written = {p.name for p in out.iterdir()}
-    assert {"observations.csv", "flags.csv", "rejects.csv", "sources.csv", "units.csv", "codebook.csv",
-            "build.json", ".lock"} <= written
+    assert {
+        "observations.csv",
+        "flags.csv",
+        "rejects.csv",
+        "sources.csv",
+        "units.csv",
+        "codebook.csv",
+        "build.json",
+        ".lock",
+    } <= written
     assert printed.out.splitlines()[-1].startswith("wrote observations, flags, rejects")
     assert printed.out.splitlines()[-1].endswith(f"and build.json to {out}")
 
@@ -106,16 +122,18 @@ def test_build_quiet_prints_only_rejects_and_exits_1_when_rows_are_rejected(smal
     printed = capsys.readouterr()
     assert printed.out == ""
     assert printed.err == "rejected observations.csv:3 O0002 as_of='31/02/2021': no such date\n"
-    assert (tmp_path / "rejects.csv").read_text(encoding="utf-8").splitlines()[1] == \
-        "observations,3,O0002,as_of,31/02/2021,no such date"
+    assert (tmp_path / "rejects.csv").read_text(encoding="utf-8").splitlines()[
+        1
+    ] == "observations,3,O0002,as_of,31/02/2021,no such date"
 
 
 def test_a_build_that_finds_the_lock_taken_exits_4_without_writing(small_raw, tmp_path):
     with build_lock(tmp_path):
         result = run("build", "--raw", small_raw, "--out", tmp_path, "--wait", "0.2")
     assert result.returncode == 4
-    assert result.stderr == (f"error: {tmp_path}/.lock: another build (pid {os.getpid()}) holds the lock; "
-                             "waited 0.2 s, try again later\n")
+    assert result.stderr == (
+        f"error: {tmp_path}/.lock: another build (pid {os.getpid()}) holds the lock; waited 0.2 s, try again later\n"
+    )
     assert not (tmp_path / "observations.csv").exists()
 
 

@@ -26,12 +26,22 @@ def shares(numerators, denominators, **extra) -> pd.DataFrame:
     """A hand-built metrics table of one share metric (display units: percent)."""
     count = np.asarray(numerators, float)
     base = np.asarray(denominators, float)
-    frame = pd.DataFrame({
-        "unit_code": [str(600 + i) for i in range(len(count))],
-        "unit_label": [f"D{i}" for i in range(len(count))],
-        "metric": "share_x", "numerator": count, "denominator": base, "exposure": np.nan,
-        "estimate": count / base * 100, "multiplier": 100.0, "computable": True, "reason": "",
-        "approximate": False, "obs_ids": [f"O{i:04d}" for i in range(len(count))]})
+    frame = pd.DataFrame(
+        {
+            "unit_code": [str(600 + i) for i in range(len(count))],
+            "unit_label": [f"D{i}" for i in range(len(count))],
+            "metric": "share_x",
+            "numerator": count,
+            "denominator": base,
+            "exposure": np.nan,
+            "estimate": count / base * 100,
+            "multiplier": 100.0,
+            "computable": True,
+            "reason": "",
+            "approximate": False,
+            "obs_ids": [f"O{i:04d}" for i in range(len(count))],
+        }
+    )
     return frame.assign(**extra)
 
 
@@ -39,12 +49,21 @@ def rates(events, exposures, **extra) -> pd.DataFrame:
     """A hand-built metrics table of one rate metric per 1,000 member-years."""
     count = np.asarray(events, float)
     base = np.asarray(exposures, float)
-    frame = pd.DataFrame({
-        "unit_code": [str(600 + i) for i in range(len(count))],
-        "unit_label": [f"D{i}" for i in range(len(count))],
-        "metric": "rate_x", "numerator": count, "denominator": np.nan, "exposure": base,
-        "estimate": count / base * 1000, "multiplier": 1000.0, "computable": True, "reason": "",
-        "approximate": False})
+    frame = pd.DataFrame(
+        {
+            "unit_code": [str(600 + i) for i in range(len(count))],
+            "unit_label": [f"D{i}" for i in range(len(count))],
+            "metric": "rate_x",
+            "numerator": count,
+            "denominator": np.nan,
+            "exposure": base,
+            "estimate": count / base * 1000,
+            "multiplier": 1000.0,
+            "computable": True,
+            "reason": "",
+            "approximate": False,
+        }
+    )
     return frame.assign(**extra)
 
 
@@ -98,11 +117,16 @@ def test_share_classification_on_both_sides_of_each_threshold(x, n):
     m = shares([x], [n])
     eps = 1e-6
     cases = {
-        lo95: "similar", hi95: "similar",
-        lo95 + eps: "similar", lo95 - eps: "higher",
-        lo998 + eps: "higher", lo998 - eps: "much higher",
-        hi95 - eps: "similar", hi95 + eps: "lower",
-        hi998 - eps: "lower", hi998 + eps: "much lower",
+        lo95: "similar",
+        hi95: "similar",
+        lo95 + eps: "similar",
+        lo95 - eps: "higher",
+        lo998 + eps: "higher",
+        lo998 - eps: "much higher",
+        hi95 - eps: "similar",
+        hi95 + eps: "lower",
+        hi998 - eps: "lower",
+        hi998 + eps: "much lower",
     }
     for bench, expected in cases.items():
         assert classify(m, benchmark=bench)["comparison"].iloc[0] == expected, bench
@@ -114,8 +138,16 @@ def test_rate_classification_on_both_sides_of_each_threshold():
     assert (lo95, hi95) == pytest.approx((5.61, 13.55), abs=0.005)  # methods.md worked figure
     m = rates([22], [2458.5])
     eps = 1e-6
-    cases = {lo95 + eps: "similar", lo95 - eps: "higher", lo998 + eps: "higher", lo998 - eps: "much higher",
-             hi95 - eps: "similar", hi95 + eps: "lower", hi998 - eps: "lower", hi998 + eps: "much lower"}
+    cases = {
+        lo95 + eps: "similar",
+        lo95 - eps: "higher",
+        lo998 + eps: "higher",
+        lo998 - eps: "much higher",
+        hi95 - eps: "similar",
+        hi95 + eps: "lower",
+        hi998 - eps: "lower",
+        hi998 + eps: "much lower",
+    }
     for bench, expected in cases.items():
         assert classify(m, benchmark=bench)["comparison"].iloc[0] == expected, bench
 
@@ -139,18 +171,25 @@ def test_classification_agrees_with_pheindicatormethods_significance():
 
 
 def test_rows_that_cannot_be_compared_are_kept_with_the_reason():
-    m = pd.concat([
-        shares([69], [84]),
-        shares([np.nan], [np.nan], computable=False, reason="no denominator", estimate=75.51, unit_code="614"),
-        shares([3], [84], computable=False, reason="", unit_code="616"),
-        shares([5], [4], unit_code="617"),
-        rates([3], [1.0], unit_code="618", metric="share_x", exposure=0.0, denominator=np.nan),
-    ], ignore_index=True)
+    m = pd.concat(
+        [
+            shares([69], [84]),
+            shares([np.nan], [np.nan], computable=False, reason="no denominator", estimate=75.51, unit_code="614"),
+            shares([3], [84], computable=False, reason="", unit_code="616"),
+            shares([5], [4], unit_code="617"),
+            rates([3], [1.0], unit_code="618", metric="share_x", exposure=0.0, denominator=np.nan),
+        ],
+        ignore_index=True,
+    )
     m["kind"] = ["share", "share", "share", "share", "rate"]
     out = classify(m, benchmark=69 / 84 * 100)
     assert out["comparison"].tolist() == ["similar"] + ["not compared"] * 4
     assert out["comparison_reason"].tolist()[1:] == [
-        "no denominator", "not computable", "numerator larger than denominator", "zero exposure"]
+        "no denominator",
+        "not computable",
+        "numerator larger than denominator",
+        "zero exposure",
+    ]
     assert out.loc[1, "estimate"] == 75.51  # the printed value stays
 
 
@@ -158,15 +197,22 @@ def test_ratio_metrics_and_metrics_without_any_comparable_row_are_not_compared()
     m = shares([10, 12], [40, 44], kind="ratio")
     assert classify(m)["comparison_reason"].str.startswith("ratio metric").all()
     m = shares([10], [40], computable=False, reason="period unknown")
-    out = classify(pd.concat([m, shares([np.nan], [40], metric="other"), shares([np.nan], [np.nan], metric="third")],
-                             ignore_index=True))
+    out = classify(
+        pd.concat(
+            [m, shares([np.nan], [40], metric="other"), shares([np.nan], [np.nan], metric="third")], ignore_index=True
+        )
+    )
     assert out["comparison_reason"].tolist() == [
-        "period unknown", "no numerator", "neither a denominator nor an exposure"]
+        "period unknown",
+        "no numerator",
+        "neither a denominator nor an exposure",
+    ]
 
 
 def test_a_lone_district_is_not_compared_with_a_pool_of_itself_but_is_with_a_given_benchmark():
-    lone = pd.concat([shares([10], [40]), shares([3], [30], computable=False, reason="period unknown")],
-                     ignore_index=True)
+    lone = pd.concat(
+        [shares([10], [40]), shares([3], [30], computable=False, reason="period unknown")], ignore_index=True
+    )
     pooled = classify(lone).iloc[0]
     assert pooled["comparison"] == "not compared"
     assert pooled["comparison_reason"].startswith("the only comparable district")
@@ -185,8 +231,11 @@ def test_polarity_turns_neutral_labels_into_better_and_worse():
     m = pd.concat([shares([30, 2], [60, 80]), rates([22, 3], [2458.5, 2458.5])], ignore_index=True)
     neutral = classify(m, benchmark={"share_x": 25.0, "rate_x": 4.0})
     assert neutral["comparison"].tolist() == ["much higher", "much lower", "much higher", "lower"]
-    judged = classify(m, benchmark={"share_x": 25.0, "rate_x": 4.0},
-                      polarity={"share_x": "higher is better", "rate_x": "lower is better"})
+    judged = classify(
+        m,
+        benchmark={"share_x": 25.0, "rate_x": 4.0},
+        polarity={"share_x": "higher is better", "rate_x": "lower is better"},
+    )
     assert judged["comparison"].tolist() == ["much better", "much worse", "much worse", "better"]
 
 
@@ -217,7 +266,7 @@ def test_shrunk_shares_follow_the_beta_binomial_formula_by_hand():
     y, v = x / n, theta * (1 - theta) / n
     w = 1 / v
     q = (w * (y - (w * y).sum() / w.sum()) ** 2).sum()
-    tau2 = max(0.0, (q - 3) / (w.sum() - (w ** 2).sum() / w.sum()))  # DerSimonian-Laird
+    tau2 = max(0.0, (q - 3) / (w.sum() - (w**2).sum() / w.sum()))  # DerSimonian-Laird
     strength = theta * (1 - theta) / tau2 - 1
     out = shrink(shares(x, n))
     assert out["shrunk_estimate"].to_numpy() == pytest.approx((theta * strength + x) / (strength + n) * 100)
@@ -226,10 +275,13 @@ def test_shrunk_shares_follow_the_beta_binomial_formula_by_hand():
     assert out["shrinkage"].to_numpy() == pytest.approx(strength / (strength + n))
 
 
-@pytest.mark.parametrize("table", [
-    shares([10, 40, 2, 30, 6], [100, 100, 50, 120, 20]),
-    rates([22, 5, 9, 40, 2], [2458.5, 2100, 1800, 3000, 300]),
-])
+@pytest.mark.parametrize(
+    "table",
+    [
+        shares([10, 40, 2, 30, 6], [100, 100, 50, 120, 20]),
+        rates([22, 5, 9, 40, 2], [2458.5, 2100, 1800, 3000, 300]),
+    ],
+)
 def test_shrunk_estimates_lie_between_raw_and_pooled_and_small_units_move_most(table):
     out = shrink(table)
     pooled = pooled_benchmark(table, table["metric"].iloc[0])
@@ -298,8 +350,11 @@ def test_pairwise_share_tests_match_statsmodels_and_fdr_bh():
     assert len(out) == 6
     pairs = list(zip(out["unit_code_1"], out["unit_code_2"]))
     assert pairs[0] == ("600", "601")
-    expected = [sm_proportion.test_proportions_2indep(x[i], n[i], x[j], n[j], method="score").pvalue
-                for i in range(4) for j in range(i + 1, 4)]
+    expected = [
+        sm_proportion.test_proportions_2indep(x[i], n[i], x[j], n[j], method="score").pvalue
+        for i in range(4)
+        for j in range(i + 1, 4)
+    ]
     assert out["p_value"].to_numpy() == pytest.approx(expected)
     assert out["p_adjusted"].to_numpy() == pytest.approx(multipletests(expected, method="fdr_bh")[1])
     assert (out["adjustment"] == "fdr_bh").all()
@@ -308,8 +363,11 @@ def test_pairwise_share_tests_match_statsmodels_and_fdr_bh():
 def test_pairwise_rate_tests_use_the_poisson_score_test_and_the_named_adjustment():
     e, t = [22, 5, 9], [2458.5, 2100, 1800]
     out = pairwise_tests(rates(e, t), "rate_x", method="holm")
-    expected = [sm_rates.test_poisson_2indep(e[i], t[i], e[j], t[j], method="score").pvalue
-                for i in range(3) for j in range(i + 1, 3)]
+    expected = [
+        sm_rates.test_poisson_2indep(e[i], t[i], e[j], t[j], method="score").pvalue
+        for i in range(3)
+        for j in range(i + 1, 3)
+    ]
     assert out["p_value"].to_numpy() == pytest.approx(expected)
     assert out["p_adjusted"].to_numpy() == pytest.approx(multipletests(expected, method="holm")[1])
     assert out["estimate_1"].iloc[0] == pytest.approx(22 / 2458.5 * 1000)
@@ -346,12 +404,20 @@ def test_all_district_test_for_shares_is_the_chi_square_of_the_two_way_table():
 
 
 def test_availability_marks_computed_printed_and_missing_figures():
-    obs = pd.DataFrame({"unit_code": ["615", "614", "614", "62", "617"],
-                        "unit_label": ["Đắk Hà", "Kon Rẫy", "Kon Rẫy", "Kon Tum", "Tu Mơ Rông"],
-                        "unit_level": ["district", "district", "district", "province", "district"]})
-    met = pd.DataFrame({"unit_code": ["614", "614", "615", "615", "62"],
-                        "metric": ["heads", "heads", "heads", "rate", "rate"],
-                        "computable": [False, True, False, True, True]})
+    obs = pd.DataFrame(
+        {
+            "unit_code": ["615", "614", "614", "62", "617"],
+            "unit_label": ["Đắk Hà", "Kon Rẫy", "Kon Rẫy", "Kon Tum", "Tu Mơ Rông"],
+            "unit_level": ["district", "district", "district", "province", "district"],
+        }
+    )
+    met = pd.DataFrame(
+        {
+            "unit_code": ["614", "614", "615", "615", "62"],
+            "metric": ["heads", "heads", "heads", "rate", "rate"],
+            "computable": [False, True, False, True, True],
+        }
+    )
     matrix = availability(obs, met, metric_names=["heads", "rate", "admissions"])
     assert matrix.index.get_level_values("unit_code").tolist() == ["614", "615", "617"]
     assert matrix.loc[("614", "Kon Rẫy")].tolist() == ["computed", "not reported", "not reported"]
@@ -361,21 +427,25 @@ def test_availability_marks_computed_printed_and_missing_figures():
 
 # --- compare_districts, against the metrics contract ------------------------
 
-DEFINITIONS = pd.DataFrame({
-    "metric": ["disciplined_per_1000", "expelled_share", "village_heads_share"],
-    "family": ["discipline", "discipline", "coverage"],
-    "kind": ["rate", "share", "share"],
-    "multiplier": [1000.0, 100.0, 100.0],
-    "label_en": ["Disciplined per 1,000 member-years", "Expelled among disciplined", "Village heads in the party"],
-    "label_vi": ["Kỷ luật trên 1.000 đảng viên-năm", "Tỷ lệ khai trừ", "Trưởng thôn là đảng viên"],
-})
+DEFINITIONS = pd.DataFrame(
+    {
+        "metric": ["disciplined_per_1000", "expelled_share", "village_heads_share"],
+        "family": ["discipline", "discipline", "coverage"],
+        "kind": ["rate", "share", "share"],
+        "multiplier": [1000.0, 100.0, 100.0],
+        "label_en": ["Disciplined per 1,000 member-years", "Expelled among disciplined", "Village heads in the party"],
+        "label_vi": ["Kỷ luật trên 1.000 đảng viên-năm", "Tỷ lệ khai trừ", "Trưởng thôn là đảng viên"],
+    }
+)
 
-OBSERVATIONS = pd.DataFrame({
-    "unit_code": ["614", "615", "612", "618", "62", "101"],
-    "unit_label": ["Kon Rẫy", "Đắk Hà", "Đắk Tô", "Ia H'Drai", "Kon Tum", "Elsewhere"],
-    "unit_level": ["district", "district", "district", "district", "province", "district"],
-    "province_code": ["62", "62", "62", "62", "62", "01"],
-})
+OBSERVATIONS = pd.DataFrame(
+    {
+        "unit_code": ["614", "615", "612", "618", "62", "101"],
+        "unit_label": ["Kon Rẫy", "Đắk Hà", "Đắk Tô", "Ia H'Drai", "Kon Tum", "Elsewhere"],
+        "unit_level": ["district", "district", "district", "district", "province", "district"],
+        "province_code": ["62", "62", "62", "62", "62", "01"],
+    }
+)
 
 
 def metrics_rows() -> pd.DataFrame:
@@ -388,15 +458,34 @@ def metrics_rows() -> pd.DataFrame:
         ("614", "expelled_share", 3, 22, None, True, "", "2021-08-23", "O0023;O0022"),
         ("101", "disciplined_per_1000", 50, None, 1000.0, True, "", "2022-12-31", "O0900"),
     ]
-    frame = pd.DataFrame(rows, columns=["unit_code", "metric", "numerator", "denominator", "exposure",
-                                        "computable", "reason", "period_end", "obs_ids"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "unit_code",
+            "metric",
+            "numerator",
+            "denominator",
+            "exposure",
+            "computable",
+            "reason",
+            "period_end",
+            "obs_ids",
+        ],
+    )
     frame = frame.merge(DEFINITIONS[["metric", "family", "multiplier"]], on="metric")
     base = frame["denominator"].fillna(frame["exposure"])
     return frame.assign(
         unit_label=frame["unit_code"].map(dict(zip(OBSERVATIONS["unit_code"], OBSERVATIONS["unit_label"]))),
         province_code=np.where(frame["unit_code"] == "101", "01", "62"),
-        period_start="2020-01-01", estimate=frame["numerator"] / base * frame["multiplier"],
-        lower=np.nan, upper=np.nan, conf_level=0.95, method="test", approximate=False, flags="")
+        period_start="2020-01-01",
+        estimate=frame["numerator"] / base * frame["multiplier"],
+        lower=np.nan,
+        upper=np.nan,
+        conf_level=0.95,
+        method="test",
+        approximate=False,
+        flags="",
+    )
 
 
 @pytest.fixture
@@ -458,7 +547,8 @@ def test_compare_districts_uses_the_latest_computable_period_and_counts_the_othe
     pooled = (22 + 30) / (2458.5 + 9000) * 1000
     assert table.loc[("disciplined_per_1000", "614"), "benchmark"] == pytest.approx(pooled)
     assert table.loc[("disciplined_per_1000", "614"), "shrunk_estimate"] == pytest.approx(
-        pooled, abs=22 / 2458.5 * 1000 - pooled)
+        pooled, abs=22 / 2458.5 * 1000 - pooled
+    )
 
 
 def test_compare_districts_with_a_given_benchmark_and_chosen_districts(contract):
@@ -481,9 +571,14 @@ def test_a_metrics_table_without_metric_column_is_an_input_error():
 
 
 def test_compare_districts_takes_its_roster_from_the_unit_table_of_a_dataset(contract):
-    units = pd.DataFrame({"unit_code": ["62", "614", "615", "616"], "name": ["Kon Tum", "Kon Rẫy", "Đắk Hà", "Sa Thầy"],
-                          "level": ["province", "district", "district", "district"],
-                          "parent_code": [None, "62", "62", "62"]})
+    units = pd.DataFrame(
+        {
+            "unit_code": ["62", "614", "615", "616"],
+            "name": ["Kon Tum", "Kon Rẫy", "Đắk Hà", "Sa Thầy"],
+            "level": ["province", "district", "district", "district"],
+            "parent_code": [None, "62", "62", "62"],
+        }
+    )
     dataset = types.SimpleNamespace(observations=OBSERVATIONS, units=units)
     table = compare_districts(dataset, province="62", family="discipline")
     sa_thay = table[table["unit_code"] == "616"]
@@ -560,12 +655,20 @@ def test_rate_method_phe_uses_byar_from_ten_events():
 
 
 def test_compare_districts_keeps_its_old_levels_parameter(monkeypatch):
-    obs = pd.DataFrame({"obs_id": ["O1", "O2", "O3", "O4"], "unit_code": ["614", "614", "615", "615"],
-                        "unit_label": ["Kon Rẫy", "Kon Rẫy", "Đắk Hà", "Đắk Hà"], "unit_level": "district",
-                        "province_code": "62", "indicator": ["disciplined_members", "party_members"] * 2,
-                        "value": [22, 1639, 12, 3362], "as_of": [None, "2021-06-20", None, "2023-06-30"],
-                        "period_start": ["2020-01-01", None, "2021-01-01", None],
-                        "period_end": ["2021-08-23", None, "2023-06-30", None]})
+    obs = pd.DataFrame(
+        {
+            "obs_id": ["O1", "O2", "O3", "O4"],
+            "unit_code": ["614", "614", "615", "615"],
+            "unit_label": ["Kon Rẫy", "Kon Rẫy", "Đắk Hà", "Đắk Hà"],
+            "unit_level": "district",
+            "province_code": "62",
+            "indicator": ["disciplined_members", "party_members"] * 2,
+            "value": [22, 1639, 12, 3362],
+            "as_of": [None, "2021-06-20", None, "2023-06-30"],
+            "period_start": ["2020-01-01", None, "2021-01-01", None],
+            "period_end": ["2021-08-23", None, "2023-06-30", None],
+        }
+    )
     with pytest.warns(DeprecationWarning, match="compare_districts\\(levels"):
         old = compare_districts(obs, province="62", levels=[0.95, 0.998], conf_level=0.95)
     new = compare_districts(obs, province="62", conf_level=(0.95, 0.998))

@@ -77,7 +77,10 @@ def _direct() -> list[Requirement]:
     """Every requirement of pyproject.toml, those of its extras included."""
     project = _project()
     return [Requirement(r) for r in project["dependencies"]] + [
-        Requirement(f"{r}; extra == '{extra}'") for extra, reqs in project["optional-dependencies"].items() for r in reqs]
+        Requirement(f"{r}; extra == '{extra}'")
+        for extra, reqs in project["optional-dependencies"].items()
+        for r in reqs
+    ]
 
 
 def _lock() -> dict:
@@ -85,8 +88,12 @@ def _lock() -> dict:
 
 
 def _requirement_key(name: str, extras, specifier: str, marker: str | None) -> tuple:
-    return (canonicalize_name(name), frozenset(extras or ()), SpecifierSet(specifier or ""),
-            str(Marker(str(marker))) if marker else "")
+    return (
+        canonicalize_name(name),
+        frozenset(extras or ()),
+        SpecifierSet(specifier or ""),
+        str(Marker(str(marker))) if marker else "",
+    )
 
 
 # ----------------------------------------------------------------------- pyproject.toml and uv.lock
@@ -94,8 +101,10 @@ def _requirement_key(name: str, extras, specifier: str, marker: str | None) -> t
 
 def test_lock_records_exactly_the_requirements_of_pyproject():
     root = next(p for p in _lock()["package"] if p["name"] == _project()["name"])
-    locked = {_requirement_key(r["name"], r.get("extras"), r.get("specifier"), r.get("marker"))
-              for r in root["metadata"]["requires-dist"]}
+    locked = {
+        _requirement_key(r["name"], r.get("extras"), r.get("specifier"), r.get("marker"))
+        for r in root["metadata"]["requires-dist"]
+    }
     wanted = {_requirement_key(r.name, r.extras, str(r.specifier), r.marker) for r in _direct()}
     assert locked == wanted, "uv.lock does not follow pyproject.toml: run `make lock`"
     assert _lock()["requires-python"] == _project()["requires-python"]
@@ -120,14 +129,19 @@ def test_lock_resolves_every_dependency_for_every_supported_python(python, platf
         assert canonicalize_name(requirement.name) in versions, f"{requirement.name} on Python {python} {platform}"
 
 
-@pytest.mark.skipif(Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
-                    reason="checks the project's .venv, which `make venv` installs from uv.lock")
+@pytest.mark.skipif(
+    Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
+    reason="checks the project's .venv, which `make venv` installs from uv.lock",
+)
 def test_this_environment_has_exactly_the_locked_versions():
     environment = default_environment()
     versions = _pin_environment().locked_versions(_lock(), {**environment})
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
-    differ = {name: (installed[name], version) for name, version in versions.items()
-              if name in installed and installed[name] != version}
+    differ = {
+        name: (installed[name], version)
+        for name, version in versions.items()
+        if name in installed and installed[name] != version
+    }
     assert differ == {}, "installed != locked; run `make venv`"
     assert {canonicalize_name(r.name) for r in _direct()} <= set(installed)
 
@@ -150,8 +164,9 @@ def test_environment_yml_is_pinned_to_the_lock():
     pin = _pin_environment()
     text = (ROOT / "environment.yml").read_text(encoding="utf-8")
     assert pin.python_minor(text) == SUPPORTED_PYTHONS[0]
-    assert text == pin.pinned(text, pin.locked_versions(_lock(), pin.marker_environment(pin.python_minor(text)))), \
+    assert text == pin.pinned(text, pin.locked_versions(_lock(), pin.marker_environment(pin.python_minor(text)))), (
         "environment.yml is not pinned to uv.lock: run `make lock`"
+    )
 
 
 def test_environment_yml_installs_the_package_itself():

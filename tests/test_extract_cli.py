@@ -19,7 +19,7 @@ from analysis.data.dataset import load_dataset
 ARTICLE = """Kon Rẫy: Củng cố tổ chức đảng ở thôn, làng
 Tính đến ngày 20/6/2021, Đảng bộ huyện có 1.639 đảng viên. Thị trấn Đăk Rve và xã Đăk Kôi có 100% thôn trưởng là đảng viên.
 Từ tháng 1/2020 đến nay, các cấp ủy thi hành kỷ luật 22 đảng viên, trong đó khai trừ 03, cảnh cáo 02.
-"""
+"""  # noqa: E501 (one paragraph per line, as an article is read)
 NEW_SOURCE = ["--source", "NEW", "--publisher", "Báo Thử Nghiệm", "--title", "Kon Rẫy củng cố tổ chức đảng"]
 
 
@@ -37,8 +37,9 @@ def article(tmp_path) -> Path:
 
 
 def propose(article, raw, *extra):
-    return main(["extract", str(article), "--unit", "Kon Rẫy, Kon Tum", "--published", "2021-08-23",
-                 "--raw", str(raw), *extra])
+    return main(
+        ["extract", str(article), "--unit", "Kon Rẫy, Kon Tum", "--published", "2021-08-23", "--raw", str(raw), *extra]
+    )
 
 
 def review(candidates: Path, answers: dict, edits: dict | None = None) -> None:
@@ -50,9 +51,13 @@ def review(candidates: Path, answers: dict, edits: dict | None = None) -> None:
     table.to_csv(candidates, index=False)
 
 
-ACCEPT_ALL_KNOWN = {("party_members", "Kon Rẫy"): "y", ("village_heads_party_members_share", "Đăk Rve"): "Y",
-                    ("disciplined_members", "Kon Rẫy"): "yes", ("disciplined_expulsion", "Kon Rẫy"): "x",
-                    ("disciplined_warning", "Kon Rẫy"): "1"}
+ACCEPT_ALL_KNOWN = {
+    ("party_members", "Kon Rẫy"): "y",
+    ("village_heads_party_members_share", "Đăk Rve"): "Y",
+    ("disciplined_members", "Kon Rẫy"): "yes",
+    ("disciplined_expulsion", "Kon Rẫy"): "x",
+    ("disciplined_warning", "Kon Rẫy"): "1",
+}
 
 
 # ---------------------------------------------------------------- proposing
@@ -62,9 +67,14 @@ def test_extract_writes_candidates_in_the_working_directory_and_prints_them(arti
     assert propose(article, small_raw, *NEW_SOURCE) == 0
     out = capsys.readouterr().out
     candidates = pd.read_csv(article.with_suffix(".candidates.csv"), dtype=str, keep_default_na=False)
-    assert candidates["indicator"].tolist() == ["party_members", "village_heads_party_members_share",
-                                                "village_heads_party_members_share", "disciplined_members",
-                                                "disciplined_expulsion", "disciplined_warning"]
+    assert candidates["indicator"].tolist() == [
+        "party_members",
+        "village_heads_party_members_share",
+        "village_heads_party_members_share",
+        "disciplined_members",
+        "disciplined_expulsion",
+        "disciplined_warning",
+    ]
     assert set(candidates["article"]) == {"kon_ray.txt"} and set(candidates["source_title"]) == {NEW_SOURCE[5]}
     assert "1.639 đảng viên" in out and "Đăk Kôi (commune)" in out
     assert "6 candidates written to" in out and "--accept" in out
@@ -93,11 +103,14 @@ def test_a_link_to_the_raw_folder_is_the_raw_folder(article, small_raw, tmp_path
     assert "inside the raw folder" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("unit, message", [
-    ("Lâm Đồng, Lâm Đồng", "is not a district of"),  # a province given as the district
-    ("Đăk Rve, Kon Tum", "is not a district of"),  # a commune
-    ("Kon Ray Xyz, Kon Tum", "is not a district of"),
-])
+@pytest.mark.parametrize(
+    "unit, message",
+    [
+        ("Lâm Đồng, Lâm Đồng", "is not a district of"),  # a province given as the district
+        ("Đăk Rve, Kon Tum", "is not a district of"),  # a commune
+        ("Kon Ray Xyz, Kon Tum", "is not a district of"),
+    ],
+)
 def test_the_unit_is_checked_against_units_csv_with_candidates(article, small_raw, capsys, unit, message):
     assert main(["extract", str(article), "--unit", unit, "--raw", str(small_raw), *NEW_SOURCE]) == 2
     err = capsys.readouterr().err
@@ -108,8 +121,22 @@ def test_the_unit_is_checked_against_units_csv_with_candidates(article, small_ra
 def test_a_partial_publication_date_is_accepted_as_partial(article, small_raw, capsys, published, as_of):
     text = "Kon Rẫy\nHiện nay, Đảng bộ huyện có 1.639 đảng viên.\n"
     article.write_text(text, encoding="utf-8")
-    assert main(["extract", str(article), "--unit", "Kon Rẫy, Kon Tum", "--published", published,
-                 "--raw", str(small_raw), *NEW_SOURCE]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                str(article),
+                "--unit",
+                "Kon Rẫy, Kon Tum",
+                "--published",
+                published,
+                "--raw",
+                str(small_raw),
+                *NEW_SOURCE,
+            ]
+        )
+        == 0
+    )
     candidates = pd.read_csv(article.with_suffix(".candidates.csv"), dtype=str, keep_default_na=False)
     assert candidates.loc[0, "as_of"] == as_of and candidates.loc[0, "source_published"] == published
 
@@ -129,11 +156,14 @@ def test_a_review_is_never_overwritten_without_force(article, small_raw, capsys)
     assert propose(article, small_raw, *NEW_SOURCE, "--force") == 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--source", "NEW"], "NEW is not in"),  # a new source without publisher and title
-    (["--source", "S999", "--publisher", "P"], "S999 is not in"),
-    ([], "--source is required"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--source", "NEW"], "NEW is not in"),  # a new source without publisher and title
+        (["--source", "S999", "--publisher", "P"], "S999 is not in"),
+        ([], "--source is required"),
+    ],
+)
 def test_missing_details_are_usage_errors(article, small_raw, capsys, args, message):
     assert propose(article, small_raw, *args) == 2
     assert message in capsys.readouterr().err
@@ -145,11 +175,14 @@ def test_article_and_accept_are_exclusive(article, small_raw, capsys):
     assert "give either an ARTICLE" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "empty file"),
-    (b"C\xf3 5 \xf0\xe1ng vi\xean", "not UTF-8 text: byte 0xf3 at byte offset 1"),
-    (b"PK\x03\x04\x00\x00binary", "binary file (NUL byte at byte offset 4)"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty file"),
+        (b"C\xf3 5 \xf0\xe1ng vi\xean", "not UTF-8 text: byte 0xf3 at byte offset 1"),
+        (b"PK\x03\x04\x00\x00binary", "binary file (NUL byte at byte offset 4)"),
+    ],
+)
 def test_unreadable_articles_exit_3_with_a_clear_message(tmp_path, small_raw, capsys, content, message):
     path = tmp_path / "bad.txt"
     path.write_bytes(content)
@@ -185,12 +218,18 @@ def test_extract_review_accept_build_round_trip(article, small_raw, capsys):
     ds = load_dataset(small_raw)
     assert ds.rejects.empty
     new = ds.observations.set_index("obs_id").loc[["O0033", "O0034", "O0035", "O0036", "O0037"]]
-    assert new["indicator"].tolist() == ["party_members", "village_heads_party_members_share",
-                                         "disciplined_members", "disciplined_expulsion", "disciplined_warning"]
+    assert new["indicator"].tolist() == [
+        "party_members",
+        "village_heads_party_members_share",
+        "disciplined_members",
+        "disciplined_expulsion",
+        "disciplined_warning",
+    ]
     assert set(new["source_id"]) == {"S104"} and new.loc["O0034", "unit_code"] == "23479"
     assert str(new.loc["O0036", "period_start"]).startswith("2020-01-01")
-    assert new.loc["O0037", "note"].startswith("Disciplined: warning; part of O0035; proposed by extract v2.0 "
-                                               "from kon_ray.txt chars ")
+    assert new.loc["O0037", "note"].startswith(
+        "Disciplined: warning; part of O0035; proposed by extract v2.0 from kon_ray.txt chars "
+    )
     assert ds.sources.set_index("source_id").loc["S104", "publisher"] == "Báo Thử Nghiệm"
     raw_text = observations.read_text(encoding="utf-8")
     assert "1.639 đảng viên" not in raw_text and "thôn trưởng là đảng viên" not in raw_text  # no article text
@@ -280,16 +319,26 @@ def test_a_raw_table_without_entry_method_gets_rows_without_it_and_a_review_log(
     assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 0
     assert "entry_method" not in (small_raw / "observations.csv").read_text(encoding="utf-8").splitlines()[0]
     log = pd.read_csv(small_raw.parent / "review_log.csv", dtype=str, keep_default_na=False).iloc[0]
-    assert [int(log[c]) for c in ("proposed", "accepted_unchanged", "corrected", "added_by_hand", "rejected_wrong",
-                                  "rejected_not_wanted")] == [6, 3, 1, 0, 1, 1]
+    assert [
+        int(log[c])
+        for c in (
+            "proposed",
+            "accepted_unchanged",
+            "corrected",
+            "added_by_hand",
+            "rejected_wrong",
+            "rejected_not_wanted",
+        )
+    ] == [6, 3, 1, 0, 1, 1]
 
 
 def with_entry_method(raw: Path) -> Path:
     """The raw observations with the optional entry_method column, filled ``hand`` for the rows already there."""
     path = raw / "observations.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
-    path.write_text("\n".join([lines[0] + ",entry_method"] + [line + ",hand" for line in lines[1:]]) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join([lines[0] + ",entry_method"] + [line + ",hand" for line in lines[1:]]) + "\n", encoding="utf-8"
+    )
     return path
 
 
@@ -300,18 +349,32 @@ def test_accept_writes_how_each_row_was_entered_and_a_review_log(article, small_
     table = pd.read_csv(candidates, dtype=str, keep_default_na=False)
     added = table.iloc[[3]].assign(obs_id="NEW-101", indicator="disciplined_reprimand", value="17")  # typed by hand
     pd.concat([table, added]).to_csv(candidates, index=False)
-    answers = {**ACCEPT_ALL_KNOWN, ("village_heads_party_members_share", "Đăk Kôi"): "skip",
-               ("disciplined_warning", "Kon Rẫy"): "n", ("disciplined_reprimand", "Kon Rẫy"): "y"}
+    answers = {
+        **ACCEPT_ALL_KNOWN,
+        ("village_heads_party_members_share", "Đăk Kôi"): "skip",
+        ("disciplined_warning", "Kon Rẫy"): "n",
+        ("disciplined_reprimand", "Kon Rẫy"): "y",
+    }
     review(candidates, answers, edits={(0, "value"): "1640"})  # the reviewer corrects the member total
     assert main(["extract", "--accept", str(candidates), "--raw", str(small_raw)]) == 0
 
     rows = pd.read_csv(observations, dtype=str, keep_default_na=False).set_index("obs_id")
     assert rows.loc["O0001", "entry_method"] == "hand"  # rows already there are unchanged
     assert rows.loc[["O0033", "O0034", "O0035", "O0036", "O0037"], "entry_method"].tolist() == [
-        "extractor_corrected", "extractor", "extractor", "extractor", "hand"]
+        "extractor_corrected",
+        "extractor",
+        "extractor",
+        "extractor",
+        "hand",
+    ]
     log = pd.read_csv(small_raw.parent / "review_log.csv", dtype=str, keep_default_na=False)
-    counts = log.iloc[0][["proposed", "accepted_unchanged", "corrected", "added_by_hand", "rejected_wrong",
-                          "rejected_not_wanted"]].astype(int).tolist()
+    counts = (
+        log.iloc[0][
+            ["proposed", "accepted_unchanged", "corrected", "added_by_hand", "rejected_wrong", "rejected_not_wanted"]
+        ]
+        .astype(int)
+        .tolist()
+    )
     assert counts == [6, 3, 1, 1, 1, 1] and log.loc[0, "article"] == "kon_ray.txt"
     assert load_dataset(small_raw).rejects.empty
 

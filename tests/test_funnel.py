@@ -26,10 +26,10 @@ def limits_at(frame: pd.DataFrame, level: float) -> pd.DataFrame:
 def test_approximate_share_limits_are_target_plus_minus_z_standard_errors():
     lim = funnel_limits(0.2, [100], "share", method="approx")
     se = math.sqrt(0.2 * 0.8 / 100)  # 0.04
-    assert limits_at(lim, 0.95).loc[0, ["lower", "upper"]].tolist() == pytest.approx(
-        [0.2 - Z95 * se, 0.2 + Z95 * se])
+    assert limits_at(lim, 0.95).loc[0, ["lower", "upper"]].tolist() == pytest.approx([0.2 - Z95 * se, 0.2 + Z95 * se])
     assert limits_at(lim, 0.998).loc[0, ["lower", "upper"]].tolist() == pytest.approx(
-        [0.2 - Z998 * se, 0.2 + Z998 * se])
+        [0.2 - Z998 * se, 0.2 + Z998 * se]
+    )
     assert limits_at(lim, 0.95).loc[0, "lower"] == pytest.approx(0.1216, abs=1e-4)
 
 
@@ -100,29 +100,33 @@ def test_exact_share_limits_refuse_fractional_denominators():
 # Reference values printed by PHStatsMethods 0.1.16 (UKHSA's Python port of
 # PHEindicatormethods::calculate_funnel_limits) for numerators 4, 30, 12, 60, 9
 # over denominators 27, 60, 40, 200, 80 (baseline 115/407 = 28.2555...%).
-PHE_PROPORTION = pd.DataFrame({
-    "population": [11, 41, 210],
-    "lower_2s": [1.6484194795, 14.4738502349, 22.1659897588],
-    "upper_2s": [54.8626370315, 42.0372062761, 34.3450667522],
-    "lower_3s": [0.0, 6.5262582341, 18.6542862222],
-    "upper_3s": [70.2063741700, 49.9847982770, 37.8567702888],
-})
+PHE_PROPORTION = pd.DataFrame(
+    {
+        "population": [11, 41, 210],
+        "lower_2s": [1.6484194795, 14.4738502349, 22.1659897588],
+        "upper_2s": [54.8626370315, 42.0372062761, 34.3450667522],
+        "lower_3s": [0.0, 6.5262582341, 18.6542862222],
+        "upper_3s": [70.2063741700, 49.9847982770, 37.8567702888],
+    }
+)
 
 # ... and for crude rates per 1,000: 22, 30, 10, 12, 25 events over 2458.5, 5050,
 # 3000, 2800, 2600 member-years (baseline 6.2230882861); PHEindicatormethods
 # tabulates, for each whole number of events, the exposure at which that count
 # sits on a limit, and the limit.
-PHE_RATE = pd.DataFrame({
-    "events": [1, 5, 21, 61],
-    "lower_2s_exposure": [895.3182614884, 1875.0068402035, 5158.3288090770, 12591.3454240151],
-    "lower_2s": [1.1169212592, 2.6666569384, 4.0710859616, 4.8445974553],
-    "upper_2s_exposure": [4.0683816523, 260.8811332511, 2088.8870229155, 7497.9121374589],
-    "upper_2s": [245.7979819637, 19.1658167752, 10.0532004697, 8.1355981347],
-    "lower_3s_exposure": [1483.7343966318, 2644.1445178376, 6327.2048823682, 14334.3805007799],
-    "lower_3s": [0.6739750742, 1.8909707719, 3.3190011056, 4.2555030541],
-    "upper_3s_exposure": [0.1607798220, 118.8110941027, 1545.7366960120, 6376.1383707673],
-    "upper_3s": [6219.6859504081, 42.0836121219, 13.5857549699, 9.5669191057],
-})
+PHE_RATE = pd.DataFrame(
+    {
+        "events": [1, 5, 21, 61],
+        "lower_2s_exposure": [895.3182614884, 1875.0068402035, 5158.3288090770, 12591.3454240151],
+        "lower_2s": [1.1169212592, 2.6666569384, 4.0710859616, 4.8445974553],
+        "upper_2s_exposure": [4.0683816523, 260.8811332511, 2088.8870229155, 7497.9121374589],
+        "upper_2s": [245.7979819637, 19.1658167752, 10.0532004697, 8.1355981347],
+        "lower_3s_exposure": [1483.7343966318, 2644.1445178376, 6327.2048823682, 14334.3805007799],
+        "lower_3s": [0.6739750742, 1.8909707719, 3.3190011056, 4.2555030541],
+        "upper_3s_exposure": [0.1607798220, 118.8110941027, 1545.7366960120, 6376.1383707673],
+        "upper_3s": [6219.6859504081, 42.0836121219, 13.5857549699, 9.5669191057],
+    }
+)
 
 
 def test_interval_limits_for_shares_match_pheindicatormethods():
@@ -145,8 +149,9 @@ def test_interval_limits_for_rates_match_pheindicatormethods(suffix, level):
     baseline = 6.2230882861
     for side in ("lower", "upper"):
         exposure = PHE_RATE[f"{side}_{suffix}_exposure"]
-        got = limits_at(funnel_limits(baseline, exposure, "rate", conf_level=level, method="phe",
-                                      multiplier=1000), level)[side]
+        got = limits_at(
+            funnel_limits(baseline, exposure, "rate", conf_level=level, method="phe", multiplier=1000), level
+        )[side]
         # PHEindicatormethods finds these points by bisection to 1e-7.
         assert got.to_numpy() == pytest.approx(PHE_RATE[f"{side}_{suffix}"].to_numpy(), rel=1e-5)
 
@@ -168,14 +173,23 @@ def test_points_outside_interval_limits_are_exactly_the_ones_classified_higher_o
     rng = np.random.default_rng(3)
     base = rng.integers(20, 3000, size=60).astype(float)
     count = rng.binomial(base.astype(int), 0.02 * rng.uniform(0.3, 2.5, size=60)).astype(float)
-    metrics = pd.DataFrame({"metric": "m", "numerator": count, "multiplier": 1.0, "computable": True,
-                            "denominator": base if kind == "share" else np.nan,
-                            "exposure": base if kind == "rate" else np.nan})
+    metrics = pd.DataFrame(
+        {
+            "metric": "m",
+            "numerator": count,
+            "multiplier": 1.0,
+            "computable": True,
+            "denominator": base if kind == "share" else np.nan,
+            "exposure": base if kind == "rate" else np.nan,
+        }
+    )
     classified = classify(metrics)
     target = classified["benchmark"].iloc[0]
     value = count / base
-    for level, outside_labels in ((0.95, {"higher", "lower", "much higher", "much lower"}),
-                                  (0.998, {"much higher", "much lower"})):
+    for level, outside_labels in (
+        (0.95, {"higher", "lower", "much higher", "much lower"}),
+        (0.998, {"much higher", "much lower"}),
+    ):
         lim = funnel_limits(target, base, kind, conf_level=level, method="phe")
         outside = (value < lim["lower"].to_numpy() - 1e-12) | (value > lim["upper"].to_numpy() + 1e-12)
         assert (outside == classified["comparison"].isin(outside_labels).to_numpy()).all()
@@ -237,7 +251,7 @@ def test_overdispersion_estimates_follow_spiegelhalter_by_hand():
     high = ordered[8] + 0.1 * (ordered[9] - ordered[8])
     winsorised = [min(max(v, low), high) for v in z]
     phi = sum(v * v for v in winsorised) / 10
-    w = [1 / si ** 2 for si in s]
+    w = [1 / si**2 for si in s]
     tau2 = (10 * phi - 9) / (sum(w) - sum(v * v for v in w) / sum(w))
     od = overdispersion(x, n, "share")
     assert od.target == pytest.approx(target)
@@ -254,9 +268,9 @@ def test_overdispersion_of_rates_uses_square_root_z_scores():
     expected = events.sum() / exposure.sum() * exposure
     z = 2 * (np.sqrt(events) - np.sqrt(expected))
     assert od.z == pytest.approx(z)
-    assert od.phi == pytest.approx(np.mean(z ** 2))
+    assert od.phi == pytest.approx(np.mean(z**2))
     w = 4 * expected
-    assert od.tau2 == pytest.approx(max(0.0, (4 * od.phi - 3) / (w.sum() - (w ** 2).sum() / w.sum())))
+    assert od.tau2 == pytest.approx(max(0.0, (4 * od.phi - 3) / (w.sum() - (w**2).sum() / w.sum())))
 
 
 def test_tau2_is_zero_when_i_phi_is_below_i_minus_one():
@@ -273,14 +287,17 @@ def test_overdispersion_on_a_scale_without_it_is_refused_with_a_hint():
         funnel_limits(0.2, [100], "share", method="exact", overdispersion="additive", tau2=0.01)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"overdispersion": "additive"}, "needs tau2"),
-    ({"overdispersion": "multiplicative"}, "needs phi"),
-    ({"method": "wilson"}, "unknown funnel method"),
-    ({"kind": "count"}, "unknown kind"),
-    ({"n": [0, 10]}, "must be positive"),
-    ({"target": 1.5}, "target must lie between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"overdispersion": "additive"}, "needs tau2"),
+        ({"overdispersion": "multiplicative"}, "needs phi"),
+        ({"method": "wilson"}, "unknown funnel method"),
+        ({"kind": "count"}, "unknown kind"),
+        ({"n": [0, 10]}, "must be positive"),
+        ({"target": 1.5}, "target must lie between 0 and 1"),
+    ],
+)
 def test_bad_funnel_arguments_get_a_specific_message(kwargs, message):
     arguments = {"target": 0.2, "n": [100], "kind": "share"} | kwargs
     with pytest.raises(UsageError, match=message):

@@ -99,15 +99,26 @@ def test_the_package_reexports_the_interval_functions_lazily():
 # --- confidence levels, as PHE reads them ------------------------------------
 
 
-@pytest.mark.parametrize("given, expected", [
-    (0.95, (0.95,)), (95, (0.95,)), (99.8, (0.998,)), ([95, 99.8], (0.95, 0.998)),
-    ((0.95, 0.998), (0.95, 0.998)), (1, (1.0,)), (100, (1.0,)), (0.9, (0.9,))])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        (0.95, (0.95,)),
+        (95, (0.95,)),
+        (99.8, (0.998,)),
+        ([95, 99.8], (0.95, 0.998)),
+        ((0.95, 0.998), (0.95, 0.998)),
+        (1, (1.0,)),
+        (100, (1.0,)),
+        (0.9, (0.9,)),
+    ],
+)
 def test_levels_are_fractions_or_percents(given, expected):
     assert conf_levels(given) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("given", [0.8, 50, 1.5, 101, [0.998, 0.95], [0.95, 0.95], [0.9, 0.95, 0.99],
-                                   "0.95", True, None, []])
+@pytest.mark.parametrize(
+    "given", [0.8, 50, 1.5, 101, [0.998, 0.95], [0.95, 0.95], [0.9, 0.95, 0.99], "0.95", True, None, []]
+)
 def test_other_levels_are_refused_naming_the_parameter(given):
     with pytest.raises(UsageError) as caught:
         conf_levels(given)

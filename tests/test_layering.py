@@ -16,8 +16,15 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analysis"
-LAYERS = (("analysis.paths", "analysis.errors"), ("analysis.text",), ("analysis.data",), ("analysis.stats",),
-          ("analysis.plots",), ("analysis.reports",), ("analysis.cli", "analysis.__main__"))
+LAYERS = (
+    ("analysis.paths", "analysis.errors"),
+    ("analysis.text",),
+    ("analysis.data",),
+    ("analysis.stats",),
+    ("analysis.plots",),
+    ("analysis.reports",),
+    ("analysis.cli", "analysis.__main__"),
+)
 _NAMED_IN_STRING = re.compile(r"""["'](analysis(?:\.[a-z_]+)+)["']""")
 
 
@@ -38,10 +45,15 @@ def imported_modules(source: str, package: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             found.add(base)
-            found |= {f"{base}.{alias.name}" for alias in node.names if layer_of(f"{base}.{alias.name}") is not None
-                      and base == "analysis"}
+            found |= {
+                f"{base}.{alias.name}"
+                for alias in node.names
+                if layer_of(f"{base}.{alias.name}") is not None and base == "analysis"
+            }
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             found |= set(_NAMED_IN_STRING.findall(repr(node.value)))
     return {name for name in found if name.startswith("analysis")}
@@ -54,8 +66,11 @@ def upward_imports(path: Path) -> list[str]:
     if own is None:
         return []
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    return [f"{module} -> {name}" for name in sorted(imported_modules(path.read_text(encoding="utf-8"), package))
-            if (layer_of(name) or 0) > own]
+    return [
+        f"{module} -> {name}"
+        for name in sorted(imported_modules(path.read_text(encoding="utf-8"), package))
+        if (layer_of(name) or 0) > own
+    ]
 
 
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -67,15 +82,19 @@ def test_no_module_imports_a_higher_layer(path):
 
 
 def test_every_module_belongs_to_a_layer():
-    outside = [str(p.relative_to(PACKAGE)) for p in MODULES
-               if layer_of(".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)) is None
-               and p != PACKAGE / "__init__.py"]
+    outside = [
+        str(p.relative_to(PACKAGE))
+        for p in MODULES
+        if layer_of(".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)) is None
+        and p != PACKAGE / "__init__.py"
+    ]
     assert outside == []
 
 
 def test_the_check_catches_an_import_inside_a_function_and_one_named_in_a_string(tmp_path):
-    source = ("def f():\n    from analysis.reports import runner\n"
-              "import importlib\nimportlib.import_module('analysis.cli')\n")
+    source = (
+        "def f():\n    from analysis.reports import runner\nimport importlib\nimportlib.import_module('analysis.cli')\n"
+    )
     assert imported_modules(source, "analysis.data") == {"analysis.reports", "analysis.cli"}
     assert layer_of("analysis.reports.runner") > layer_of("analysis.data.units")
 

@@ -45,10 +45,15 @@ def run(kernel, tmp_path, monkeypatch):
 
     def execute(name: str, **parameters):
         executed, artifact = tmp_path / f"{name}.ipynb", tmp_path / f"{name}.json"
-        papermill.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(executed),
-                                   parameters={**parameters, "output_json": str(artifact)},
-                                   kernel_name=kernel, progress_bar=False, execution_timeout=120,
-                                   start_timeout=60)
+        papermill.execute_notebook(
+            str(NOTEBOOKS / f"{name}.ipynb"),
+            str(executed),
+            parameters={**parameters, "output_json": str(artifact)},
+            kernel_name=kernel,
+            progress_bar=False,
+            execution_timeout=120,
+            start_timeout=60,
+        )
         notebook = nbformat.read(executed, as_version=4)
         return notebook, json.loads(artifact.read_text(encoding="utf-8")) if artifact.exists() else None
 
@@ -57,13 +62,18 @@ def run(kernel, tmp_path, monkeypatch):
 
 def outputs(notebook, mime: str) -> list[str]:
     """Every output of the executed notebook in one MIME type."""
-    return [out["data"][mime] for cell in notebook.cells for out in cell.get("outputs", [])
-            if mime in out.get("data", {})]
+    return [
+        out["data"][mime] for cell in notebook.cells for out in cell.get("outputs", []) if mime in out.get("data", {})
+    ]
 
 
 def errors(notebook) -> list[str]:
-    return [f"{out['ename']}: {out['evalue']}" for cell in notebook.cells for out in cell.get("outputs", [])
-            if out["output_type"] == "error"]
+    return [
+        f"{out['ename']}: {out['evalue']}"
+        for cell in notebook.cells
+        for out in cell.get("outputs", [])
+        if out["output_type"] == "error"
+    ]
 
 
 def by_key(rows: list[dict], *keys) -> dict:
@@ -97,15 +107,32 @@ def test_parameters_cell_holds_one_literal_per_name_and_is_followed_by_validatio
 def test_notebooks_declare_the_parameters_the_runner_schedules_against():
     import papermill
 
-    declared = {name: {k: ast.literal_eval(v["default"])
-                       for k, v in papermill.inspect_notebook(str(NOTEBOOKS / f"{name}.ipynb")).items()}
-                for name in REPORTS}
+    declared = {
+        name: {
+            k: ast.literal_eval(v["default"])
+            for k, v in papermill.inspect_notebook(str(NOTEBOOKS / f"{name}.ipynb")).items()
+        }
+        for name in REPORTS
+    }
     common = {"lang": "en", "data_dir": None, "output_json": None}
     assert declared == {
-        "district_profile": {"district": "Kon Rẫy", "province": "Kon Tum", "period_start": None,
-                             "period_end": None, **common},
-        "district_comparison": {"province": "Kon Tum", "region": None, "districts": None, "family": "discipline",
-                                "benchmark": "pooled", "levels": [0.95, 0.998], "period": None, **common},
+        "district_profile": {
+            "district": "Kon Rẫy",
+            "province": "Kon Tum",
+            "period_start": None,
+            "period_end": None,
+            **common,
+        },
+        "district_comparison": {
+            "province": "Kon Tum",
+            "region": None,
+            "districts": None,
+            "family": "discipline",
+            "benchmark": "pooled",
+            "levels": [0.95, 0.998],
+            "period": None,
+            **common,
+        },
         "data_quality": common,
     }
 
@@ -117,7 +144,11 @@ def test_profile_traces_every_figure_and_metric_of_the_district_to_its_source(ru
     notebook, artifact = run("district_profile", district="Kon Ray", data_dir=str(small_raw))
     assert errors(notebook) == []
     assert (artifact["kind"], artifact["district"], artifact["unit_code"], artifact["province_code"]) == (
-        "district_profile", "Kon Rẫy", "614", "62")
+        "district_profile",
+        "Kon Rẫy",
+        "614",
+        "62",
+    )
     assert artifact["n_observations"] == 15
     assert artifact["obs_ids"][:3] == ["O0001", "O0002", "O0003"] and "O0009" in artifact["obs_ids"]  # township
     assert "O0013" not in artifact["obs_ids"]  # Đắk Hà's
@@ -139,8 +170,14 @@ def test_profile_traces_every_figure_and_metric_of_the_district_to_its_source(ru
 
 
 def test_profile_in_vietnamese_keeps_only_the_figures_of_the_period(run, small_raw):
-    notebook, artifact = run("district_profile", district="614", period_start="2021", period_end="2021-12",
-                             lang="vi", data_dir=str(small_raw))
+    notebook, artifact = run(
+        "district_profile",
+        district="614",
+        period_start="2021",
+        period_end="2021-12",
+        lang="vi",
+        data_dir=str(small_raw),
+    )
     assert errors(notebook) == []
     assert (artifact["lang"], artifact["period_start"], artifact["period_end"]) == ("vi", "2021-01-01", "2021-12-31")
     assert artifact["n_observations"] == 12  # the undated villages and the 2022 context figures are left out
@@ -173,32 +210,43 @@ def test_discipline_comparison_against_a_given_rate_carries_the_breakdown_caveat
     notebook, artifact = run("district_comparison", family="discipline", benchmark=4.0, data_dir=str(small_raw))
     assert errors(notebook) == []
     assert (artifact["kind"], artifact["province_code"], artifact["family"], artifact["benchmark"]) == (
-        "district_comparison", "62", "discipline", 4.0)
+        "district_comparison",
+        "62",
+        "discipline",
+        4.0,
+    )
     assert artifact["unit_codes"] == ["608", "614", "615"]
     [row] = artifact["rows"]
     assert (row["unit_code"], row["comparison"], row["obs_ids"], row["source_ids"]) == (
-        "614", "higher", "O0003;O0002", "S000")
+        "614",
+        "higher",
+        "O0003;O0002",
+        "S000",
+    )
     assert round(row["estimate"], 2) == 8.16
     caveats = by_key(artifact["caveats"], "id")
     assert caveats["breakdown_exceeds_total"]["units"] == ["Kon Rẫy"]
     assert caveats["breakdown_exceeds_total"]["text"].startswith(
-        "Kon Rẫy (Members disciplined per 1,000 member-years; figures O0003, O0004, O0005, O0006):")
-    assert (artifact["national_anchor"], "national_benchmark" in caveats) == ("disciplined_per_1000_member_years",
-                                                                             True)
+        "Kon Rẫy (Members disciplined per 1,000 member-years; figures O0003, O0004, O0005, O0006):"
+    )
+    assert (artifact["national_anchor"], "national_benchmark" in caveats) == ("disciplined_per_1000_member_years", True)
     assert artifact["benchmark_note"].startswith("4 per 1,000 member-years, the national anchor: about 20,000")
     markdown = "".join(outputs(notebook, "text/markdown"))
     assert "**Benchmark**: 4 per 1,000 member-years, the national anchor" in markdown
     assert "saved beside it as `district_comparison.json`" in markdown and str(small_raw.parent) not in markdown
-    assert {(r["unit_code"], r["reason"]) for r in artifact["not_compared"]} == {("608", "not reported"),
-                                                                                ("615", "not reported")}
+    assert {(r["unit_code"], r["reason"]) for r in artifact["not_compared"]} == {
+        ("608", "not reported"),
+        ("615", "not reported"),
+    }
     assert artifact["availability"]["614"] == {"disciplined_per_1000_member_years": "computed"}
     assert artifact["figures"] == ["availability", "caterpillar_disciplined_per_1000_member_years"]
     assert len(outputs(notebook, "image/png")) == 2
 
 
 def test_admissions_comparison_in_vietnamese_pools_shrinks_and_draws_a_funnel(run, small_raw):
-    notebook, artifact = run("district_comparison", districts=["Kon Rẫy", "Dak Ha"], family="admissions",
-                             lang="vi", data_dir=str(small_raw))
+    notebook, artifact = run(
+        "district_comparison", districts=["Kon Rẫy", "Dak Ha"], family="admissions", lang="vi", data_dir=str(small_raw)
+    )
     assert errors(notebook) == []
     assert artifact["unit_codes"] == ["614", "615"]
     rows = by_key(artifact["rows"], "unit_code", "metric")
@@ -211,7 +259,8 @@ def test_admissions_comparison_in_vietnamese_pools_shrinks_and_draws_a_funnel(ru
     caveats = by_key(artifact["caveats"], "id")
     assert caveats["periods_differ"]["text"].startswith("Các ước lượng thuộc 2 thời điểm hoặc thời kỳ khác nhau")
     assert artifact["figure_titles"]["funnel_admissions_per_100_member_years"] == (
-        "Đồ thị phễu: Số đảng viên kết nạp trên 100 đảng viên-năm")
+        "Đồ thị phễu: Số đảng viên kết nạp trên 100 đảng viên-năm"
+    )
     assert artifact["figure_titles"]["availability"] == "Độ sẵn có của số liệu theo huyện"
     assert len(outputs(notebook, "image/png")) == 3
 
@@ -220,8 +269,10 @@ def test_admissions_comparison_in_vietnamese_pools_shrinks_and_draws_a_funnel(ru
 
 
 def test_data_quality_counts_every_flag_and_reject_by_source_and_district(run, small_raw):
-    bad_row = ("O0033,S000,para 9,Kon Rẫy,Kon Tum,district,village_heads_party_members_share,120,percent,exact,"
-               "2021-08-23,,,stated,published,A percentage above 100 for the test.\n")
+    bad_row = (
+        "O0033,S000,para 9,Kon Rẫy,Kon Tum,district,village_heads_party_members_share,120,percent,exact,"
+        "2021-08-23,,,stated,published,A percentage above 100 for the test.\n"
+    )
     with open(small_raw / "observations.csv", "a", encoding="utf-8") as handle:
         handle.write(bad_row)
     notebook, artifact = run("data_quality", data_dir=str(small_raw))
@@ -230,10 +281,22 @@ def test_data_quality_counts_every_flag_and_reject_by_source_and_district(run, s
     assert artifact["tables"]["observations"] == {"in": 33, "used": 32, "rejected": 1}
     [reject] = artifact["rejects"]
     assert (reject["table"], reject["line"], reject["record_id"], reject["field"]) == (
-        "observations", 34, "O0033", "value")
+        "observations",
+        34,
+        "O0033",
+        "value",
+    )
     assert artifact["flags_by_rule"] == {
-        "historical_unit": 7, "hedged_value": 5, "period_unknown": 3, "suspect_note": 3, "conflicting_sources": 2,
-        "denominator_missing": 2, "breakdown_exceeds_total": 1, "derived_value": 1, "percent_count_mismatch": 1}
+        "historical_unit": 7,
+        "hedged_value": 5,
+        "period_unknown": 3,
+        "suspect_note": 3,
+        "conflicting_sources": 2,
+        "denominator_missing": 2,
+        "breakdown_exceeds_total": 1,
+        "derived_value": 1,
+        "percent_count_mismatch": 1,
+    }
     assert artifact["warnings"] == 10
     assert artifact["by_source"]["S000"]["breakdown_exceeds_total"] == 1
     assert artifact["by_source"]["S101"] == {"hedged_value": 1, "historical_unit": 1, "percent_count_mismatch": 1}
@@ -246,14 +309,20 @@ def test_data_quality_counts_every_flag_and_reject_by_source_and_district(run, s
 
 @pytest.mark.parametrize("name", REPORTS)
 def test_report_notebook_cells_call_the_public_analysis_functions_with_their_arguments(name):
-    code = "\n".join(c.source for c in nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4).cells
-                     if c.cell_type == "code")
+    code = "\n".join(
+        c.source for c in nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4).cells if c.cell_type == "code"
+    )
     assert "ds = load_dataset(params.data_dir)" in code
     if name != "data_quality":
         assert "compute_metrics(ds.observations" in code and "compare_districts(ds, province=params." in code
     if name == "district_comparison":
-        for argument in ("family=params.family", "benchmark=params.benchmark", "period=params.period",
-                         "region=params.region_code", "conf_level=params.levels"):
+        for argument in (
+            "family=params.family",
+            "benchmark=params.benchmark",
+            "period=params.period",
+            "region=params.region_code",
+            "conf_level=params.levels",
+        ):
             assert argument in code
 
 
@@ -276,16 +345,23 @@ def _changed_notebook(tmp_path, old: str, new: str) -> Path:
     return path
 
 
-def test_changing_the_benchmark_in_the_comparison_cell_changes_the_classification_shown(run, kernel, small_raw,
-                                                                                         tmp_path):
+def test_changing_the_benchmark_in_the_comparison_cell_changes_the_classification_shown(
+    run, kernel, small_raw, tmp_path
+):
     import papermill
 
     _, before = run("district_comparison", family="admissions", data_dir=str(small_raw))
     changed = _changed_notebook(tmp_path, "benchmark=params.benchmark", "benchmark=1.0")
     executed, artifact = tmp_path / "changed" / "out.ipynb", tmp_path / "changed" / "out.json"
-    papermill.execute_notebook(str(changed), str(executed), kernel_name=kernel, progress_bar=False,
-                               parameters={"family": "admissions", "data_dir": str(small_raw),
-                                           "output_json": str(artifact)}, execution_timeout=120, start_timeout=60)
+    papermill.execute_notebook(
+        str(changed),
+        str(executed),
+        kernel_name=kernel,
+        progress_bar=False,
+        parameters={"family": "admissions", "data_dir": str(small_raw), "output_json": str(artifact)},
+        execution_timeout=120,
+        start_timeout=60,
+    )
     after = json.loads(artifact.read_text(encoding="utf-8"))
     key = ("615", "admissions_per_100_member_years")
     assert by_key(before["rows"], "unit_code", "metric")[key]["comparison"] == "similar"
@@ -293,17 +369,29 @@ def test_changing_the_benchmark_in_the_comparison_cell_changes_the_classificatio
     assert (before["benchmark"], after["benchmark"]) == ("pooled", 1.0)
     shown = "".join(outputs(nbformat.read(executed, as_version=4), "text/html"))
     assert "much higher" in shown and "**Benchmark**: 1, given for every metric" in "".join(
-        outputs(nbformat.read(executed, as_version=4), "text/markdown"))
+        outputs(nbformat.read(executed, as_version=4), "text/markdown")
+    )
 
 
 def test_region_comparison_within_a_period_in_vietnamese_names_the_region_and_each_rows_period(run, small_raw):
     from test_explore_notebook import with_region
 
-    notebook, artifact = run("district_comparison", province=None, region="Tây Nguyên", family="admissions",
-                             period=["2019", "2021"], lang="vi", data_dir=str(with_region(small_raw)))
+    notebook, artifact = run(
+        "district_comparison",
+        province=None,
+        region="Tây Nguyên",
+        family="admissions",
+        period=["2019", "2021"],
+        lang="vi",
+        data_dir=str(with_region(small_raw)),
+    )
     assert errors(notebook) == []
     assert (artifact["province_code"], artifact["region"], artifact["region_code"], artifact["period"]) == (
-        None, "Tây Nguyên", "R-TN", ["2019-01-01", "2021-12-31"])
+        None,
+        "Tây Nguyên",
+        "R-TN",
+        ["2019-01-01", "2021-12-31"],
+    )
     assert {"614", "615", "682"} <= set(artifact["unit_codes"])
     rows = by_key(artifact["rows"], "unit_code", "metric")
     assert rows[("682", "admissions_per_100_member_years")]["period"].startswith("2019-01-01 – ")
@@ -312,8 +400,7 @@ def test_region_comparison_within_a_period_in_vietnamese_names_the_region_and_ea
     assert "trong thời kỳ **2019-01-01 đến 2021-12-31**" in markdown
 
 
-def test_the_html_report_leaves_out_reader_notes_and_code_but_the_explore_page_shows_its_code(run, small_raw,
-                                                                                               tmp_path):
+def test_the_html_report_leaves_out_reader_notes_and_code_but_the_explore_page_shows_its_code(run, small_raw, tmp_path):
     from analysis.reports.runner import write_html
 
     notebook, _ = run("data_quality", data_dir=str(small_raw))

@@ -53,8 +53,9 @@ PHE_REL = 1.49e-8
 def test_wilson_reproduces_pheindicatormethods_wilson_and_phe_proportion():
     rows = peer("wilson.csv")
     with_level = rows[rows["conf_level"].notna()]
-    got = stats.interval(with_level["x"].to_numpy(), with_level["n"].to_numpy(),
-                         method="wilson", conf_level=0.95)  # shape check; levels differ per row below
+    got = stats.interval(
+        with_level["x"].to_numpy(), with_level["n"].to_numpy(), method="wilson", conf_level=0.95
+    )  # shape check; levels differ per row below
     assert got.lower.shape == (len(with_level),)
     for (level, multiplier), part in with_level.groupby(["conf_level", "multiplier"]):
         result = stats.wilson(part["x"], part["n"], conf_level=level, multiplier=multiplier)
@@ -78,10 +79,12 @@ def test_poisson_intervals_reproduce_pheindicatormethods_byars_rates_and_isratio
     n = rows["n"].where(rows["n"].notna() | ~direct, 1.0)  # byars_lower/upper work on the count
     checked = 0
     for (how, level, multiplier), part in pd.DataFrame(
-            {"how": method, "level": rows["conf_level"], "m": rows["multiplier"]}).groupby(["how", "level", "m"]):
+        {"how": method, "level": rows["conf_level"], "m": rows["multiplier"]}
+    ).groupby(["how", "level", "m"]):
         chosen = rows.loc[part.index]
-        result = stats.interval(chosen["x"].to_numpy(), n[part.index].to_numpy(), level, method=how,
-                                multiplier=multiplier, tidy=True)
+        result = stats.interval(
+            chosen["x"].to_numpy(), n[part.index].to_numpy(), level, method=how, multiplier=multiplier, tidy=True
+        )
         missing_input = (chosen["x"].isna() | (chosen["n"].isna() & ~direct[part.index])).to_numpy()
         for column in ("lower", "upper", "value"):
             expected = chosen[column].to_numpy()
@@ -117,20 +120,27 @@ def test_funnel_limits_reproduce_pheindicatormethods_calculate_funnel_limits(sta
                 if "filtered" in r["input_data"]:
                     inputs = inputs[inputs["denominator"] < 31000]
                 target = inputs["numerator"].sum() / inputs["denominator"].sum()
-                lim = stats.funnel_limits(target * r["multiplier"], r["denominator"], conf_level=level,
-                                          method="phe", multiplier=r["multiplier"])
+                lim = stats.funnel_limits(
+                    target * r["multiplier"],
+                    r["denominator"],
+                    conf_level=level,
+                    method="phe",
+                    multiplier=r["multiplier"],
+                )
                 got[i] = lim[side].iloc[0]
                 continue
             bound = _expected_pair(r["expected"])
             if statistic == "ratio":  # n = the expected count at which O sits on the limit
                 multiplier = 100.0 if r["ratio_type"] == "isr" else 1.0
-                lim = stats.funnel_limits(multiplier, bound[side], kind="ratio", conf_level=level, method="phe",
-                                          multiplier=multiplier)
+                lim = stats.funnel_limits(
+                    multiplier, bound[side], kind="ratio", conf_level=level, method="phe", multiplier=multiplier
+                )
                 got[i] = lim[side].iloc[0] - (1.0 if r["ratio_type"] == "count" else 0.0)
             else:  # n = the population at which O events sit on the limit
                 population = bound[f"{side}_pop_1yr"] * r["years_of_data"]
-                lim = stats.funnel_limits(r["baseline"], population, kind="rate", conf_level=level, method="phe",
-                                          multiplier=r["multiplier"])
+                lim = stats.funnel_limits(
+                    r["baseline"], population, kind="rate", conf_level=level, method="phe", multiplier=r["multiplier"]
+                )
                 got[i] = lim[side].iloc[0]
         expected = rows[side].to_numpy(float)
         rel = 0.0 if statistic == "proportion" else BISECTION_REL
@@ -140,8 +150,13 @@ def test_funnel_limits_reproduce_pheindicatormethods_calculate_funnel_limits(sta
         assert ok.all(), f"{side}: {where(rows, ~ok)}"
 
 
-_PHE_CLASSES = {"High (0.001)": "much higher", "High (0.025)": "higher", "Not significant": "similar",
-                "Low (0.025)": "lower", "Low (0.001)": "much lower"}
+_PHE_CLASSES = {
+    "High (0.001)": "much higher",
+    "High (0.025)": "higher",
+    "Not significant": "similar",
+    "Low (0.025)": "lower",
+    "Low (0.001)": "much lower",
+}
 
 
 def test_classification_reproduces_pheindicatormethods_assign_funnel_significance():
@@ -162,12 +177,12 @@ def test_classification_reproduces_pheindicatormethods_assign_funnel_significanc
             with np.errstate(divide="ignore", invalid="ignore"):
                 derived = multiplier * x / group["rate"].to_numpy(float)
             crude = (group["rate_type"] == "crude").to_numpy()
-            n = np.where(crude & (x == 0), group["denominator"].to_numpy(float),
-                         np.where(x == 0, np.nan, derived))
+            n = np.where(crude & (x == 0), group["denominator"].to_numpy(float), np.where(x == 0, np.nan, derived))
         usable = ~np.isnan(n)
         benchmark = 1.0 if statistic == "ratio" else x[usable].sum() / n[usable].sum() * multiplier
-        labels = stats.compare_counts(x, n, benchmark, kind=kind, conf_level=(0.95, 0.998), rate_method=rate_method,
-                                      multiplier=multiplier)
+        labels = stats.compare_counts(
+            x, n, benchmark, kind=kind, conf_level=(0.95, 0.998), rate_method=rate_method, multiplier=multiplier
+        )
         mine = applicable[group.index].to_numpy()
         expected = group["expected_significance"].map(_PHE_CLASSES).to_numpy()
         ok = labels[mine] == expected[mine]
@@ -200,8 +215,9 @@ def test_pooled_ratio_reproduces_funnelplotr_aggregate():
     for _, r in rows.iterrows():
         numerators = [float(v) for v in re.search(r"numerator ([\d+]+)", r["inputs"]).group(1).split("+")]
         denominators = [float(v) for v in str(r["x"]).split("+")]
-        table = pd.DataFrame({"metric": "r", "numerator": numerators, "exposure": denominators, "multiplier": 1.0,
-                              "computable": True})
+        table = pd.DataFrame(
+            {"metric": "r", "numerator": numerators, "exposure": denominators, "multiplier": 1.0, "computable": True}
+        )
         assert abs(stats.pooled_benchmark(table, "r") - float(r["expected"])) <= 0.5e-6, f"{r['file']}:{r['line']}"
 
 
@@ -223,8 +239,9 @@ def test_outlier_flags_reproduce_funnelplotr_outliers_func():
         limits = dict(re.findall(r"(\w+)=([\d.]+)", r["inputs"].split("; outliers_func")[0]))
         call = dict(re.findall(r"(\w+)=(\w+)", r["inputs"].split("outliers_func")[1]))
         level = "95" if call["limit"] == "95" else "99"
-        low, high = ((f"OD{level}LCL", f"OD{level}UCL") if call["draw_adjusted"] == "TRUE"
-                     else (f"LCL{level}", f"UCL{level}"))
+        low, high = (
+            (f"OD{level}LCL", f"OD{level}UCL") if call["draw_adjusted"] == "TRUE" else (f"LCL{level}", f"UCL{level}")
+        )
         value = float(limits["rr"]) * float(call["multiplier"])
         # The value inside [LCL, UCL], bounds included: the benchmark-in-interval question of compare_intervals.
         label = stats.compare_intervals(1.0, float(limits[low]), float(limits[high]), value)
@@ -234,15 +251,25 @@ def test_outlier_flags_reproduce_funnelplotr_outliers_func():
 def test_shmi_limits_reproduce_funnelplotr_funnel_plot_and_show_where_cqc_differs():
     od = stats.overdispersion(DT["num"], DT["denom"], kind="ratio")
     # test-funnel_plot.R:28 compares b (x100) with a (x1); both numbers are in NOTES.md.
-    a = stats.funnel_limits(1.0, 100, kind="ratio", conf_level=95, method="funnelplotr", overdispersion="additive",
-                            fit=od)["lower"].iloc[0]
+    a = stats.funnel_limits(
+        1.0, 100, kind="ratio", conf_level=95, method="funnelplotr", overdispersion="additive", fit=od
+    )["lower"].iloc[0]
     b = stats.funnel_limits(100.0, 100, kind="ratio", conf_level=95, method="funnelplotr", multiplier=100)
     assert round(a, 6) == pytest.approx(0.714261) and round(b["lower"].iloc[0], 5) == pytest.approx(81.36399)
     # test-funnel_plot.R:42: FunnelPlotR's CQC limits stay on the square-root scale (83.71); squared back to
     # the ratio scale, as here, they are 70.08, so the peer's inequality does not hold for us (deliberate).
     cqc = stats.overdispersion(DT["num"], DT["denom"], kind="ratio", scale="sqrt", trim=0.05, multiplier=100)
-    lower = stats.funnel_limits(100.0, 100, kind="ratio", conf_level=95, method="funnelplotr", scale="sqrt",
-                                overdispersion="additive", fit=cqc, multiplier=100)["lower"].iloc[0]
+    lower = stats.funnel_limits(
+        100.0,
+        100,
+        kind="ratio",
+        conf_level=95,
+        method="funnelplotr",
+        scale="sqrt",
+        overdispersion="additive",
+        fit=cqc,
+        multiplier=100,
+    )["lower"].iloc[0]
     assert cqc.tau2 == pytest.approx(0.0044059760, rel=1e-6)
     assert round(lower, 2) == 70.08 and not 82.20152 < lower
 
@@ -274,8 +301,9 @@ def test_medpar_readme_outliers_reproduce_funnelplotr_unadjusted_and_shmi():
     outside = (ratio < plain["lower"].to_numpy()) | (ratio > plain["upper"].to_numpy())
     assert outside.sum() == int(rows.iloc[0]["expected"]), f"{rows.iloc[0]['file']}:{rows.iloc[0]['line']}"
     od = stats.overdispersion(observed, expected, kind="ratio")
-    adjusted = stats.funnel_limits(1.0, expected, kind="ratio", conf_level=99.8, method="funnelplotr",
-                                   overdispersion="additive", fit=od)
+    adjusted = stats.funnel_limits(
+        1.0, expected, kind="ratio", conf_level=99.8, method="funnelplotr", overdispersion="additive", fit=od
+    )
     outside = (ratio < adjusted["lower"].to_numpy()) | (ratio > adjusted["upper"].to_numpy())
     assert outside.sum() == int(rows.iloc[1]["expected"]), f"{rows.iloc[1]['file']}:{rows.iloc[1]['line']}"
     assert od.phi == pytest.approx(8.5328513, rel=1e-6) and int((~np.isnan(od.z_winsorised)).sum()) == 44
@@ -283,9 +311,17 @@ def test_medpar_readme_outliers_reproduce_funnelplotr_unadjusted_and_shmi():
 
 # --- Fingertips -----------------------------------------------------------------------------
 
-_FINGERTIPS = {"Better": "better", "Same": "similar", "Worse": "worse", "Best": "much better",
-               "Worst": "much worse", "Decreasing": "lower", "Increasing": "higher", "NoChange": "similar",
-               "CannotBeCalculated": "not compared"}
+_FINGERTIPS = {
+    "Better": "better",
+    "Same": "similar",
+    "Worse": "worse",
+    "Best": "much better",
+    "Worst": "much worse",
+    "Decreasing": "lower",
+    "Increasing": "higher",
+    "NoChange": "similar",
+    "CannotBeCalculated": "not compared",
+}
 _POLARITY = {0: "lower is better", 1: "higher is better", 99: None}
 
 
@@ -308,15 +344,25 @@ def test_comparers_reproduce_fingertips(r):
         unit = float(r["unit"]) if r["unit"] != "(none)" else 1.0
         dsr = r["comparer"] == "SpcForDsrComparer"
         n = float(r["area_denominator2"] if dsr else r["area_denominator"])
-        got = stats.compare_counts(value / unit * n, n, benchmark, kind="rate" if dsr else "proportion",
-                                   conf_level=level, method="spc", multiplier=unit, polarity=polarity)
+        got = stats.compare_counts(
+            value / unit * n,
+            n,
+            benchmark,
+            kind="rate" if dsr else "proportion",
+            conf_level=level,
+            method="spc",
+            multiplier=unit,
+            polarity=polarity,
+        )
     else:
         interval = [_value(r[c]) for c in ("area_lower95", "area_upper95")]
         options = {}
         if r["comparer"] == "SingleOverlappingCIsForTwoCILevelsComparer":
             options = {"lower_outer": _value(r["area_lower998"]), "upper_outer": _value(r["area_upper998"])}
         elif r["comparer"] in ("DoubleOverlappingCIsComparer", "TrendBetweenTwoValuesCalculator"):
-            options = {"benchmark_lower": _value(r["benchmark_lower95"]),
-                       "benchmark_upper": _value(r["benchmark_upper95"])}
+            options = {
+                "benchmark_lower": _value(r["benchmark_lower95"]),
+                "benchmark_upper": _value(r["benchmark_upper95"]),
+            }
         got = stats.compare_intervals(value, *interval, benchmark, polarity=polarity, **options)
     assert got == r["expected"], f"{r['file']}:{r['line']}"

@@ -33,16 +33,35 @@ def label_of(metric: str, lang: str) -> str:
 @pytest.fixture
 def rates() -> pd.DataFrame:
     """Ten districts on the discipline rate: eight comparable, one hedged, two not comparable."""
-    names = ["Kon Rẫy", "Đắk Hà", "Đắk Tô", "Ngọc Hồi", "Đắk Glei", "Kon Plông", "Sa Thầy", "TP Kon Tum",
-             "Ia H'Drai", "Tu Mơ Rông"]
+    names = [
+        "Kon Rẫy",
+        "Đắk Hà",
+        "Đắk Tô",
+        "Ngọc Hồi",
+        "Đắk Glei",
+        "Kon Plông",
+        "Sa Thầy",
+        "TP Kon Tum",
+        "Ia H'Drai",
+        "Tu Mơ Rông",
+    ]
     events = np.array([22, 30, 10, 12, 25, 4, 9, 40, 6, np.nan])
     exposure = np.array([2458.5, 5050, 3000, 2800, 2600, 1500, 2400, 9000, np.nan, np.nan])
-    frame = pd.DataFrame({
-        "unit_code": [str(c) for c in (614, 615, 612, 611, 610, 613, 616, 608, 618, 617)],
-        "unit_label": names, "metric": RATE, "numerator": events, "denominator": exposure / 1.5,
-        "exposure": exposure, "estimate": events / exposure * 1000, "multiplier": 1000.0,
-        "computable": ~np.isnan(exposure), "approximate": [False, True] + [False] * 8,
-        "reason": [""] * 8 + ["no denominator: party_members not reported", "not reported"]})
+    frame = pd.DataFrame(
+        {
+            "unit_code": [str(c) for c in (614, 615, 612, 611, 610, 613, 616, 608, 618, 617)],
+            "unit_label": names,
+            "metric": RATE,
+            "numerator": events,
+            "denominator": exposure / 1.5,
+            "exposure": exposure,
+            "estimate": events / exposure * 1000,
+            "multiplier": 1000.0,
+            "computable": ~np.isnan(exposure),
+            "approximate": [False, True] + [False] * 8,
+            "reason": [""] * 8 + ["no denominator: party_members not reported", "not reported"],
+        }
+    )
     return frame
 
 
@@ -92,8 +111,9 @@ def test_funnel_limit_lines_are_the_funnel_limits_of_the_pooled_benchmark(rates)
     for level in (0.95, 0.998):
         for side in ("lower", "upper"):
             line = by_gid(fig, f"limit-{level:g}-{side}")
-            expected = funnel_limits(target, line.get_xdata(), "rate", conf_level=level, method="phe",
-                                     multiplier=1000)[side]
+            expected = funnel_limits(target, line.get_xdata(), "rate", conf_level=level, method="phe", multiplier=1000)[
+                side
+            ]
             assert line.get_ydata() == pytest.approx(expected.to_numpy())
 
 
@@ -123,8 +143,11 @@ def test_funnel_marks_hedged_figures_with_open_markers_and_explains_them(rates):
 def test_funnel_colours_agree_with_the_classification(rates):
     fig = funnel_plot(rates, RATE)
     classes = classify(rates)["comparison"]
-    drawn = {c.get_gid().removeprefix("points-").removesuffix("-approximate") for c in fig.axes[0].collections
-             if str(c.get_gid()).startswith("points-")}
+    drawn = {
+        c.get_gid().removeprefix("points-").removesuffix("-approximate")
+        for c in fig.axes[0].collections
+        if str(c.get_gid()).startswith("points-")
+    }
     assert drawn == set(classes[classes != "not compared"])
 
 
@@ -134,8 +157,16 @@ def test_funnel_with_additive_overdispersion_draws_the_adjusted_limits(rates):
     target = ok["numerator"].sum() / ok["exposure"].sum()
     od = overdispersion(ok["numerator"], ok["exposure"], "rate", target=target * 1000, multiplier=1000)
     line = by_gid(fig, "limit-0.95-upper")
-    expected = funnel_limits(target * 1000, line.get_xdata(), "rate", conf_level=0.95, method="funnelplotr",
-                             overdispersion="additive", tau2=od.tau2, multiplier=1000)["upper"]
+    expected = funnel_limits(
+        target * 1000,
+        line.get_xdata(),
+        "rate",
+        conf_level=0.95,
+        method="funnelplotr",
+        overdispersion="additive",
+        tau2=od.tau2,
+        multiplier=1000,
+    )["upper"]
     assert od.tau2 > 0
     assert line.get_ydata() == pytest.approx(expected.to_numpy())
 
@@ -166,9 +197,17 @@ def test_funnel_keeps_its_legend_and_labels_off_the_points_and_inside_the_figure
 
 
 def test_funnel_range_follows_the_points_not_the_mouth_of_the_funnel():
-    shares = pd.DataFrame({"unit_label": ["A", "B"], "metric": "x", "numerator": [111.0, 84.0],
-                           "denominator": [112.0, 84.0], "multiplier": 100.0, "computable": True,
-                           "approximate": False})
+    shares = pd.DataFrame(
+        {
+            "unit_label": ["A", "B"],
+            "metric": "x",
+            "numerator": [111.0, 84.0],
+            "denominator": [112.0, 84.0],
+            "multiplier": 100.0,
+            "computable": True,
+            "approximate": False,
+        }
+    )
     bottom, top = funnel_plot(shares, "x").axes[0].get_ylim()
     assert 90 < bottom < 99.1 and 100 < top < 101  # a point at 100% is drawn whole, the axis does not start at 0
 
@@ -204,21 +243,37 @@ def test_caterpillar_in_vietnamese_translates_classes_and_reasons(rates):
     assert fig.get_suptitle() == "Đối chiếu các huyện với mốc so sánh"
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "cao hơn nhiều" in legend and "không so sánh" in legend
-    assert {t.get_text() for t in fig.axes[0].texts if t.get_gid() == "reason"} == {"không có mẫu số",
-                                                                                   "không công bố"}
+    assert {t.get_text() for t in fig.axes[0].texts if t.get_gid() == "reason"} == {"không có mẫu số", "không công bố"}
     assert " ".join(fig.axes[0].get_title().split()) == label_of(RATE, "vi")
     assert missing_glyph_warnings(fig) == []
 
 
 def test_caterpillar_draws_one_panel_per_metric():
-    frame = pd.concat([
-        classify(pd.DataFrame({"unit_code": ["614", "615"], "unit_label": ["Kon Rẫy", "Đắk Hà"], "metric": m,
-                               "numerator": [4.0, 69.0], "denominator": [27.0, 84.0], "estimate": [14.8, 82.1],
-                               "multiplier": 100.0, "computable": True}), benchmark=50.0)
-        for m in ("admissions_rural_cells_share", "village_heads_party_members_share")])
+    frame = pd.concat(
+        [
+            classify(
+                pd.DataFrame(
+                    {
+                        "unit_code": ["614", "615"],
+                        "unit_label": ["Kon Rẫy", "Đắk Hà"],
+                        "metric": m,
+                        "numerator": [4.0, 69.0],
+                        "denominator": [27.0, 84.0],
+                        "estimate": [14.8, 82.1],
+                        "multiplier": 100.0,
+                        "computable": True,
+                    }
+                ),
+                benchmark=50.0,
+            )
+            for m in ("admissions_rural_cells_share", "village_heads_party_members_share")
+        ]
+    )
     fig = caterpillar_plot(frame, lang="en")
     assert [" ".join(ax.get_title().split()) for ax in fig.axes] == [
-        label_of("admissions_rural_cells_share", "en"), label_of("village_heads_party_members_share", "en")]
+        label_of("admissions_rural_cells_share", "en"),
+        label_of("village_heads_party_members_share", "en"),
+    ]
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Đắk Hà", "Kon Rẫy"]  # 614 at the top
 
 
@@ -230,10 +285,20 @@ def test_caterpillar_sets_the_highlighted_district_in_bold(rates):
 
 
 def test_caterpillar_value_axis_says_per_1000_for_a_share_scaled_by_1000():
-    frame = classify(pd.DataFrame({"unit_code": ["614", "615"], "unit_label": ["Kon Rẫy", "Đắk Hà"],
-                                   "metric": "party_members_per_1000_population", "numerator": [1639.0, 3362.0],
-                                   "denominator": [31071.0, 79590.0], "estimate": [52.7, 42.2],
-                                   "multiplier": 1000.0, "computable": True}))
+    frame = classify(
+        pd.DataFrame(
+            {
+                "unit_code": ["614", "615"],
+                "unit_label": ["Kon Rẫy", "Đắk Hà"],
+                "metric": "party_members_per_1000_population",
+                "numerator": [1639.0, 3362.0],
+                "denominator": [31071.0, 79590.0],
+                "estimate": [52.7, 42.2],
+                "multiplier": 1000.0,
+                "computable": True,
+            }
+        )
+    )
     assert caterpillar_plot(frame, lang="vi").axes[0].get_xlabel() == "Trên 1.000"
     assert caterpillar_plot(frame, lang="en").axes[0].get_xlabel() == "Per 1,000"
 
@@ -243,9 +308,13 @@ def test_caterpillar_value_axis_says_per_1000_for_a_share_scaled_by_1000():
 
 def availability_matrix() -> pd.DataFrame:
     index = pd.MultiIndex.from_tuples([("614", "Kon Rẫy"), ("615", "Đắk Hà")], names=["unit_code", "unit_label"])
-    return pd.DataFrame({RATE: ["computed", "not reported"],
-                         "village_heads_party_members_share": ["reported without denominator", "computed"]},
-                        index=index)
+    return pd.DataFrame(
+        {
+            RATE: ["computed", "not reported"],
+            "village_heads_party_members_share": ["reported without denominator", "computed"],
+        },
+        index=index,
+    )
 
 
 def test_availability_plot_codes_each_cell_by_status():
@@ -254,7 +323,9 @@ def test_availability_plot_codes_each_cell_by_status():
     assert np.asarray(image).tolist() == [[0, 1], [2, 0]]
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Kon Rẫy", "Đắk Hà"]
     assert [one_line(t.get_text()) for t in fig.axes[0].get_xticklabels()] == [
-        label_of(RATE, "en"), label_of("village_heads_party_members_share", "en")]
+        label_of(RATE, "en"),
+        label_of("village_heads_party_members_share", "en"),
+    ]
 
 
 def test_availability_plot_in_vietnamese():
@@ -301,10 +372,17 @@ def test_availability_plot_rejects_an_unknown_status():
 
 
 def kon_ray_mix(total=22.0) -> pd.DataFrame:
-    return pd.DataFrame({
-        "unit_code": "614", "unit_label": "Kon Rẫy", "period_start": "2020-01-01", "period_end": "2021-08-23",
-        "form": ["reprimand", "warning", "dismissal", "expulsion"], "count": [22.0, 2.0, np.nan, 3.0],
-        "total_printed": total})
+    return pd.DataFrame(
+        {
+            "unit_code": "614",
+            "unit_label": "Kon Rẫy",
+            "period_start": "2020-01-01",
+            "period_end": "2021-08-23",
+            "form": ["reprimand", "warning", "dismissal", "expulsion"],
+            "count": [22.0, 2.0, np.nan, 3.0],
+            "total_printed": total,
+        }
+    )
 
 
 def test_severity_bars_stack_the_forms_from_mildest_to_most_severe():
@@ -317,14 +395,15 @@ def test_severity_bars_stack_the_forms_from_mildest_to_most_severe():
     assert widths == {"reprimand": (0, 22), "warning": (22, 2), "expulsion": (24, 3)}
     assert not [a for a in fig.findobj() if getattr(a, "get_gid", lambda: None)() == "form-dismissal"]
     assert by_gid(fig, "printed-total").get_offsets()[0][0] == 22
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "reprimand", "warning", "expulsion", "Printed total"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["reprimand", "warning", "expulsion", "Printed total"]
 
 
 def test_severity_plot_states_the_caveat_only_when_the_parts_exceed_the_total():
     note = " ".join(by_gid(severity_mix_plot(kon_ray_mix()), "note").get_text().split())
-    assert note == ("Kon Rẫy (2020-01-01 – 2021-08-23): the forms add up to 27, more than the printed total "
-                    "of 22; the source is inconsistent.")
+    assert note == (
+        "Kon Rẫy (2020-01-01 – 2021-08-23): the forms add up to 27, more than the printed total "
+        "of 22; the source is inconsistent."
+    )
     fine = severity_mix_plot(kon_ray_mix(total=27.0))
     assert not [t for t in fine.axes[0].texts if t.get_gid() == "note"]
 
@@ -360,8 +439,12 @@ def test_the_glyph_check_can_fail():
 
 def test_figures_are_returned_not_shown_and_reject_unknown_languages(rates):
     before = plt.get_fignums()
-    figures = [funnel_plot(rates, RATE), caterpillar_plot(classify(rates)), availability_plot(availability_matrix()),
-               severity_mix_plot(kon_ray_mix())]
+    figures = [
+        funnel_plot(rates, RATE),
+        caterpillar_plot(classify(rates)),
+        availability_plot(availability_matrix()),
+        severity_mix_plot(kon_ray_mix()),
+    ]
     assert all(isinstance(f, Figure) for f in figures)
     assert plt.get_fignums() == before
     with pytest.raises(UsageError, match="lang must be 'en' or 'vi'; got 'fr'"):

@@ -60,8 +60,11 @@ def test_one_changed_byte_changes_the_data_hash(small_raw):
 
 @pytest.mark.parametrize("command", ["validate", "build"])
 def test_validate_and_build_print_the_data_hash_on_their_summary(command, small_raw, tmp_path, capsys):
-    argv = [command, str(small_raw)] if command == "validate" else [command, "--raw", str(small_raw),
-                                                                    "--out", str(tmp_path)]
+    argv = (
+        [command, str(small_raw)]
+        if command == "validate"
+        else [command, "--raw", str(small_raw), "--out", str(tmp_path)]
+    )
     assert main(argv) == 0
     expected = f"data sha256 {sha256sum_listing(small_raw)} (5 raw tables)"
     assert expected in capsys.readouterr().out.splitlines()
@@ -74,8 +77,12 @@ def test_validate_and_build_print_the_data_hash_on_their_summary(command, small_
 
 
 def git(folder: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -114,8 +121,7 @@ def test_the_record_gives_this_checkout_and_the_installed_versions():
     assert record["code"]["commit"] == git(REPO, "rev-parse", "HEAD")
     assert record["libraries"]["pandas"] == pandas.__version__
     assert record["libraries"]["statsmodels"] == version("statsmodels")
-    assert set(record["libraries"]) == {"pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
-                                        "papermill"}
+    assert set(record["libraries"]) == {"pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "papermill"}
 
 
 def test_the_package_version_is_the_one_pyproject_declares():
@@ -130,8 +136,10 @@ def test_the_package_version_is_the_one_pyproject_declares():
 
 def test_schedule_record_names_a_repository_file_relative_to_it_and_hashes_it(tmp_path):
     record = provenance.schedule_record(REPO / "schedules" / "default.yml")
-    assert record == {"file": "schedules/default.yml",
-                      "sha256": hashlib.sha256((REPO / "schedules" / "default.yml").read_bytes()).hexdigest()}
+    assert record == {
+        "file": "schedules/default.yml",
+        "sha256": hashlib.sha256((REPO / "schedules" / "default.yml").read_bytes()).hexdigest(),
+    }
     outside = shutil.copy(REPO / "schedules" / "default.yml", tmp_path / "s.yml")
     assert provenance.schedule_record(outside) == {"file": str(outside), "sha256": record["sha256"]}
 
@@ -157,8 +165,10 @@ def test_an_artifact_that_is_not_a_json_object_is_refused(tmp_path):
 
 
 def test_footer_says_package_commit_and_data_hash_and_escapes_text(small_raw):
-    record = provenance.describe(data=provenance.data_record(provenance.raw_table_hashes(small_raw)),
-                                 schedule={"file": "<b>s.yml</b>", "sha256": None})
+    record = provenance.describe(
+        data=provenance.data_record(provenance.raw_table_hashes(small_raw)),
+        schedule={"file": "<b>s.yml</b>", "sha256": None},
+    )
     footer = provenance.footer_html(record)
     summary = footer.split("<summary>")[1].split("</summary>")[0]
     assert record["package"]["version"] in summary and record["code"]["commit"] in summary
@@ -169,8 +179,10 @@ def test_footer_says_package_commit_and_data_hash_and_escapes_text(small_raw):
 
 def test_index_gives_the_runs_record_and_each_data_its_jobs_used(tmp_path):
     first, second = provenance.data_record({"units.csv": "11"}), provenance.data_record({"units.csv": "22"})
-    jobs = [{"name": n, "status": "ok", "outputs": {}, "data": d} for n, d in (("a", first), ("b", second),
-                                                                                ("c", first), ("d", {}))]
+    jobs = [
+        {"name": n, "status": "ok", "outputs": {}, "data": d}
+        for n, d in (("a", first), ("b", second), ("c", first), ("d", {}))
+    ]
     run = {"schedule": "s.yml", "provenance": provenance.describe(schedule={"file": "s.yml", "sha256": "cd"})}
     record = build_index(jobs, tmp_path, run)
     assert record["run"]["provenance"]["data"] == [first, second]

@@ -2,8 +2,8 @@
 
 The counts are floors measured on ``data/raw`` by ``compute_metrics`` at the
 default denominator tolerance (730 days): distinct districts (not communes,
-villages, provinces or regions) with a computable row per metric. They may only go up as figures are added; docs/data-coverage.md
-says what was looked for and not found.
+villages, provinces or regions) with a computable row per metric. They may
+only go up as figures are added; docs/data-coverage.md says what was looked for and not found.
 """
 
 from __future__ import annotations
@@ -28,13 +28,17 @@ def computable(real):
     return metrics.groupby("metric")["unit_code"].nunique()
 
 
-@pytest.mark.parametrize("obs_id, unit_code, indicator, value, source_id, locator", [
-    ("O2000", "632", "admissions", 42, "S200", "para 3"),          # Chư Prông, first half of 2020
-    ("O2001", "632", "party_members", 4100, "S200", "para 3"),
-    ("O3000", "674", "admissions", 76, "S300", "para 3"),          # Đam Rông, Jan-Aug 2018
-])
-def test_collected_figures_are_kept_as_printed_with_their_source(real, obs_id, unit_code, indicator, value,
-                                                                 source_id, locator):
+@pytest.mark.parametrize(
+    "obs_id, unit_code, indicator, value, source_id, locator",
+    [
+        ("O2000", "632", "admissions", 42, "S200", "para 3"),  # Chư Prông, first half of 2020
+        ("O2001", "632", "party_members", 4100, "S200", "para 3"),
+        ("O3000", "674", "admissions", 76, "S300", "para 3"),  # Đam Rông, Jan-Aug 2018
+    ],
+)
+def test_collected_figures_are_kept_as_printed_with_their_source(
+    real, obs_id, unit_code, indicator, value, source_id, locator
+):
     row = real.observations.set_index("obs_id").loc[obs_id]
     assert (row["unit_code"], row["indicator"], row["value"]) == (unit_code, indicator, value)
     assert (row["source_id"], row["locator"]) == (source_id, locator)
@@ -56,15 +60,18 @@ def test_every_new_figure_has_a_source_with_a_url_and_a_locator(real):
     assert sources.loc[new["source_id"].unique(), "url"].astype(str).str.startswith("http").all()
 
 
-@pytest.mark.parametrize("metric, floor", [
-    ("disciplined_per_1000_member_years", 2),
-    ("admissions_per_100_member_years", 18),
-    ("admissions_rural_cells_share", 5),
-    ("villages_with_party_org_share", 4),
-    ("village_heads_party_members_share", 3),
-    ("cell_secretaries_also_village_heads_share", 8),
-    ("party_members_per_1000_population", 27),
-])
+@pytest.mark.parametrize(
+    "metric, floor",
+    [
+        ("disciplined_per_1000_member_years", 2),
+        ("admissions_per_100_member_years", 18),
+        ("admissions_rural_cells_share", 5),
+        ("villages_with_party_org_share", 4),
+        ("village_heads_party_members_share", 3),
+        ("cell_secretaries_also_village_heads_share", 8),
+        ("party_members_per_1000_population", 27),
+    ],
+)
 def test_districts_with_a_computable_metric_do_not_fall(computable, metric, floor):
     assert computable.get(metric, 0) >= floor
 

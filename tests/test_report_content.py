@@ -22,8 +22,9 @@ def _profile(ds, params):
     from analysis import compare_districts, compute_metrics
 
     metrics = profile_report.in_period(compute_metrics(ds.observations), params)
-    return profile_report.build_profile(ds, params, compare_districts(ds, province=params.province_code,
-                                                                      family=None, metrics=metrics))
+    return profile_report.build_profile(
+        ds, params, compare_districts(ds, province=params.province_code, family=None, metrics=metrics)
+    )
 
 
 def _comparison(ds, params, **changes):
@@ -31,9 +32,17 @@ def _comparison(ds, params, **changes):
     from analysis import compare_districts, compute_metrics
 
     metrics = compute_metrics(ds.observations, families=[params.family], conf_level=params.levels[0])
-    arguments = {"province": params.province, "region": params.region_code, "districts": params.districts,
-                 "family": params.family, "benchmark": params.benchmark, "levels": params.levels,
-                 "period": params.period, "metrics": metrics, **changes}
+    arguments = {
+        "province": params.province,
+        "region": params.region_code,
+        "districts": params.districts,
+        "family": params.family,
+        "benchmark": params.benchmark,
+        "levels": params.levels,
+        "period": params.period,
+        "metrics": metrics,
+        **changes,
+    }
     return comparison_report.build_comparison(ds, params, metrics, compare_districts(ds, **arguments))
 
 
@@ -89,8 +98,17 @@ def test_say_joins_paragraphs_as_markdown():
 
 def test_narration_shows_markup_in_data_values_as_text_and_keeps_its_own_markdown():
     period = narration.narrate("profile_period", "en", start="<2020>", end="2021 & sau")
-    shown = narration.say("profile_title", "profile_intro", lang="en", full_name="<script>alert(2)</script> Kon Rẫy",
-                   province="Kon Tum", district="Kon Rẫy", period=period, n_figures=2, n_sources=1).data
+    shown = narration.say(
+        "profile_title",
+        "profile_intro",
+        lang="en",
+        full_name="<script>alert(2)</script> Kon Rẫy",
+        province="Kon Tum",
+        district="Kon Rẫy",
+        period=period,
+        n_figures=2,
+        n_sources=1,
+    ).data
     assert "<script" not in shown and "<2020>" not in shown
     assert shown.startswith("# Profile of &lt;script&gt;alert(2)&lt;/script&gt; Kon Rẫy, Kon Tum province\n\n")
     # a narration quoted by another is escaped once, not twice
@@ -98,8 +116,9 @@ def test_narration_shows_markup_in_data_values_as_text_and_keeps_its_own_markdow
 
 
 def test_narration_shows_markdown_links_and_emphasis_in_data_values_as_text():
-    shown = narration.narrate("profile_former", "en", district="[Kon Rẫy](javascript:alert(1)) *cũ*",
-                              valid_to="2025-06-30")
+    shown = narration.narrate(
+        "profile_former", "en", district="[Kon Rẫy](javascript:alert(1)) *cũ*", valid_to="2025-06-30"
+    )
     assert shown.startswith(r"\[Kon Rẫy\](javascript:alert(1)) \*cũ\* is a former district: it existed until 2025")
 
 
@@ -109,21 +128,31 @@ def test_value_in_a_code_span_is_kept_literal_unless_a_backtick_would_end_the_sp
 
 
 def test_caveats_section_shows_markup_in_unit_names_as_text():
-    caveat = {"id": "not_compared", "units": ["<script>alert(2)</script>"],
-              "text": "Reported but not compared: <script>alert(2)</script> (a metric)."}
-    comparison = comparison_report.Comparison(params=SimpleNamespace(lang="en"), facts={}, availability=None,
-                                              compared=None,
-                               table=None, caveats=[caveat])
+    caveat = {
+        "id": "not_compared",
+        "units": ["<script>alert(2)</script>"],
+        "text": "Reported but not compared: <script>alert(2)</script> (a metric).",
+    }
+    comparison = comparison_report.Comparison(
+        params=SimpleNamespace(lang="en"), facts={}, availability=None, compared=None, table=None, caveats=[caveat]
+    )
     _, items = comparison_report.comparison_section(comparison, "caveats")
     assert items.data == "- Reported but not compared: &lt;script&gt;alert(2)&lt;/script&gt; (a metric)."
 
 
 def test_show_table_labels_columns_in_the_language_and_ticks_booleans():
-    frame = pd.DataFrame({"obs_ids": ["O1;C1", "O2"], "estimate": [1639.5, 75.51], "count": [1639, 2],
-                          "approximate": [True, False], "severity": ["warning", "info"], "extra": ["x", "y"]})
+    frame = pd.DataFrame(
+        {
+            "obs_ids": ["O1;C1", "O2"],
+            "estimate": [1639.5, 75.51],
+            "count": [1639, 2],
+            "approximate": [True, False],
+            "severity": ["warning", "info"],
+            "extra": ["x", "y"],
+        }
+    )
     styled = formatting.show_table(frame, "vi", ["obs_ids", "estimate", "count", "approximate", "severity", "extra"])
-    assert list(styled.data.columns) == ["Số liệu sử dụng", "Ước lượng", "Số cảnh báo", "Ước chừng", "Mức độ",
-                                         "extra"]
+    assert list(styled.data.columns) == ["Số liệu sử dụng", "Ước lượng", "Số cảnh báo", "Ước chừng", "Mức độ", "extra"]
     assert styled.data["Ước chừng"].tolist() == ["✓", ""]
     assert styled.data["Mức độ"].tolist() == ["cần chú ý", "thông tin"]
     assert styled.data["Số liệu sử dụng"].tolist() == ["O1; C1", "O2"]
@@ -135,17 +164,25 @@ def test_show_table_labels_columns_in_the_language_and_ticks_booleans():
 
 def test_value_text_keeps_the_printed_decimals_hedge_and_percent_sign():
     values = pd.Series([1639.0, 75.51, 1800.0, 10.2, None])
-    shown = formatting.value_text(values, pd.Series([0, 2, 0, 1, 0]),
-                          pd.Series(["exact", "exact", "more_than", "about", "exact"]),
-                          pd.Series(["count", "percent", "count", "percent", "count"]), "en")
+    shown = formatting.value_text(
+        values,
+        pd.Series([0, 2, 0, 1, 0]),
+        pd.Series(["exact", "exact", "more_than", "about", "exact"]),
+        pd.Series(["count", "percent", "count", "percent", "count"]),
+        "en",
+    )
     assert shown.tolist() == ["1,639", "75.51%", "more than 1,800", "about 10.2%", ""]
 
 
 def test_period_text_shows_one_date_for_stocks_and_a_range_for_flows():
     start = pd.Series(pd.to_datetime(["2020-01-01", "2021-06-20", None, None]))
     end = pd.Series(pd.to_datetime(["2021-08-23", "2021-06-20", "2021-08-23", None]))
-    assert formatting.period_text(start, end).tolist() == ["2020-01-01 – 2021-08-23", "2021-06-20",
-                                                           "? – 2021-08-23", ""]
+    assert formatting.period_text(start, end).tolist() == [
+        "2020-01-01 – 2021-08-23",
+        "2021-06-20",
+        "? – 2021-08-23",
+        "",
+    ]
 
 
 def test_overlaps_keeps_intervals_touching_the_period_and_drops_undated_ones_only_with_a_period():
@@ -159,58 +196,95 @@ def test_overlaps_keeps_intervals_touching_the_period_and_drops_undated_ones_onl
 def test_sources_of_lists_each_source_once_sorted_and_empty_for_no_figures():
     obs = pd.DataFrame({"obs_id": ["O1", "O2", "C1"], "source_id": ["S002", "S001", "C001"]})
     assert formatting.sources_of(pd.Series(["O1;O2;C1", "O2;O2", "", None], index=[5, 6, 7, 8]), obs).to_dict() == {
-        5: "C001;S001;S002", 6: "S001", 7: "", 8: ""}
+        5: "C001;S001;S002",
+        6: "S001",
+        7: "",
+        8: "",
+    }
 
 
 def test_flag_items_count_a_flag_once_per_source_and_district_in_crosstabs():
-    flags = pd.DataFrame({"rule": ["conflicting_sources", "hedged_value"], "severity": ["warning", "info"],
-                          "obs_ids": ["O1;O2;O3", "O3"]})
-    obs = pd.DataFrame({"obs_id": ["O1", "O2", "O3"], "source_id": ["S1", "S1", "S2"],
-                        "district_code": ["614", "614", None], "unit_code": ["614", "23320", "62"]})
+    flags = pd.DataFrame(
+        {
+            "rule": ["conflicting_sources", "hedged_value"],
+            "severity": ["warning", "info"],
+            "obs_ids": ["O1;O2;O3", "O3"],
+        }
+    )
+    obs = pd.DataFrame(
+        {
+            "obs_id": ["O1", "O2", "O3"],
+            "source_id": ["S1", "S1", "S2"],
+            "district_code": ["614", "614", None],
+            "unit_code": ["614", "23320", "62"],
+        }
+    )
     items = quality_report.flag_items(flags, obs)
     assert len(items) == 4
     by_source = quality_report._crosstab(items, "source_id")
-    assert by_source.to_dict(orient="index") == {"S1": {"conflicting_sources": 1, "hedged_value": 0},
-                                                 "S2": {"conflicting_sources": 1, "hedged_value": 1}}
+    assert by_source.to_dict(orient="index") == {
+        "S1": {"conflicting_sources": 1, "hedged_value": 0},
+        "S2": {"conflicting_sources": 1, "hedged_value": 1},
+    }
     assert quality_report._crosstab(items, "place").index.tolist() == ["614", "62"]
 
 
 def _compared_rows(**changes) -> pd.DataFrame:
-    rows = pd.DataFrame({
-        "unit_label": ["Kon Rẫy", "Đắk Hà", "Sa Thầy"], "metric": "disciplined_per_1000_member_years",
-        "label_en": "Members disciplined per 1,000 member-years",
-        "label_vi": "Số đảng viên bị kỷ luật trên 1.000 đảng viên-năm",
-        "kind": "rate", "comparison": ["similar", "lower", "not compared"],
-        "comparison_reason": [None, None, "no denominator: party_members not reported"],
-        "approximate": [False, True, False],
-        "flags": ["breakdown_exceeds_total;historical_unit", "historical_unit;hedged_value", ""],
-        "obs_ids": ["O0022;O0011", "O0050;O0051", "O0060"],
-        "denominator": [1639.0, 3362.0, None], "exposure": [2697.0, 5531.0, None],
-        "benchmark": 4.0, "benchmark_source": "given",
-        "period_start": pd.to_datetime(["2020-01-01", "2020-01-01", None]),
-        "period_end": pd.to_datetime(["2021-08-23", "2021-08-23", None])})
+    rows = pd.DataFrame(
+        {
+            "unit_label": ["Kon Rẫy", "Đắk Hà", "Sa Thầy"],
+            "metric": "disciplined_per_1000_member_years",
+            "label_en": "Members disciplined per 1,000 member-years",
+            "label_vi": "Số đảng viên bị kỷ luật trên 1.000 đảng viên-năm",
+            "kind": "rate",
+            "comparison": ["similar", "lower", "not compared"],
+            "comparison_reason": [None, None, "no denominator: party_members not reported"],
+            "approximate": [False, True, False],
+            "flags": ["breakdown_exceeds_total;historical_unit", "historical_unit;hedged_value", ""],
+            "obs_ids": ["O0022;O0011", "O0050;O0051", "O0060"],
+            "denominator": [1639.0, 3362.0, None],
+            "exposure": [2697.0, 5531.0, None],
+            "benchmark": 4.0,
+            "benchmark_source": "given",
+            "period_start": pd.to_datetime(["2020-01-01", "2020-01-01", None]),
+            "period_end": pd.to_datetime(["2021-08-23", "2021-08-23", None]),
+        }
+    )
     return rows.assign(**changes)
 
 
-FLAGS = pd.DataFrame({"rule": ["breakdown_exceeds_total", "historical_unit", "hedged_value"],
-                      "obs_ids": ["O0022;O0023;O0024;O0025", "O0022;O0011;O0050;O0051", "O0050"]})
+FLAGS = pd.DataFrame(
+    {
+        "rule": ["breakdown_exceeds_total", "historical_unit", "hedged_value"],
+        "obs_ids": ["O0022;O0023;O0024;O0025", "O0022;O0011;O0050;O0051", "O0050"],
+    }
+)
 
 
 def test_caveats_name_the_district_metric_and_figures_behind_each():
     caveats = comparison_report.comparison_caveats(_compared_rows(), "en", FLAGS)
     by_id = {c["id"]: c for c in caveats}
-    assert list(by_id) == ["national_benchmark", "breakdown_exceeds_total", "approximate", "exposure_from_one_stock",
-                           "not_compared", "historical_unit"]
+    assert list(by_id) == [
+        "national_benchmark",
+        "breakdown_exceeds_total",
+        "approximate",
+        "exposure_from_one_stock",
+        "not_compared",
+        "historical_unit",
+    ]
     assert by_id["breakdown_exceeds_total"]["units"] == ["Kon Rẫy"]
     assert by_id["breakdown_exceeds_total"]["text"].startswith(
         "Kon Rẫy (Members disciplined per 1,000 member-years; figures O0022, O0023, O0024, O0025): the published "
-        "breakdown of discipline by form adds up to more than the published total")
+        "breakdown of discipline by form adds up to more than the published total"
+    )
     assert by_id["approximate"]["text"].startswith("Đắk Hà (Members disciplined per 1,000 member-years): a figure")
     assert by_id["exposure_from_one_stock"]["text"].endswith(
         "Kon Rẫy: 1,639 members × 1.65 years = 2,697 member-years; "
-        "Đắk Hà: 3,362 members × 1.65 years = 5,531 member-years.")
+        "Đắk Hà: 3,362 members × 1.65 years = 5,531 member-years."
+    )
     assert by_id["not_compared"]["text"] == (
-        "Published but not compared: no denominator: Sa Thầy (Members disciplined per 1,000 member-years).")
+        "Published but not compared: no denominator: Sa Thầy (Members disciplined per 1,000 member-years)."
+    )
     assert by_id["historical_unit"]["units"] == ["Kon Rẫy", "Đắk Hà"]
 
 
@@ -222,8 +296,9 @@ def test_caveats_cite_a_national_benchmark_only_when_it_is_the_anchor():
 
 
 def test_caveats_without_the_flags_table_still_name_district_and_metric():
-    [caveat] = [c for c in comparison_report.comparison_caveats(_compared_rows(), "en")
-                if c["id"] == "breakdown_exceeds_total"]
+    [caveat] = [
+        c for c in comparison_report.comparison_caveats(_compared_rows(), "en") if c["id"] == "breakdown_exceeds_total"
+    ]
     assert caveat["text"].startswith("Kon Rẫy (Members disciplined per 1,000 member-years): the published")
 
 
@@ -235,23 +310,30 @@ def test_caveats_flag_rules_match_whole_rule_ids_only():
 def test_caveats_say_when_periods_differ_and_follow_the_language():
     rows = _compared_rows(period_end=pd.to_datetime(["2021-08-23", "2022-12-31", None]))
     caveats = {c["id"]: c["text"] for c in comparison_report.comparison_caveats(rows, "vi")}
-    assert caveats["periods_differ"].startswith("Các ước lượng thuộc 2 thời điểm hoặc thời kỳ khác nhau, từ "
-                                                "2020-01-01 đến 2022-12-31")
-    assert caveats["not_compared"] == ("Có số liệu nhưng không so sánh được: không có mẫu số: Sa Thầy (Số đảng viên "
-                                       "bị kỷ luật trên 1.000 đảng viên-năm).")
-    assert caveats["exposure_from_one_stock"].endswith("Kon Rẫy: 1.639 đảng viên × 1,65 năm = 2.697 đảng viên-năm; "
-                                                       "Đắk Hà: 3.362 đảng viên × 1,65 năm = 5.531 đảng viên-năm.")
+    assert caveats["periods_differ"].startswith(
+        "Các ước lượng thuộc 2 thời điểm hoặc thời kỳ khác nhau, từ 2020-01-01 đến 2022-12-31"
+    )
+    assert caveats["not_compared"] == (
+        "Có số liệu nhưng không so sánh được: không có mẫu số: Sa Thầy (Số đảng viên "
+        "bị kỷ luật trên 1.000 đảng viên-năm)."
+    )
+    assert caveats["exposure_from_one_stock"].endswith(
+        "Kon Rẫy: 1.639 đảng viên × 1,65 năm = 2.697 đảng viên-năm; "
+        "Đắk Hà: 3.362 đảng viên × 1,65 năm = 5.531 đảng viên-năm."
+    )
 
 
 def test_benchmark_text_cites_the_national_anchor_it_equals():
     text, anchor = comparison_report.benchmark_text(4.0, ["disciplined_per_1000_member_years"], "vi")
     assert anchor == "disciplined_per_1000_member_years"
-    assert text.startswith("4 trên 1.000 đảng viên-năm, là mốc toàn quốc: khoảng 20.000 đảng viên bị kỷ luật năm "
-                           "2021 và 24.160 năm 2023")
+    assert text.startswith(
+        "4 trên 1.000 đảng viên-năm, là mốc toàn quốc: khoảng 20.000 đảng viên bị kỷ luật năm 2021 và 24.160 năm 2023"
+    )
     text, anchor = comparison_report.benchmark_text(4.5, ["disciplined_per_1000_member_years"], "en")
     assert anchor is None and "not one of the national anchors" in text
     assert comparison_report.benchmark_text("pooled", ["x"], "en")[0].startswith(
-        "the pooled value of the districts compared")
+        "the pooled value of the districts compared"
+    )
 
 
 def test_row_flags_leave_out_the_flag_stated_once_per_report():
@@ -266,21 +348,41 @@ def test_tables_escape_text_from_the_raw_tables():
 
 def test_write_artifact_writes_plain_json_atomically_and_none_writes_nothing(tmp_path):
     target = tmp_path / "a.json"
-    artifact = {"kind": "x", "n": pd.Series([3]).iloc[0], "x": float("nan"), "when": pd.Timestamp("2021-08-23"),
-                "path": Path("/p"), "nested": [{"ok": pd.Series([True]).iloc[0]}], "tên": "Kon Rẫy"}
+    artifact = {
+        "kind": "x",
+        "n": pd.Series([3]).iloc[0],
+        "x": float("nan"),
+        "when": pd.Timestamp("2021-08-23"),
+        "path": Path("/p"),
+        "nested": [{"ok": pd.Series([True]).iloc[0]}],
+        "tên": "Kon Rẫy",
+    }
     assert formatting.write_artifact(artifact, target) == target
     assert json.loads(target.read_text(encoding="utf-8")) == {
-        "kind": "x", "n": 3, "x": None, "when": "2021-08-23", "path": "/p", "nested": [{"ok": True}],
-        "tên": "Kon Rẫy"}
+        "kind": "x",
+        "n": 3,
+        "x": None,
+        "when": "2021-08-23",
+        "path": "/p",
+        "nested": [{"ok": True}],
+        "tên": "Kon Rẫy",
+    }
     assert "Kon Rẫy" in target.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
     assert formatting.write_artifact(artifact, None) is None
 
 
 def test_unknown_sections_are_refused():
-    quality = quality_report.Quality(params=SimpleNamespace(lang="en"), facts={}, tables=None, rules=None,
-                                     by_source=None,
-                         by_district=None, flags=None, rejects=None)
+    quality = quality_report.Quality(
+        params=SimpleNamespace(lang="en"),
+        facts={},
+        tables=None,
+        rules=None,
+        by_source=None,
+        by_district=None,
+        flags=None,
+        rejects=None,
+    )
     with pytest.raises(UsageError, match="unknown quality section 'charts'"):
         quality_report.quality_section(quality, "charts")
 
@@ -294,14 +396,15 @@ def test_profile_of_a_period_without_figures_says_so_and_shows_no_tables(small_d
     params = validate_profile_params("Kon Rẫy", period_start="1900", period_end="1901", data_dir=small_raw)
     profile = _profile(small_dataset, params)
     [intro] = profile_report.profile_section(profile, "intro")
-    assert ("No published figure about Kon Rẫy falls in this period, so the rest of the report is empty."
-            in intro.data)
-    assert intro.data.endswith("Kon Rẫy is a former district: it existed until 2025-06-30. The figures describe it "
-                               "as it was then.")
+    assert "No published figure about Kon Rẫy falls in this period, so the rest of the report is empty." in intro.data
+    assert intro.data.endswith(
+        "Kon Rẫy is a former district: it existed until 2025-06-30. The figures describe it as it was then."
+    )
     assert profile_report.profile_section(profile, "figures") == []
     assert profile_report.profile_section(profile, "sources") == []
     assert profile_report.profile_section(profile, "metrics")[0].data.endswith(
-        "No metric can be formed from the figures about Kon Rẫy.")
+        "No metric can be formed from the figures about Kon Rẫy."
+    )
     plots = profile_report.profile_plots(profile)
     assert plots == {}
     artifact = profile_report.profile_artifact(profile, plots)
@@ -330,7 +433,9 @@ def test_comparison_availability_keeps_every_district_compared_even_without_figu
     assert (matrix.loc[("608", "Kon Tum")] != "computed").all()
     trail = comparison.table.set_index(["unit_code", "metric"])
     assert trail.loc[("615", "village_heads_party_members_share"), ["obs_ids", "source_ids"]].tolist() == [
-        "O0015;O0014", "S001"]
+        "O0015;O0014",
+        "S001",
+    ]
 
 
 # ----------------------------------------------------------------------- comparison: what the notebook computes
@@ -357,7 +462,10 @@ def test_comparison_within_a_period_keeps_districts_outside_it_with_the_reason(s
     rows = comparison.table.set_index(["unit_code", "metric"])
     outside = rows.loc[("614", "admissions_per_100_member_years")]
     assert (outside["comparison"], outside["full_reason"], outside["reason"]) == (
-        "not compared", "no figure in the period", "không có số liệu trong thời kỳ")
+        "not compared",
+        "no figure in the period",
+        "không có số liệu trong thời kỳ",
+    )
     assert rows.loc[("615", "admissions_per_100_member_years"), "period"] == "2020-10-01 – 2023-06-30"
     intro = comparison_report.comparison_section(comparison, "intro")[0].data
     assert intro.startswith("# So sánh các huyện của tỉnh Kon Tum: kết nạp đảng viên mới")
@@ -373,18 +481,23 @@ def test_comparison_of_a_region_is_titled_by_the_region_and_of_all_by_every_prov
     units = (small_raw / "units.csv").read_text(encoding="utf-8")
     header, rest = units.split("\n", 1)
     rest = rest.replace("province,,", "province,R-TN,")
-    (small_raw / "units.csv").write_text(f"{header}\nR-TN,Tây Nguyên,Vùng Tây Nguyên,region,,,,,\n{rest}",
-                                         encoding="utf-8")
+    (small_raw / "units.csv").write_text(
+        f"{header}\nR-TN,Tây Nguyên,Vùng Tây Nguyên,region,,,,,\n{rest}", encoding="utf-8"
+    )
     ds = load_dataset(small_raw)
-    region = _comparison(ds, validate_comparison_params(province=None, region="Tây Nguyên", family="admissions",
-                                                        data_dir=small_raw))
+    region = _comparison(
+        ds, validate_comparison_params(province=None, region="Tây Nguyên", family="admissions", data_dir=small_raw)
+    )
     assert comparison_report.comparison_section(region, "intro")[0].data.startswith(
-        "# Comparing the districts of the Tây Nguyên region: admissions of new members")
+        "# Comparing the districts of the Tây Nguyên region: admissions of new members"
+    )
     assert {"608", "614", "615"} <= set(region.compared["unit_code"])
-    everywhere = _comparison(ds, validate_comparison_params(province=None, region="all", family="admissions",
-                                                            lang="vi", data_dir=small_raw))
+    everywhere = _comparison(
+        ds, validate_comparison_params(province=None, region="all", family="admissions", lang="vi", data_dir=small_raw)
+    )
     assert comparison_report.comparison_section(everywhere, "intro")[0].data.startswith(
-        "# So sánh các huyện của tất cả các tỉnh trong bảng đơn vị hành chính")
+        "# So sánh các huyện của tất cả các tỉnh trong bảng đơn vị hành chính"
+    )
 
 
 def test_funnel_points_are_labelled_with_the_period_of_their_figure(small_dataset, small_raw):
@@ -396,8 +509,7 @@ def test_funnel_points_are_labelled_with_the_period_of_their_figure(small_datase
     assert labels == ["Kon Rẫy (2021-01-01 – 2021-08-23)", "Đắk Hà (2020-10-01 – 2023-06-30)"]
 
 
-def test_rows_on_different_bases_show_their_basis_and_a_caveat_says_they_are_compared_as_one(small_dataset,
-                                                                                               small_raw):
+def test_rows_on_different_bases_show_their_basis_and_a_caveat_says_they_are_compared_as_one(small_dataset, small_raw):
     from analysis import compare_districts, compute_metrics
     from analysis.reports.parameters import validate_comparison_params
 
@@ -412,17 +524,31 @@ def test_rows_on_different_bases_show_their_basis_and_a_caveat_says_they_are_com
     assert caveat["units"] == ["Kon Rẫy", "Đắk Hà"]
     assert "Kon Rẫy (Admissions per 100 member-years: village cells)" in caveat["text"]
     assert {row["basis"] for row in comparison_report.comparison_artifact(comparison, {})["rows"]} >= {
-        "village cells", "commune-level organisations"}
+        "village cells",
+        "commune-level organisations",
+    }
 
 
 def test_periods_further_apart_than_the_denominator_tolerance_are_said_to_be(small_dataset):
-    rows = pd.DataFrame({"unit_label": ["A", "B"], "metric": "d", "label_en": "Rate d", "label_vi": "Tỷ lệ d",
-                         "kind": "share", "comparison": ["similar", "lower"], "comparison_reason": None,
-                         "approximate": False, "flags": "", "obs_ids": ["O1", "O2"],
-                         "period_start": pd.to_datetime(["2016-01-01", "2023-01-01"]),
-                         "period_end": pd.to_datetime(["2016-12-31", "2023-12-31"])})
+    rows = pd.DataFrame(
+        {
+            "unit_label": ["A", "B"],
+            "metric": "d",
+            "label_en": "Rate d",
+            "label_vi": "Tỷ lệ d",
+            "kind": "share",
+            "comparison": ["similar", "lower"],
+            "comparison_reason": None,
+            "approximate": False,
+            "flags": "",
+            "obs_ids": ["O1", "O2"],
+            "period_start": pd.to_datetime(["2016-01-01", "2023-01-01"]),
+            "period_end": pd.to_datetime(["2016-12-31", "2023-12-31"]),
+        }
+    )
     caveats = {c["id"]: c["text"] for c in comparison_report.comparison_caveats(rows, "en")}
     assert caveats["periods_far_apart"].startswith(
-        "The periods compared end 2,556 days apart (2016-12-31 to 2023-12-31), more than the 730 days")
+        "The periods compared end 2,556 days apart (2016-12-31 to 2023-12-31), more than the 730 days"
+    )
     near = rows.assign(period_end=pd.to_datetime(["2022-12-31", "2023-12-31"]))
     assert "periods_far_apart" not in {c["id"] for c in comparison_report.comparison_caveats(near, "en")}

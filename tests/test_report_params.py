@@ -9,8 +9,14 @@ import pytest
 from analysis.stats.intervals import conf_levels
 from analysis.errors import EXIT_USAGE, InputError, UsageError
 from analysis.reports.parameters import (
-    ComparisonParams, ProfileParams, check_benchmark, check_output_json, check_period,
-    validate_comparison_params, validate_profile_params, validate_quality_params,
+    ComparisonParams,
+    ProfileParams,
+    check_benchmark,
+    check_output_json,
+    check_period,
+    validate_comparison_params,
+    validate_profile_params,
+    validate_quality_params,
 )
 
 UNITS = """unit_code,name,full_name,level,parent_code,valid_from,valid_to,aliases
@@ -44,8 +50,9 @@ def test_profile_district_in_any_known_spelling_or_code_resolves_to_its_code(raw
 def test_profile_unknown_district_lists_the_valid_districts_of_that_province_only(raw):
     with pytest.raises(UsageError) as caught:
         validate_profile_params("Kon Rây Mới", data_dir=raw)
-    assert str(caught.value) == ("district: unknown district 'Kon Rây Mới' in Kon Tum; "
-                                 "valid districts: Đắk Hà, Kon Rẫy, Kon Tum")
+    assert str(caught.value) == (
+        "district: unknown district 'Kon Rây Mới' in Kon Tum; valid districts: Đắk Hà, Kon Rẫy, Kon Tum"
+    )
     assert caught.value.exit_code == EXIT_USAGE
 
 
@@ -73,9 +80,17 @@ def test_profile_unknown_province_lists_the_provinces(raw):
 
 def test_profile_defaults_keep_no_period_english_and_no_artifact(raw):
     params = validate_profile_params("Kon Rẫy", data_dir=raw)
-    assert params == ProfileParams(district="Kon Rẫy", unit_code="614", province="Kon Tum", province_code="62",
-                                   period_start=None, period_end=None, lang="en", data_dir=raw.resolve(),
-                                   output_json=None)
+    assert params == ProfileParams(
+        district="Kon Rẫy",
+        unit_code="614",
+        province="Kon Tum",
+        province_code="62",
+        period_start=None,
+        period_end=None,
+        lang="en",
+        data_dir=raw.resolve(),
+        output_json=None,
+    )
 
 
 def test_profile_partial_period_dates_widen_to_whole_months_and_years(raw):
@@ -88,12 +103,15 @@ def test_profile_period_far_outside_the_data_is_allowed(raw):
     assert (params.period_start, params.period_end) == ("1900-01-01", "2100-12-31")
 
 
-@pytest.mark.parametrize("start, end, message", [
-    ("2021", "2020", "period_end: ends (2020-12-31) before it starts (2021-01-01)"),
-    ("20/6/2021", None, "period_start: not a date: '20/6/2021' (use YYYY, YYYY-MM or YYYY-MM-DD)"),
-    (None, "2021-13", "period_end: not a date: '2021-13' (use YYYY, YYYY-MM or YYYY-MM-DD)"),
-    (None, 2021.5, "period_end: not a date: 2021.5 (use YYYY, YYYY-MM or YYYY-MM-DD)"),
-])
+@pytest.mark.parametrize(
+    "start, end, message",
+    [
+        ("2021", "2020", "period_end: ends (2020-12-31) before it starts (2021-01-01)"),
+        ("20/6/2021", None, "period_start: not a date: '20/6/2021' (use YYYY, YYYY-MM or YYYY-MM-DD)"),
+        (None, "2021-13", "period_end: not a date: '2021-13' (use YYYY, YYYY-MM or YYYY-MM-DD)"),
+        (None, 2021.5, "period_end: not a date: 2021.5 (use YYYY, YYYY-MM or YYYY-MM-DD)"),
+    ],
+)
 def test_bad_periods_are_refused_with_the_parameter_named(start, end, message):
     with pytest.raises(UsageError) as caught:
         check_period(start, end)
@@ -127,10 +145,13 @@ def test_output_json_relative_path_is_taken_from_the_working_directory(raw, tmp_
     assert params.output_json == tmp_path.resolve() / "profile.json"
 
 
-@pytest.mark.parametrize("path, message", [
-    ("nowhere/report.json", "output_json: folder does not exist: "),
-    ("report.html", "output_json: must be a .json file name, not 'report.html'"),
-])
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("nowhere/report.json", "output_json: folder does not exist: "),
+        ("report.html", "output_json: must be a .json file name, not 'report.html'"),
+    ],
+)
 def test_output_json_must_be_a_json_name_in_an_existing_folder(tmp_path, monkeypatch, path, message):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UsageError) as caught:
@@ -149,10 +170,21 @@ def test_validation_stops_at_the_first_bad_value_before_reading_data(tmp_path):
 
 def test_comparison_defaults_take_every_district_of_the_province(raw):
     params = validate_comparison_params(data_dir=raw)
-    assert params == ComparisonParams(province="Kon Tum", province_code="62", region=None, region_code=None,
-                                      unit_codes=("608", "614", "615"), districts=None, family="discipline",
-                                      benchmark="pooled", levels=(0.95, 0.998), period=None, lang="en",
-                                      data_dir=raw.resolve(), output_json=None)
+    assert params == ComparisonParams(
+        province="Kon Tum",
+        province_code="62",
+        region=None,
+        region_code=None,
+        unit_codes=("608", "614", "615"),
+        districts=None,
+        family="discipline",
+        benchmark="pooled",
+        levels=(0.95, 0.998),
+        period=None,
+        lang="en",
+        data_dir=raw.resolve(),
+        output_json=None,
+    )
 
 
 def test_comparison_named_districts_resolve_and_duplicates_count_once(raw):
@@ -163,8 +195,9 @@ def test_comparison_named_districts_resolve_and_duplicates_count_once(raw):
 def test_comparison_names_every_unknown_district_at_once(raw):
     with pytest.raises(UsageError) as caught:
         validate_comparison_params(districts=["Kon Rẫy", "Xyz", "Ia Grai"], data_dir=raw)
-    assert str(caught.value) == ("districts: unknown district(s) 'Xyz', 'Ia Grai' in Kon Tum; "
-                                 "valid districts: Đắk Hà, Kon Rẫy, Kon Tum")
+    assert str(caught.value) == (
+        "districts: unknown district(s) 'Xyz', 'Ia Grai' in Kon Tum; valid districts: Đắk Hà, Kon Rẫy, Kon Tum"
+    )
 
 
 @pytest.mark.parametrize("districts", [["Kon Rẫy"], "Kon Rẫy", ["Kon Rẫy", "kon ray"]])
@@ -180,13 +213,15 @@ def test_comparison_districts_must_be_a_list_or_none(raw, districts):
 
 
 def test_comparison_unknown_family_lists_the_families(raw):
-    with pytest.raises(UsageError, match="^family: unknown family 'inspection'; use one of coverage, admissions, "
-                                         "discipline$"):
+    with pytest.raises(
+        UsageError, match="^family: unknown family 'inspection'; use one of coverage, admissions, discipline$"
+    ):
         validate_comparison_params(family="inspection", data_dir=raw)
 
 
-@pytest.mark.parametrize("given, expected", [("pooled", "pooled"), (" Pooled ", "pooled"), (4, 4.0),
-                                             ("8.95", 8.95), (0, 0.0)])
+@pytest.mark.parametrize(
+    "given, expected", [("pooled", "pooled"), (" Pooled ", "pooled"), (4, 4.0), ("8.95", 8.95), (0, 0.0)]
+)
 def test_benchmark_is_pooled_or_a_number(given, expected):
     assert check_benchmark(given) == expected
 
@@ -197,8 +232,9 @@ def test_benchmark_refuses_anything_else(given):
         check_benchmark(given)
 
 
-@pytest.mark.parametrize("given", [[0.998, 0.95], [0.95], [0.95, 0.95], [0, 0.5], [0.8, 0.95],
-                                   "0.95", [0.95, "0.998"], [True, 0.998]])
+@pytest.mark.parametrize(
+    "given", [[0.998, 0.95], [0.95], [0.95, 0.95], [0, 0.5], [0.8, 0.95], "0.95", [0.95, "0.998"], [True, 0.998]]
+)
 def test_levels_must_be_two_increasing_levels_as_phe_reads_them(given):
     with pytest.raises(UsageError, match=r"^levels: "):
         conf_levels(given, count=2, field="levels")
@@ -222,14 +258,19 @@ def test_quality_params_check_language_folder_and_artifact(raw, tmp_path):
 def test_profile_district_of_another_province_says_which_province_it_is_in(raw):
     with pytest.raises(UsageError) as caught:
         validate_profile_params("Ia Grai", data_dir=raw)
-    assert str(caught.value).endswith("valid districts: Đắk Hà, Kon Rẫy, Kon Tum ('Ia Grai' is a district of "
-                                      "Gia Lai: set province)")
+    assert str(caught.value).endswith(
+        "valid districts: Đắk Hà, Kon Rẫy, Kon Tum ('Ia Grai' is a district of Gia Lai: set province)"
+    )
 
 
 def test_profile_without_province_finds_the_district_in_any_province(raw):
     params = validate_profile_params("Ia Grai", province=None, data_dir=raw)
     assert (params.district, params.unit_code, params.province, params.province_code) == (
-        "Ia Grai", "625", "Gia Lai", "64")
+        "Ia Grai",
+        "625",
+        "Gia Lai",
+        "64",
+    )
 
 
 def test_profile_without_province_refuses_a_name_of_several_provinces_and_suggests_close_names(raw):
@@ -237,14 +278,18 @@ def test_profile_without_province_refuses_a_name_of_several_provinces_and_sugges
         validate_profile_params("Ia Gray", province=None, data_dir=raw)
     extra = "626,Kon Rẫy,Huyện Kon Rẫy,district,64,,,\n"
     (raw / "units.csv").write_text(UNITS + extra, encoding="utf-8")
-    with pytest.raises(UsageError, match=r"^district: district 'Kon Rẫy' exists in several provinces "
-                                         r"\(Gia Lai, Kon Tum\); set province$"):
+    with pytest.raises(
+        UsageError,
+        match=r"^district: district 'Kon Rẫy' exists in several provinces "
+        r"\(Gia Lai, Kon Tum\); set province$",
+    ):
         validate_profile_params("Kon Rẫy", province=None, data_dir=raw)
 
 
 def test_comparison_of_a_province_with_one_district_says_so(raw):
-    with pytest.raises(UsageError, match="^province: a comparison needs at least two districts; Gia Lai has "
-                                         "Ia Grai in the unit table$"):
+    with pytest.raises(
+        UsageError, match="^province: a comparison needs at least two districts; Gia Lai has Ia Grai in the unit table$"
+    ):
         validate_comparison_params(province="Gia Lai", data_dir=raw)
 
 
@@ -266,15 +311,20 @@ def regional(raw: Path) -> Path:
 def test_comparison_region_in_any_spelling_takes_the_districts_of_its_provinces(regional, given):
     params = validate_comparison_params(province=None, region=given, data_dir=regional)
     assert (params.province, params.province_code, params.region, params.region_code) == (
-        None, None, "Tây Nguyên", "R-TN")
+        None,
+        None,
+        "Tây Nguyên",
+        "R-TN",
+    )
     assert params.unit_codes == ("608", "614", "615", "625") and params.place == "Tây Nguyên"
 
 
 def test_comparison_all_takes_every_district_and_names_districts_of_several_provinces(regional):
     params = validate_comparison_params(province=None, region="ALL", data_dir=regional)
     assert (params.region, params.region_code, params.unit_codes) == ("all", None, ("608", "614", "615", "625"))
-    chosen = validate_comparison_params(province=None, region="all", districts=["Ia Grai", "Kon Ray"],
-                                        data_dir=regional)
+    chosen = validate_comparison_params(
+        province=None, region="all", districts=["Ia Grai", "Kon Ray"], data_dir=regional
+    )
     assert (chosen.unit_codes, chosen.districts) == (("614", "625"), ("614", "625"))
 
 
@@ -289,34 +339,47 @@ def test_comparison_region_and_province_together_is_refused_with_the_way_out(reg
 def test_comparison_unknown_region_lists_the_regions_and_all(regional):
     with pytest.raises(UsageError) as caught:
         validate_comparison_params(province=None, region="Bắc Bộ", data_dir=regional)
-    assert str(caught.value) == ("region: unknown region 'Bắc Bộ'; valid regions: Tây Nguyên, "
-                                 "or 'all' for every district")
+    assert str(caught.value) == (
+        "region: unknown region 'Bắc Bộ'; valid regions: Tây Nguyên, or 'all' for every district"
+    )
 
 
 def test_comparison_district_outside_the_region_is_named(regional):
     text = (regional / "units.csv").read_text(encoding="utf-8")
-    (regional / "units.csv").write_text(text + "49,Quảng Nam,Tỉnh Quảng Nam,province,,,,\n"
-                                        "503,Nam Giang,Huyện Nam Giang,district,49,,,\n", encoding="utf-8")
+    (regional / "units.csv").write_text(
+        text + "49,Quảng Nam,Tỉnh Quảng Nam,province,,,,\n503,Nam Giang,Huyện Nam Giang,district,49,,,\n",
+        encoding="utf-8",
+    )
     with pytest.raises(UsageError) as caught:
-        validate_comparison_params(province=None, region="Tây Nguyên", districts=["Kon Rẫy", "Nam Giang", "Xyz"],
-                                   data_dir=regional)
+        validate_comparison_params(
+            province=None, region="Tây Nguyên", districts=["Kon Rẫy", "Nam Giang", "Xyz"], data_dir=regional
+        )
     assert str(caught.value).startswith("districts: unknown district(s) 'Nam Giang' (not in Tây Nguyên), 'Xyz' (")
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    (None, None), ("2021", ("2021-01-01", "2021-12-31")), (2021, ("2021-01-01", "2021-12-31")),
-    (["2019", "2023-06"], ("2019-01-01", "2023-06-30")), (("2020-03-01", 2020), ("2020-03-01", "2020-12-31")),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (None, None),
+        ("2021", ("2021-01-01", "2021-12-31")),
+        (2021, ("2021-01-01", "2021-12-31")),
+        (["2019", "2023-06"], ("2019-01-01", "2023-06-30")),
+        (("2020-03-01", 2020), ("2020-03-01", "2020-12-31")),
+    ],
+)
 def test_comparison_period_is_a_year_a_date_or_a_pair_spanning_whole_years_and_months(raw, given, expected):
     assert validate_comparison_params(period=given, data_dir=raw).period == expected
 
 
-@pytest.mark.parametrize(("given", "message"), [
-    (["2023", "2021"], "period: ends (2021-12-31) before it starts (2023-01-01)"),
-    ("last year", "period: not a date: 'last year' (use YYYY, YYYY-MM or YYYY-MM-DD)"),
-    (["2020"], "period: must be None, a year or date, or a list of two; got ['2020']"),
-    (["2020", None], "period: must be None, a year or date, or a list of two; got ['2020', None]"),
-])
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (["2023", "2021"], "period: ends (2021-12-31) before it starts (2023-01-01)"),
+        ("last year", "period: not a date: 'last year' (use YYYY, YYYY-MM or YYYY-MM-DD)"),
+        (["2020"], "period: must be None, a year or date, or a list of two; got ['2020']"),
+        (["2020", None], "period: must be None, a year or date, or a list of two; got ['2020', None]"),
+    ],
+)
 def test_comparison_period_that_is_not_one_is_refused_naming_the_parameter(raw, given, message):
     with pytest.raises(UsageError) as caught:
         validate_comparison_params(period=given, data_dir=raw)

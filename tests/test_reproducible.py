@@ -38,10 +38,8 @@ def run(schedule: Path, out_dir: Path, seed: str, monkeypatch) -> dict:
     summary = run_schedule(schedule, out_dir=out_dir, workers=2)
     assert summary.failed == []
     artifacts = {result.name: (out_dir / result.outputs["artifact"]).read_bytes() for result in summary.results}
-    pages = {result.name: (out_dir / result.outputs["html"]).read_text(encoding="utf-8")
-             for result in summary.results}
-    return {"index": json.loads(summary.index_json.read_text(encoding="utf-8")), "artifacts": artifacts,
-            "pages": pages}
+    pages = {result.name: (out_dir / result.outputs["html"]).read_text(encoding="utf-8") for result in summary.results}
+    return {"index": json.loads(summary.index_json.read_text(encoding="utf-8")), "artifacts": artifacts, "pages": pages}
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +58,14 @@ def runs(tmp_path_factory):
         observations = raw / "observations.csv"
         observations.write_bytes(observations.read_bytes().replace(b"1639", b"1638", 1))
         changed = run(schedule, folder / "changed", "3", patch)
-    return {"first": first, "second": second, "changed": changed, "data": data,
-            "changed_data": data_record(raw_table_hashes(raw)), "schedule": schedule_record(schedule)}
+    return {
+        "first": first,
+        "second": second,
+        "changed": changed,
+        "data": data,
+        "changed_data": data_record(raw_table_hashes(raw)),
+        "schedule": schedule_record(schedule),
+    }
 
 
 def test_two_runs_with_different_hash_seeds_write_byte_identical_artifacts(runs):
@@ -89,7 +93,7 @@ def test_every_artifact_records_code_data_schedule_and_environment(runs):
 
 def test_every_report_page_ends_with_the_provenance_footer(runs):
     for page in runs["first"]["pages"].values():
-        footer = page[page.index('<footer class="provenance"'):]
+        footer = page[page.index('<footer class="provenance"') :]
         assert runs["data"]["sha256"] in footer and runs["schedule"]["sha256"] in footer
         assert footer.index("</footer>") < footer.index("</body>")
 

@@ -66,16 +66,25 @@ def mixed_run(tmp_path_factory):
     elapsed = time.monotonic() - started
     index = json.loads((out_dir / "index.json").read_text(encoding="utf-8"))
     jobs = {job["name"]: job for job in index["jobs"]}
-    return {"code": code, "stdout": stdout, "stderr": stderr, "out": out_dir, "index": index,
-            "jobs": jobs, "elapsed": elapsed}
+    return {
+        "code": code,
+        "stdout": stdout,
+        "stderr": stderr,
+        "out": out_dir,
+        "index": index,
+        "jobs": jobs,
+        "elapsed": elapsed,
+    }
 
 
 def test_successful_job_writes_report_notebook_and_artifact(mixed_run):
     out, job = mixed_run["out"], mixed_run["jobs"]["greeting__name-kon-ray"]
     assert job["status"] == "ok" and job["error"] == ""
-    assert job["outputs"] == {"artifact": "greeting/greeting__name-kon-ray.json",
-                              "html": "greeting/greeting__name-kon-ray.html",
-                              "notebook": "greeting/greeting__name-kon-ray.ipynb"}
+    assert job["outputs"] == {
+        "artifact": "greeting/greeting__name-kon-ray.json",
+        "html": "greeting/greeting__name-kon-ray.html",
+        "notebook": "greeting/greeting__name-kon-ray.ipynb",
+    }
     artifact = json.loads((out / job["outputs"]["artifact"]).read_text(encoding="utf-8"))
     provenance = artifact.pop("provenance")  # added by the runner: the toy notebook records none
     assert artifact == {"name": "Kon Rẫy", "greeting": "xin chào, Kon Rẫy! "}
@@ -160,10 +169,13 @@ def test_jobs_ran_in_parallel(mixed_run):
 
 
 def test_job_wall_clock_limit_stops_a_job_and_the_others_finish(tmp_path):
-    schedule = write(tmp_path / "s.yml", "timeout: {cell: 60, job: 600}\njobs:\n"
-                                         "  - notebook: sleeps\n    parameters: {seconds: 40}\n"
-                                         "  - notebook: greeting\n"
-                                         "  - notebook: greeting\n    parameters: {name: Sa Thầy}\n")  # warm: 3 jobs
+    schedule = write(
+        tmp_path / "s.yml",
+        "timeout: {cell: 60, job: 600}\njobs:\n"
+        "  - notebook: sleeps\n    parameters: {seconds: 40}\n"
+        "  - notebook: greeting\n"
+        "  - notebook: greeting\n    parameters: {name: Sa Thầy}\n",
+    )  # warm: 3 jobs
     code, stdout, _ = run_cli("report", schedule, "--out", tmp_path / "out", "--jobs", "2", "--job-timeout", "3")
     index = json.loads((tmp_path / "out" / "index.json").read_text())
     jobs = {j["name"]: j for j in index["jobs"]}
@@ -190,13 +202,17 @@ def test_unresponsive_worker_is_killed_and_a_fresh_pool_runs_the_rest(tmp_path):
     assert time.monotonic() - started < 40
     assert [r.status for r in results] == ["failed", "ok", "ok"]
     assert (results[0].reason, results[0].error) == (
-        "job timeout", "stopped: the job ran longer than its limit of 1 s and its worker did not respond")
+        "job timeout",
+        "stopped: the job ran longer than its limit of 1 s and its worker did not respond",
+    )
     assert results[1].pid == results[2].pid != results[0].pid == 0
 
 
 def test_dry_run_lists_the_jobs_and_runs_nothing(tmp_path):
-    schedule = write(tmp_path / "s.yml", "jobs:\n  - notebook: greeting\n    grid: {name: [Đắk Hà, Sa Thầy]}\n"
-                                         "  - notebook: crashes\n")
+    schedule = write(
+        tmp_path / "s.yml",
+        "jobs:\n  - notebook: greeting\n    grid: {name: [Đắk Hà, Sa Thầy]}\n  - notebook: crashes\n",
+    )
     code, stdout, _ = run_cli("report", schedule, "--out", tmp_path / "out", "--jobs", "2", "--dry-run")
     assert code == 0
     assert stdout.splitlines() == [
@@ -225,14 +241,16 @@ def test_unknown_kernel_mode_exits_2_before_anything_runs(tmp_path, monkeypatch)
 
 
 def test_bad_schedule_exits_2_before_anything_runs(tmp_path):
-    schedule = write(tmp_path / "s.yml", "jobs:\n  - notebook: greeting\n    parameters: {nme: x}\n"
-                                         "  - notebook: figur\n")
+    schedule = write(
+        tmp_path / "s.yml", "jobs:\n  - notebook: greeting\n    parameters: {nme: x}\n  - notebook: figur\n"
+    )
     code, stdout, stderr = run_cli("report", schedule, "--out", tmp_path / "out")
     assert code == 2 and stdout == ""
     assert stderr.splitlines() == [
         f"error: {schedule}: 2 problems:",
         "  job 1 (greeting): unknown parameter 'nme' (did you mean 'name'?); declared: name, times",
-        "  job 2: unknown notebook 'figur' (did you mean 'figure'?); available: crashes, fails, figure, greeting, sleeps",
+        "  job 2: unknown notebook 'figur' (did you mean 'figure'?); "
+        "available: crashes, fails, figure, greeting, sleeps",
     ]
     assert not (tmp_path / "out").exists()
 
@@ -273,19 +291,32 @@ def test_check_notebooks_fails_on_stored_outputs_or_missing_parameters(tmp_path)
 
 def test_dask_executor_runs_the_jobs_on_a_local_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
-    schedule = write(tmp_path / "s.yml", "jobs:\n  - notebook: greeting\n    grid: {name: [Kon Rẫy, Đắk Hà]}\n"
-                                         "  - notebook: fails\n")
-    with distributed.LocalCluster(processes=True, n_workers=1, threads_per_worker=2, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    schedule = write(
+        tmp_path / "s.yml", "jobs:\n  - notebook: greeting\n    grid: {name: [Kon Rẫy, Đắk Hà]}\n  - notebook: fails\n"
+    )
+    with distributed.LocalCluster(
+        processes=True, n_workers=1, threads_per_worker=2, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         with distributed.Client(cluster.scheduler_address) as client:
             worker_pids = set(client.run(os.getpid).values())
-        code, stdout, _ = run_cli("report", schedule, "--out", tmp_path / "out", "--executor", "dask",
-                                  "--scheduler", cluster.scheduler_address)
+        code, stdout, _ = run_cli(
+            "report",
+            schedule,
+            "--out",
+            tmp_path / "out",
+            "--executor",
+            "dask",
+            "--scheduler",
+            cluster.scheduler_address,
+        )
     index = json.loads((tmp_path / "out" / "index.json").read_text())
     assert code == 1
     assert (index["run"]["executor"], index["run"]["workers"]) == ("dask", 2)
     assert [(j["name"], j["status"]) for j in index["jobs"]] == [
-        ("greeting__name-kon-ray", "ok"), ("greeting__name-dak-ha", "ok"), ("fails", "failed")]
+        ("greeting__name-kon-ray", "ok"),
+        ("greeting__name-dak-ha", "ok"),
+        ("fails", "failed"),
+    ]
     assert {j["pid"] for j in index["jobs"]} <= worker_pids
     artifact = json.loads((tmp_path / "out" / "greeting" / "greeting__name-dak-ha.json").read_text())
     assert artifact["name"] == "Đắk Hà"
@@ -302,8 +333,15 @@ def test_index_follows_each_finished_job_and_marks_the_rest_interrupted_on_ctrl_
     def run_two_then_ctrl_c(jobs, settings, *, workers, on_result):
         for job in jobs[:2]:
             (tmp_path / "toy" / f"{job.name}.html").write_text("<html></html>")
-            on_result(JobResult(name=job.name, notebook="toy", parameters=job.parameters, status=OK,
-                                outputs={"html": f"toy/{job.name}.html"}))
+            on_result(
+                JobResult(
+                    name=job.name,
+                    notebook="toy",
+                    parameters=job.parameters,
+                    status=OK,
+                    outputs={"html": f"toy/{job.name}.html"},
+                )
+            )
             seen[job.name] = json.loads((tmp_path / "index.json").read_text(encoding="utf-8"))
         raise KeyboardInterrupt
 
@@ -317,8 +355,10 @@ def test_index_follows_each_finished_job_and_marks_the_rest_interrupted_on_ctrl_
     assert (after_a["counts"], after_a["run"]["finished"]) == ({"ok": 1, "failed": 0, "pending": 2}, "")
     index = json.loads((tmp_path / "index.json").read_text(encoding="utf-8"))
     assert [(j["status"], j["outputs"], j["error"]) for j in index["jobs"]] == [
-        ("ok", {"html": "toy/toy__mode-a.html"}, ""), ("ok", {"html": "toy/toy__mode-b.html"}, ""),
-        ("interrupted", {}, "the run stopped before this job finished")]
+        ("ok", {"html": "toy/toy__mode-a.html"}, ""),
+        ("ok", {"html": "toy/toy__mode-b.html"}, ""),
+        ("interrupted", {}, "the run stopped before this job finished"),
+    ]
     assert index["counts"] == {"ok": 2, "failed": 0, "interrupted": 1} and index["run"]["finished"]
     assert index["jobs"][2]["duration"] is None  # it did not run to the end: no duration to report
     page = (tmp_path / "index.html").read_text(encoding="utf-8")

@@ -33,7 +33,9 @@ def test_windows_line_ends_are_accepted(tmp_path):
 
 def test_cells_are_nfc_with_eth_fixed_and_stay_text(tmp_path):
     nfd = unicodedata.normalize("NFD", "Đắk Hà").encode()
-    frame = read_csv_table(write(tmp_path / "t.csv", b"name,code,value\n" + nfd + b",08,10.20\n\xc3\x90\xc4\x83k H\xc3\xa0,615,3\n"))
+    frame = read_csv_table(
+        write(tmp_path / "t.csv", b"name,code,value\n" + nfd + b",08,10.20\n\xc3\x90\xc4\x83k H\xc3\xa0,615,3\n")
+    )
     assert frame["name"].tolist() == ["Đắk Hà", "Đăk Hà"]
     assert frame["code"].tolist() == ["08", "615"] and frame["value"].tolist() == ["10.20", "3"]
 
@@ -64,18 +66,23 @@ def test_the_hash_of_the_file_bytes_comes_with_the_table(tmp_path):
     assert frame.attrs["sha256"] == hashlib.sha256(data).hexdigest()
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "t.csv: empty file: no header row"),
-    (b"  \n\n", "t.csv: empty file: no header row"),
-    (b"name\nKon R\xe1y\n", "t.csv:2: not UTF-8: byte 0xe1 at byte offset 10; save the file as UTF-8"),
-    (b'a,b\n1,"unclosed\n', "t.csv:2: not a valid CSV table: a quote opened on this line is never closed"),
-    (b'a,b\n1,"two\nlines"\n3,"unclosed\n', "t.csv:4: not a valid CSV table: a quote opened on this line"),
-    (b"a,b\n1,2\n3,4,5,6\n", "t.csv: not a valid CSV table: Error tokenizing data. C error: Expected 2 fields in "
-                           "line 3, saw 4"),
-    (bytes(4096), "t.csv: binary file (NUL byte at byte offset 0); expected UTF-8 text"),
-    (b"a,b\n1,x\x002\n", "t.csv: binary file (NUL byte at byte offset 7); expected UTF-8 text"),
-    ("a,b\n1,2\n".encode("utf-16"), "t.csv:1: not UTF-8: byte 0xff at byte offset 0"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "t.csv: empty file: no header row"),
+        (b"  \n\n", "t.csv: empty file: no header row"),
+        (b"name\nKon R\xe1y\n", "t.csv:2: not UTF-8: byte 0xe1 at byte offset 10; save the file as UTF-8"),
+        (b'a,b\n1,"unclosed\n', "t.csv:2: not a valid CSV table: a quote opened on this line is never closed"),
+        (b'a,b\n1,"two\nlines"\n3,"unclosed\n', "t.csv:4: not a valid CSV table: a quote opened on this line"),
+        (
+            b"a,b\n1,2\n3,4,5,6\n",
+            "t.csv: not a valid CSV table: Error tokenizing data. C error: Expected 2 fields in line 3, saw 4",
+        ),
+        (bytes(4096), "t.csv: binary file (NUL byte at byte offset 0); expected UTF-8 text"),
+        (b"a,b\n1,x\x002\n", "t.csv: binary file (NUL byte at byte offset 7); expected UTF-8 text"),
+        ("a,b\n1,2\n".encode("utf-16"), "t.csv:1: not UTF-8: byte 0xff at byte offset 0"),
+    ],
+)
 def test_unreadable_files_give_one_line_naming_the_file(tmp_path, data, message):
     with pytest.raises(InputError) as caught:
         read_csv_table(write(tmp_path / "t.csv", data))
@@ -95,7 +102,9 @@ def snapshot(folder):
 @pytest.fixture
 def previous_build(tmp_path):
     folder = tmp_path / "processed"
-    replace_files({"observations.csv": b"old obs\n", "flags.csv": b"old flags\n", "build.json": b"{\"old\": 1}\n"}, folder)
+    replace_files(
+        {"observations.csv": b"old obs\n", "flags.csv": b"old flags\n", "build.json": b'{"old": 1}\n'}, folder
+    )
     return folder
 
 
@@ -111,7 +120,12 @@ def test_a_failure_after_the_first_replacement_restores_every_previous_file(prev
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", replace_then_fail)
-    new = {"observations.csv": b"new obs\n", "flags.csv": b"new flags\n", "metrics.csv": b"new\n", "build.json": b"{}\n"}
+    new = {
+        "observations.csv": b"new obs\n",
+        "flags.csv": b"new flags\n",
+        "metrics.csv": b"new\n",
+        "build.json": b"{}\n",
+    }
     with pytest.raises(type(failure)):
         replace_files(new, previous_build)
     monkeypatch.undo()
@@ -123,8 +137,13 @@ def test_a_failure_while_writing_temporaries_leaves_the_folder_untouched(previou
     import analysis.data.storage as storage
 
     real = storage._write_synced
-    monkeypatch.setattr(storage, "_write_synced",
-                        lambda path, content: (_ for _ in ()).throw(OSError("no space")) if "flags" in path.name else real(path, content))
+    monkeypatch.setattr(
+        storage,
+        "_write_synced",
+        lambda path, content: (
+            (_ for _ in ()).throw(OSError("no space")) if "flags" in path.name else real(path, content)
+        ),
+    )
     with pytest.raises(OSError, match="no space"):
         replace_files({"observations.csv": b"new\n", "flags.csv": b"new\n", "build.json": b"{}\n"}, previous_build)
     assert snapshot(previous_build) == before
@@ -132,8 +151,12 @@ def test_a_failure_while_writing_temporaries_leaves_the_folder_untouched(previou
 
 def test_a_successful_replacement_writes_every_file_and_no_temporary(previous_build):
     replace_files({"observations.csv": b"new obs\n", "metrics.csv": b"m\n", "build.json": b"{}\n"}, previous_build)
-    assert snapshot(previous_build) == {"build.json": b"{}\n", "flags.csv": b"old flags\n",
-                                        "metrics.csv": b"m\n", "observations.csv": b"new obs\n"}
+    assert snapshot(previous_build) == {
+        "build.json": b"{}\n",
+        "flags.csv": b"old flags\n",
+        "metrics.csv": b"m\n",
+        "observations.csv": b"new obs\n",
+    }
 
 
 def test_a_second_build_waits_for_the_lock_then_gives_up_naming_the_holder(tmp_path):
@@ -167,14 +190,17 @@ def test_the_lock_is_free_again_when_its_holder_exits_even_without_cleaning_up(t
 def test_csv_bytes_writes_exactly_what_pandas_writes():
     rows = 6000  # enough for the id column to be written as it is
     tricky = ["a,b", 'say "hi" now', "two\nlines", "cr\rhere", "", "Đắk Hà", None]
-    frame = pd.DataFrame({
-        "obs_id": [f"O{i:06d}" for i in range(rows)],
-        "text": pd.Series([tricky[i % len(tricky)] for i in range(rows)], dtype="str"),
-        "label": pd.Categorical([tricky[i % 3] for i in range(rows)]),
-        "value": np.where(np.arange(rows) % 5 == 0, np.nan, np.arange(rows) / 7),
-        "decimals": np.arange(rows) % 3, "flag": np.arange(rows) % 2 == 0,
-        "as_of": pd.to_datetime(np.where(np.arange(rows) % 4 == 0, None, "2021-08-23")),
-    })
+    frame = pd.DataFrame(
+        {
+            "obs_id": [f"O{i:06d}" for i in range(rows)],
+            "text": pd.Series([tricky[i % len(tricky)] for i in range(rows)], dtype="str"),
+            "label": pd.Categorical([tricky[i % 3] for i in range(rows)]),
+            "value": np.where(np.arange(rows) % 5 == 0, np.nan, np.arange(rows) / 7),
+            "decimals": np.arange(rows) % 3,
+            "flag": np.arange(rows) % 2 == 0,
+            "as_of": pd.to_datetime(np.where(np.arange(rows) % 4 == 0, None, "2021-08-23")),
+        }
+    )
     frame.loc[[1, 2], "value"] = [-0.0, float("inf")]  # -0.0 is written apart from 0.0
     assert csv_bytes(frame) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
     frame.loc[7, "obs_id"] = "O,7"  # an id that needs quoting

@@ -51,8 +51,15 @@ def test_same_seed_writes_identical_bytes_and_another_seed_does_not(codebook, tm
     second = _write(synthetic.generate_panel(codebook, seed=7, **SMALL), tmp_path / "b")
     names = sorted(p.name for p in first.iterdir())
     assert names == sorted(p.name for p in second.iterdir())
-    assert names == ["README.md", "SYNTHETIC", "codebook.csv", "context.csv", "observations.csv",
-                     "sources.csv", "units.csv"]
+    assert names == [
+        "README.md",
+        "SYNTHETIC",
+        "codebook.csv",
+        "context.csv",
+        "observations.csv",
+        "sources.csv",
+        "units.csv",
+    ]
     assert all((first / n).read_bytes() == (second / n).read_bytes() for n in names)
     other = _write(synthetic.generate_panel(codebook, seed=8, **SMALL), tmp_path / "c", seed=8)
     assert (other / "observations.csv").read_bytes() != (first / "observations.csv").read_bytes()
@@ -115,8 +122,13 @@ def test_national_panel_covers_every_district_and_indicator(national, codebook):
 
 
 def _district_year(frame: pd.DataFrame, indicator: str, date: str) -> pd.Series:
-    rows = frame[(frame["indicator"] == indicator) & (frame["scope"] == "district") & (frame["qualifier"] == "exact")
-                 & frame[date].str.match(r"^\d{4}-12-31$") & (frame["period_start"].str.len() != 4)]
+    rows = frame[
+        (frame["indicator"] == indicator)
+        & (frame["scope"] == "district")
+        & (frame["qualifier"] == "exact")
+        & frame[date].str.match(r"^\d{4}-12-31$")
+        & (frame["period_start"].str.len() != 4)
+    ]
     rows = rows[~rows["note"].str.contains("second source|undated")]
     if date == "period_end":
         rows = rows[rows["period_start"].str[:4] == rows["period_end"].str[:4]]
@@ -133,8 +145,9 @@ def test_magnitudes_sit_around_the_national_anchors(national):
     assert 2.3 < 100 * admissions[both].sum() / members[both].sum() < 3.2  # 2.75 per 100 members a year
     both = members.index.intersection(disciplined.index)
     assert 3.0 < 1000 * disciplined[both].sum() / members[both].sum() < 5.0  # about 4 per 1,000
-    province_members = obs[(obs["scope"] == "province") & (obs["indicator"] == "party_members")
-                           & obs["as_of"].str.startswith("2019")]
+    province_members = obs[
+        (obs["scope"] == "province") & (obs["indicator"] == "party_members") & obs["as_of"].str.startswith("2019")
+    ]
     per_province = province_members.groupby("province")["value"].first().astype(float)
     assert len(per_province) > 40
     assert 4.0e6 < per_province.mean() * 63 < 6.5e6  # about 5.2 million members in 2019
@@ -147,8 +160,9 @@ def test_the_defects_of_real_data_are_there(national):
     counts = obs["unit"] == "count"
     assert 0.02 < hedged[counts].mean() < 0.08
     members = obs[(obs["indicator"] == "party_members") & (obs["scope"] == "district") & (obs["as_of"] != "")]
-    members = members.assign(key=members["province"] + "|" + name_keys(members["unit_name"]) + "|"
-                             + members["as_of"].str[:4])
+    members = members.assign(
+        key=members["province"] + "|" + name_keys(members["unit_name"]) + "|" + members["as_of"].str[:4]
+    )
     second = members[members["note"].str.contains("a second source prints a different value")]
     assert len(second) > 50
     pairs = members[members["key"].isin(second["key"])].groupby("key")
@@ -164,13 +178,23 @@ def test_the_defects_of_real_data_are_there(national):
 
 def test_severity_parts_add_up_to_their_total_except_the_deliberate_ones(national):
     obs = national["observations"]
-    annual = obs[(obs["scope"] == "district") & (obs["qualifier"] == "exact") & (obs["period_end"] != "")
-                 & (obs["period_start"].str[:4] == obs["period_end"].str[:4])]
-    parts = annual[annual["indicator"].isin(["disciplined_reprimand", "disciplined_warning",
-                                              "disciplined_dismissal", "disciplined_expulsion"])]
+    annual = obs[
+        (obs["scope"] == "district")
+        & (obs["qualifier"] == "exact")
+        & (obs["period_end"] != "")
+        & (obs["period_start"].str[:4] == obs["period_end"].str[:4])
+    ]
+    parts = annual[
+        annual["indicator"].isin(
+            ["disciplined_reprimand", "disciplined_warning", "disciplined_dismissal", "disciplined_expulsion"]
+        )
+    ]
     key = ["province", "unit_name", "period_end"]
-    sums = parts.assign(v=parts["value"].astype(int)).groupby(key).agg(v=("v", "sum"), n=("v", "size"),
-                                                                        suspect=("note", lambda s: s.str.startswith("SUSPECT").any()))
+    sums = (
+        parts.assign(v=parts["value"].astype(int))
+        .groupby(key)
+        .agg(v=("v", "sum"), n=("v", "size"), suspect=("note", lambda s: s.str.startswith("SUSPECT").any()))
+    )
     totals = annual[annual["indicator"] == "disciplined_members"].assign(t=lambda f: f["value"].astype(int))
     joined = sums[sums["n"] == 4].join(totals.set_index(key)["t"], how="inner")
     assert len(joined) > 100
@@ -204,8 +228,9 @@ def test_command_writes_the_panel_and_says_it_is_synthetic(tmp_path, capsys, mon
     parser = argparse.ArgumentParser()
     add_parsers(parser.add_subparsers())
     out = tmp_path / "demo"
-    args = parser.parse_args(["synthetic", "--out", str(out), "--seed", "3", "--years", "2020-2021",
-                              "--provinces", "62"])
+    args = parser.parse_args(
+        ["synthetic", "--out", str(out), "--seed", "3", "--years", "2020-2021", "--provinces", "62"]
+    )
     assert args.func(args) == 0
     said = capsys.readouterr().out
     assert "SYNTHETIC" in said and "10 districts, 2020-2021" in said
@@ -213,11 +238,16 @@ def test_command_writes_the_panel_and_says_it_is_synthetic(tmp_path, capsys, mon
     assert sorted(units.loc[units["level"] == "district", "unit_code"]) == ["608"] + [str(c) for c in range(610, 619)]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("2023-2014", "earlier to the later"), ("twenty", "not a year"),
-    ("1900-2100", "^--years: '1900-2100': years must lie within 1945-2100$"),
-    ("2020-2101", "within 1945-2100"), ("1944", "within 1945-2100"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("2023-2014", "earlier to the later"),
+        ("twenty", "not a year"),
+        ("1900-2100", "^--years: '1900-2100': years must lie within 1945-2100$"),
+        ("2020-2101", "within 1945-2100"),
+        ("1944", "within 1945-2100"),
+    ],
+)
 def test_bad_years_are_a_usage_error(text, message):
     with pytest.raises(UsageError, match=message):
         parse_years(text)

@@ -14,10 +14,20 @@ def units(small_raw):
     return load_units(small_raw / "units.csv")
 
 
-@pytest.mark.parametrize("name", [
-    "Đắk Hà", "Đăk Hà", "Dak Ha", "dak ha", "huyện Đắk Hà", "Huyện Đăk Hà",
-    unicodedata.normalize("NFD", "Đắk Hà"), "\u00d0ĂK HÀ", "  Đắk   Hà  ",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Đắk Hà",
+        "Đăk Hà",
+        "Dak Ha",
+        "dak ha",
+        "huyện Đắk Hà",
+        "Huyện Đăk Hà",
+        unicodedata.normalize("NFD", "Đắk Hà"),
+        "\u00d0ĂK HÀ",
+        "  Đắk   Hà  ",
+    ],
+)
 def test_spellings_of_dak_ha_resolve_to_615(units, name):
     assert resolve_unit(name, province="Kon Tum", units=units) == "615"
 
@@ -92,10 +102,13 @@ def test_resolve_units_works_once_per_distinct_place(units, monkeypatch):
     asked = []
     real = vietnamadminunits.parse_address
     monkeypatch.setattr(vietnamadminunits, "parse_address", lambda *a, **k: asked.append(a[0]) or real(*a, **k))
-    places = pd.DataFrame({
-        "unit_name": ["Dak Ha", "Kon Rẫy", "Đắc Hàa", "Dak Ha"] * 5000,
-        "province": "Kon Tum", "scope": "district",
-    })
+    places = pd.DataFrame(
+        {
+            "unit_name": ["Dak Ha", "Kon Rẫy", "Đắc Hàa", "Dak Ha"] * 5000,
+            "province": "Kon Tum",
+            "scope": "district",
+        }
+    )
     result = resolve_units(places, units)
     assert result["unit_code"].iloc[[0, 1, 3]].tolist() == ["615", "614", "615"]
     assert pd.isna(result["unit_code"].iloc[2])
@@ -105,15 +118,26 @@ def test_resolve_units_works_once_per_distinct_place(units, monkeypatch):
 
 
 def test_units_sharing_a_name_are_told_apart_by_the_figure_date():
-    units = pd.DataFrame({
-        "unit_code": ["68", "681", "699"], "name": ["Lâm Đồng", "Đạ Huoai", "Đạ Huoai"],
-        "full_name": ["Tỉnh Lâm Đồng", "Huyện Đạ Huoai", "Huyện Đạ Huoai"],
-        "level": ["province", "district", "district"], "parent_code": ["", "68", "68"],
-        "valid_from": pd.to_datetime([None, None, "2024-12-01"]),
-        "valid_to": pd.to_datetime([None, "2024-11-30", None]), "aliases": "",
-    })
-    places = pd.DataFrame({"unit_name": "Đạ Huoai", "province": "Lâm Đồng", "scope": "district",
-                           "date": pd.to_datetime(["2020-06-30", "2025-03-01", None])})
+    units = pd.DataFrame(
+        {
+            "unit_code": ["68", "681", "699"],
+            "name": ["Lâm Đồng", "Đạ Huoai", "Đạ Huoai"],
+            "full_name": ["Tỉnh Lâm Đồng", "Huyện Đạ Huoai", "Huyện Đạ Huoai"],
+            "level": ["province", "district", "district"],
+            "parent_code": ["", "68", "68"],
+            "valid_from": pd.to_datetime([None, None, "2024-12-01"]),
+            "valid_to": pd.to_datetime([None, "2024-11-30", None]),
+            "aliases": "",
+        }
+    )
+    places = pd.DataFrame(
+        {
+            "unit_name": "Đạ Huoai",
+            "province": "Lâm Đồng",
+            "scope": "district",
+            "date": pd.to_datetime(["2020-06-30", "2025-03-01", None]),
+        }
+    )
     result = resolve_units(places, units, date="date")
     assert result["unit_code"].tolist()[:2] == ["681", "699"]
     assert pd.isna(result["unit_code"].iloc[2])
@@ -122,7 +146,11 @@ def test_units_sharing_a_name_are_told_apart_by_the_figure_date():
 
 def test_unit_hierarchy_walks_up_to_district_and_province(units):
     hierarchy = unit_hierarchy(units)
-    assert hierarchy.loc["23479", ["unit_label", "unit_level", "district_code", "province_code"]].tolist() == \
-        ["Đăk Rve", "commune", "614", "62"]
+    assert hierarchy.loc["23479", ["unit_label", "unit_level", "district_code", "province_code"]].tolist() == [
+        "Đăk Rve",
+        "commune",
+        "614",
+        "62",
+    ]
     assert hierarchy.loc["614", ["district_code", "province_code"]].tolist() == ["614", "62"]
     assert pd.isna(hierarchy.loc["62", "district_code"]) and hierarchy.loc["62", "province_code"] == "62"

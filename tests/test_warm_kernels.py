@@ -73,8 +73,9 @@ def toy(tmp_path_factory) -> str:
     """The toy notebook, in a folder of its own (its kernels' working directory)."""
     folder = tmp_path_factory.mktemp("toy")
     cells = [new_code_cell(CELLS[0], metadata={"tags": ["parameters"]})] + [new_code_cell(c) for c in CELLS[1:]]
-    notebook = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                                  "language": "python"}})
+    notebook = new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nbformat.write(notebook, folder / "state.ipynb")
     return str(folder / "state.ipynb")
 
@@ -84,8 +85,9 @@ def job(toy: str, label: str, **parameters) -> Job:
 
 
 def settings(out: Path, **overrides) -> RunSettings:
-    return RunSettings(**{"out_dir": str(out), "cell_timeout": 30, "job_timeout": 60, "warm_imports": LIGHT_IMPORTS,
-                          **overrides})
+    return RunSettings(
+        **{"out_dir": str(out), "cell_timeout": 30, "job_timeout": 60, "warm_imports": LIGHT_IMPORTS, **overrides}
+    )
 
 
 def found(out: Path, result) -> dict:
@@ -102,8 +104,17 @@ def pngs(out: Path, result) -> int:
 
 
 #: The sequence of the warm run, with a kernel replaced after two jobs.
-SEQUENCE = [("a", {"leak": True}), ("b", {}), ("c", {"mode": "raise"}), ("d", {}), ("e", {"mode": "hang"}),
-            ("f", {}), ("g", {"mode": "die"}), ("h", {"mode": "thread"}), ("i", {})]
+SEQUENCE = [
+    ("a", {"leak": True}),
+    ("b", {}),
+    ("c", {"mode": "raise"}),
+    ("d", {}),
+    ("e", {"mode": "hang"}),
+    ("f", {}),
+    ("g", {"mode": "die"}),
+    ("h", {"mode": "thread"}),
+    ("i", {}),
+]
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +131,9 @@ def cold(toy, tmp_path_factory) -> dict:
     """Jobs a and b on an external executor (a thread pool): cold kernels, though warm ones are asked for."""
     out = tmp_path_factory.mktemp("cold")
     with ThreadPoolExecutor(1) as pool:
-        results = run_jobs([job(toy, "a", leak=True), job(toy, "b")], settings(out, warm_kernels=True),
-                           workers=1, executor=pool)
+        results = run_jobs(
+            [job(toy, "a", leak=True), job(toy, "b")], settings(out, warm_kernels=True), workers=1, executor=pool
+        )
     return {"out": out, "results": {r.parameters["label"]: r for r in results}}
 
 
@@ -157,12 +169,16 @@ def test_a_job_in_a_reused_kernel_finds_what_a_fresh_kernel_shows(warm, cold):
 def test_outputs_match_those_of_a_cold_kernel(warm, cold):
     for label in ("a", "b"):
         warm_result, cold_result = warm["results"][label], cold["results"][label]
-        artifacts = [json.loads((run["out"] / r.outputs["artifact"]).read_text())
-                     for run, r in ((warm, warm_result), (cold, cold_result))]
+        artifacts = [
+            json.loads((run["out"] / r.outputs["artifact"]).read_text())
+            for run, r in ((warm, warm_result), (cold, cold_result))
+        ]
         assert [{**a, "pid": 0, "random": 0} for a in artifacts][0] == {**artifacts[1], "pid": 0, "random": 0}
         assert pngs(warm["out"], warm_result) == pngs(cold["out"], cold_result) == 1
-        notebooks = [nbformat.read(run["out"] / r.outputs["notebook"], as_version=4)
-                     for run, r in ((warm, warm_result), (cold, cold_result))]
+        notebooks = [
+            nbformat.read(run["out"] / r.outputs["notebook"], as_version=4)
+            for run, r in ((warm, warm_result), (cold, cold_result))
+        ]
         shapes = [[(c.execution_count, [o.output_type for o in c.outputs]) for c in nb.cells] for nb in notebooks]
         assert shapes[0] == shapes[1]
 
@@ -224,9 +240,11 @@ def test_every_warm_import_exists():
 
 
 def test_worker_skips_the_slow_import_and_still_validates_notebooks(toy):
-    code = ("import sys\nfrom analysis.reports.runner import _init_worker\n_init_worker()\n"
-            "import nbformat, papermill\n"
-            f"nbformat.validate(nbformat.read({toy!r}, as_version=4))\n"
-            "print(sys.modules.get('rfc3987_syntax'))")
+    code = (
+        "import sys\nfrom analysis.reports.runner import _init_worker\n_init_worker()\n"
+        "import nbformat, papermill\n"
+        f"nbformat.validate(nbformat.read({toy!r}, as_version=4))\n"
+        "print(sys.modules.get('rfc3987_syntax'))"
+    )
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert (finished.returncode, finished.stdout.strip()) == (0, "None"), finished.stderr

@@ -26,17 +26,26 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 #: A dependency line of environment.yml: indent and dash, name, optional extras, optional version spec.
-LINE = re.compile(r"^(?P<head>\s*-\s+)(?P<name>[A-Za-z0-9][A-Za-z0-9_.\-]*)(?P<extras>\[[^\]]*\])?"
-                  r"(?P<spec>\s*[<>=!~][^#]*?)?(?P<tail>\s*(?:#.*)?)$")
+LINE = re.compile(
+    r"^(?P<head>\s*-\s+)(?P<name>[A-Za-z0-9][A-Za-z0-9_.\-]*)(?P<extras>\[[^\]]*\])?"
+    r"(?P<spec>\s*[<>=!~][^#]*?)?(?P<tail>\s*(?:#.*)?)$"
+)
 PYTHON = re.compile(r"^\s*-\s+python\s*=+\s*(\d+\.\d+)\s*$", re.MULTILINE)
 NOT_PINNED = {"python", "pip"}
 
 
 def marker_environment(python_minor: str) -> dict[str, str]:
     """Marker values of the conda environment: CPython ``python_minor`` (its newest patch release) on Linux."""
-    return {**default_environment(), "python_version": python_minor, "python_full_version": f"{python_minor}.99",
-            "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
-            "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    return {
+        **default_environment(),
+        "python_version": python_minor,
+        "python_full_version": f"{python_minor}.99",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }
 
 
 def locked_versions(lock: dict, environment: dict[str, str]) -> dict[str, str]:
@@ -62,8 +71,10 @@ def pinned(text: str, versions: dict[str, str]) -> str:
         if match and match["name"].lower() not in NOT_PINNED:
             name = canonicalize_name(match["name"])
             if name not in versions:
-                raise KeyError(f"environment.yml installs {match['name']}, which uv.lock does not have; "
-                               "add it to pyproject.toml and run `make lock`")
+                raise KeyError(
+                    f"environment.yml installs {match['name']}, which uv.lock does not have; "
+                    "add it to pyproject.toml and run `make lock`"
+                )
             line = f"{match['head']}{match['name']}{match['extras'] or ''}=={versions[name]}{match['tail']}\n"
         lines.append(line)
     return "".join(lines)
@@ -83,10 +94,14 @@ def main(argv: list[str]) -> int:
     lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
     wanted = pinned(text, locked_versions(lock, marker_environment(python_minor(text))))
     if "--check" in argv:
-        differ = [f"  {a.strip()}  (uv.lock: {b.strip()})" for a, b in zip(text.splitlines(), wanted.splitlines())
-                  if a != b]
-        print("environment.yml is not pinned to uv.lock; run `make lock`:\n" + "\n".join(differ) if differ
-              else "environment.yml is pinned to uv.lock")
+        differ = [
+            f"  {a.strip()}  (uv.lock: {b.strip()})" for a, b in zip(text.splitlines(), wanted.splitlines()) if a != b
+        ]
+        print(
+            "environment.yml is not pinned to uv.lock; run `make lock`:\n" + "\n".join(differ)
+            if differ
+            else "environment.yml is pinned to uv.lock"
+        )
         return 1 if differ else 0
     path.write_text(wanted, encoding="utf-8")
     return 0

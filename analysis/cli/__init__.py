@@ -73,6 +73,5 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # an internal bug: one line unless --debug
         if args.debug:
             raise
-        print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback)",
-              file=sys.stderr)
+        print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback)", file=sys.stderr)
         return 70

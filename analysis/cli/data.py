@@ -35,21 +35,32 @@ def add_parsers(subparsers) -> None:
         subparsers: The ``add_subparsers()`` object of the main parser.
     """
     build = subparsers.add_parser(
-        "build", help="validate data/raw and rebuild data/processed",
+        "build",
+        help="validate data/raw and rebuild data/processed",
         description="Validate the raw tables, flag quality issues, compute metrics and write the processed "
-                    "tables atomically.",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "tables atomically.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     build.add_argument("--raw", type=Path, metavar="DIR", help="raw tables (default: data/raw)")
     build.add_argument("--out", type=Path, metavar="DIR", help="processed tables (default: data/processed)")
     build.add_argument("--quiet", action="store_true", help="print only notes, rejected rows and errors")
-    build.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
-                       help="how long to wait for another build holding the lock (default: 30)")
+    build.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for another build holding the lock (default: 30)",
+    )
     build.set_defaults(func=run_build)
 
     validate = subparsers.add_parser(
-        "validate", help="check the raw tables and print flags and rejects (writes nothing)",
+        "validate",
+        help="check the raw tables and print flags and rejects (writes nothing)",
         description="Check the raw tables: rows rejected with their reasons, and quality flags. Writes nothing.",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     validate.add_argument("raw", nargs="?", type=Path, metavar="DIR", help="raw tables (default: data/raw)")
     validate.set_defaults(func=run_validate)
 

@@ -10,7 +10,8 @@ The first checks ``--unit`` against ``units.csv`` (naming the closest units
 when it is not a district there), writes ``ARTICLE.candidates.csv`` in the
 working directory (or ``--out``, never inside the raw folder) and prints the
 candidates; it never overwrites a candidates file (it may hold a review)
-unless ``--force``. ``--published`` may be partial (``2023-04``, ``2023``). The file is made to be reviewed in a spreadsheet: a cell
+unless ``--force``. ``--published`` may be partial (``2023-04``, ``2023``).
+The file is made to be reviewed in a spreadsheet: a cell
 that would run as a formula there (``=HYPERLINK(...)``, ``@...``) is written
 with a leading ``'``, which ``--accept`` removes again
 (:func:`analysis.text.review.neutralise_formulas`). The second appends the rows
@@ -58,24 +59,42 @@ PHRASE_WIDTH = 48
 def add_parsers(subparsers) -> None:
     """Register ``extract``."""
     parser = subparsers.add_parser(
-        "extract", help="propose figures from a Vietnamese article; --accept appends reviewed ones to data/raw",
+        "extract",
+        help="propose figures from a Vietnamese article; --accept appends reviewed ones to data/raw",
         description="Propose the figures of a Vietnamese article as candidate observations for review, or "
-                    "(with --accept) append the reviewed candidates to the raw tables.",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "(with --accept) append the reviewed candidates to the raw tables.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("article", nargs="?", type=Path, help="the article as UTF-8 text (title on the first line)")
-    parser.add_argument("--accept", type=Path, metavar="REVIEWED.csv",
-                        help="append the rows of a reviewed candidates file whose accept column says y")
+    parser.add_argument(
+        "--accept",
+        type=Path,
+        metavar="REVIEWED.csv",
+        help="append the rows of a reviewed candidates file whose accept column says y",
+    )
     parser.add_argument("--unit", help='the district and province the article is about: "Kon Rẫy, Kon Tum"')
-    parser.add_argument("--published", help="publication date YYYY-MM-DD, or YYYY-MM / YYYY when only that much "
-                                            "is known (leave out for an undated article)")
+    parser.add_argument(
+        "--published",
+        help="publication date YYYY-MM-DD, or YYYY-MM / YYYY when only that much "
+        "is known (leave out for an undated article)",
+    )
     parser.add_argument("--source", help="source id in sources.csv, or NEW for an article not yet there")
     parser.add_argument("--publisher", default="", help="for a new source: the publisher as printed")
     parser.add_argument("--title", default="", help="for a new source: the article title as printed")
     parser.add_argument("--url", default="", help="for a new source: its URL (may be omitted)")
-    parser.add_argument("--kind", default="press", choices=("press", "portal", "statistics", "reference"),
-                        help="for a new source: its kind (default press)")
-    parser.add_argument("--out", type=Path, metavar="FILE",
-                        help="candidates file (default: ARTICLE.candidates.csv in the working directory)")
+    parser.add_argument(
+        "--kind",
+        default="press",
+        choices=("press", "portal", "statistics", "reference"),
+        help="for a new source: its kind (default press)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="candidates file (default: ARTICLE.candidates.csv in the working directory)",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing candidates file")
     parser.add_argument("--raw", type=Path, metavar="DIR", help="raw tables (default: data/raw)")
     parser.set_defaults(func=run_extract)
@@ -107,33 +126,52 @@ def propose(args: argparse.Namespace, raw: Path) -> int:
             raise UsageError(f"--{option} is required to extract an article", field=option)
     out = args.out if args.out is not None else Path.cwd() / f"{args.article.stem}.candidates.csv"
     if _inside(out, raw):
-        raise UsageError(f"{out} is inside the raw folder {raw}; the candidates file is working material, write it "
-                         "elsewhere", field="out")
+        raise UsageError(
+            f"{out} is inside the raw folder {raw}; the candidates file is working material, write it elsewhere",
+            field="out",
+        )
     as_date(args.published)
     check_unit(args.unit, raw)
     if out.exists() and not args.force:
-        raise UsageError(f"{out} exists and may hold your review; pass --force to overwrite it or --out another "
-                         "file", field="out")
+        raise UsageError(
+            f"{out} exists and may hold your review; pass --force to overwrite it or --out another file", field="out"
+        )
     text = read_article(args.article)
     known = set(read_csv_table(raw / "sources.csv")["source_id"])
     new_source = args.source not in known
     if new_source and not (args.publisher and args.title):
-        raise UsageError(f"{args.source} is not in {raw / 'sources.csv'}: give --publisher and --title "
-                         "(and --url if it has one) so that --accept can add it", field="source")
-    found = extract_figures(text, unit=args.unit, published=args.published, source_id=args.source,
-                            codebook=read_codebook(raw))
-    details = {"publisher": args.publisher, "title": args.title, "published": args.published or "",
-               "url": args.url, "language": "vi", "kind": args.kind, "accessed": date.today().isoformat()}
-    found = found.assign(article=args.article.name, proposed=proposals(found),
-                         **{f"source_{k}": (v if new_source else "") for k, v in details.items()})
+        raise UsageError(
+            f"{args.source} is not in {raw / 'sources.csv'}: give --publisher and --title "
+            "(and --url if it has one) so that --accept can add it",
+            field="source",
+        )
+    found = extract_figures(
+        text, unit=args.unit, published=args.published, source_id=args.source, codebook=read_codebook(raw)
+    )
+    details = {
+        "publisher": args.publisher,
+        "title": args.title,
+        "published": args.published or "",
+        "url": args.url,
+        "language": "vi",
+        "kind": args.kind,
+        "accessed": date.today().isoformat(),
+    }
+    found = found.assign(
+        article=args.article.name,
+        proposed=proposals(found),
+        **{f"source_{k}": (v if new_source else "") for k, v in details.items()},
+    )
     replace_files({out.name: csv_bytes(neutralise_formulas(found))}, out.parent)
     print(candidates_table(found) if len(found) else "no figures found in the article")
     if args.published is None:
         print("note: no --published date, so figures stated 'up to now' have an unknown end")
-    print(f"\n{len(found)} candidates written to {out}\n"
-          "review: set accept on every row to y (keep), n (wrong) or s (right but not wanted), correcting a value, "
-          "date or indicator where needed, then run\n"
-          f"  python -m analysis extract --accept {out}")
+    print(
+        f"\n{len(found)} candidates written to {out}\n"
+        "review: set accept on every row to y (keep), n (wrong) or s (right but not wanted), correcting a value, "
+        "date or indicator where needed, then run\n"
+        f"  python -m analysis extract --accept {out}"
+    )
     return EXIT_OK
 
 
@@ -163,7 +201,9 @@ def candidates_table(found: pd.DataFrame) -> str:
     """The candidates as a readable table (one line each, the phrase shortened)."""
     shown = found.assign(
         locator=found["locator"].str.replace(r", chars .*$", "", regex=True),
-        unit_name=found["unit_name"].where(found["scope"] == "district", found["unit_name"] + " (" + found["scope"] + ")"),
+        unit_name=found["unit_name"].where(
+            found["scope"] == "district", found["unit_name"] + " (" + found["scope"] + ")"
+        ),
         dates=found["as_of"].where(found["as_of"] != "", found["period_start"] + ".." + found["period_end"]),
         phrase=found["phrase"].str.replace(r"\s+", " ", regex=True).str.slice(0, PHRASE_WIDTH),
     )
@@ -181,36 +221,40 @@ def accept(reviewed_path: Path, raw: Path) -> int:
     reviewed = read_csv_table(reviewed_path)
     accepted = accepted_candidates(reviewed, file=reviewed_path)
     if accepted.empty:
-        print(f"nothing accepted in {reviewed_path} ({len(reviewed)} rows; write y in the accept column "
-              "of the rows to keep)")
+        print(
+            f"nothing accepted in {reviewed_path} ({len(reviewed)} rows; write y in the accept column "
+            "of the rows to keep)"
+        )
         return EXIT_OK
     files = {name: raw / f"{name}.csv" for name in ("observations", "sources")}
     before = {name: path.read_bytes() for name, path in files.items() if path.exists()}
     existing = {name: read_csv_table(path) for name, path in files.items()}
     try:
-        observations, sources = raw_rows(accepted, observations=existing["observations"],
-                                         sources=existing["sources"])
+        observations, sources = raw_rows(accepted, observations=existing["observations"], sources=existing["sources"])
     except InputError as err:  # a new source without details, or one already there: a refusal
         return refuse(raw, reviewed_path, [(err.row or accepted.index[0], err.message)])
     line_of = dict(zip(observations["obs_id"], accepted.index))
-    problems = [(line_of[r.obs_id], f"repeats {r.duplicate_of} ({r.indicator} {r.value} for {r.unit_name})")
-                for r in duplicate_figures(observations, existing["observations"]).itertuples()]
+    problems = [
+        (line_of[r.obs_id], f"repeats {r.duplicate_of} ({r.indicator} {r.value} for {r.unit_name})")
+        for r in duplicate_figures(observations, existing["observations"]).itertuples()
+    ]
     if not problems:
         problems = validation_problems(raw, observations, sources, line_of)
     if problems:
         return refuse(raw, reviewed_path, problems)
     if any(files[name].read_bytes() != content for name, content in before.items()):
-        raise InputError("the raw tables changed while the rows were being checked; run --accept again",
-                         file=raw)
+        raise InputError("the raw tables changed while the rows were being checked; run --accept again", file=raw)
     if len(sources):
         append_rows(files["sources"], sources)
     append_rows(files["observations"], observations)
     log = append_review_log(raw, reviewed_path, reviewed, observations)
     first, last = observations["obs_id"].iloc[0], observations["obs_id"].iloc[-1]
     added = f" and source {', '.join(sources['source_id'])} to {files['sources']}" if len(sources) else ""
-    print(f"appended {len(observations)} observations ({first}–{last}) to {files['observations']}{added}; "
-          f"counts of this review appended to {log}\n"
-          "rebuild the processed tables with: python -m analysis build")
+    print(
+        f"appended {len(observations)} observations ({first}–{last}) to {files['observations']}{added}; "
+        f"counts of this review appended to {log}\n"
+        "rebuild the processed tables with: python -m analysis build"
+    )
     return EXIT_OK
 
 
@@ -222,8 +266,7 @@ def refuse(raw: Path, reviewed_path: Path, problems: list[tuple]) -> int:
     return EXIT_PARTIAL
 
 
-def validation_problems(raw: Path, observations: pd.DataFrame, sources: pd.DataFrame,
-                        line_of: dict) -> list[tuple]:
+def validation_problems(raw: Path, observations: pd.DataFrame, sources: pd.DataFrame, line_of: dict) -> list[tuple]:
     """Why the new rows would be rejected, from a build of a copy of the raw folder with them added."""
     from analysis.data.dataset import load_dataset
 
@@ -251,10 +294,14 @@ def append_review_log(raw: Path, reviewed_path: Path, reviewed: pd.DataFrame, ob
 
     log = raw.resolve().parent / "review_log.csv"
     articles = reviewed.get("article", pd.Series(dtype=str)).replace("", pd.NA).dropna()
-    row = {"reviewed": date.today().isoformat(), "source_id": ";".join(dict.fromkeys(observations["source_id"])),
-           "article": articles.iloc[0] if len(articles) else "", "candidates": reviewed_path.name,
-           "extractor_version": EXTRACTOR_VERSION,
-           **review_log(reviewed, observations["entry_method"].set_axis(observations.index))}
+    row = {
+        "reviewed": date.today().isoformat(),
+        "source_id": ";".join(dict.fromkeys(observations["source_id"])),
+        "article": articles.iloc[0] if len(articles) else "",
+        "candidates": reviewed_path.name,
+        "extractor_version": EXTRACTOR_VERSION,
+        **review_log(reviewed, observations["entry_method"].set_axis(observations.index)),
+    }
     frame = pd.DataFrame([row], columns=list(REVIEW_LOG_COLUMNS)).astype(str)
     if not log.exists():
         log.write_text(",".join(REVIEW_LOG_COLUMNS) + "\n", encoding="utf-8")

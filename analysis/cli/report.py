@@ -23,32 +23,45 @@ def add_parsers(subparsers) -> None:
     from analysis.reports.run import EXECUTORS
 
     report = subparsers.add_parser(
-        "report", help="run a report schedule: notebooks -> HTML reports and an index",
+        "report",
+        help="run a report schedule: notebooks -> HTML reports and an index",
         description="Run every job of a YAML report schedule in parallel and write reports/index.html. "
-                    "Each local worker keeps a warm kernel (heavy imports done once) and gives every job a "
-                    "fresh namespace in it; ANALYSIS_KERNELS=cold starts a fresh kernel for every job instead.",
+        "Each local worker keeps a warm kernel (heavy imports done once) and gives every job a "
+        "fresh namespace in it; ANALYSIS_KERNELS=cold starts a fresh kernel for every job instead.",
         epilog="Exit codes: 0 all jobs ok, 1 some jobs failed, 2 bad schedule or arguments, 4 output folder busy.",
     )
-    report.add_argument("schedule", nargs="?", type=Path,
-                        help="YAML schedule (default: schedules/default.yml)")
-    report.add_argument("--jobs", "-j", type=int, metavar="N",
-                        help="jobs at a time (default: number of cores; with dask: the cluster's threads)")
+    report.add_argument("schedule", nargs="?", type=Path, help="YAML schedule (default: schedules/default.yml)")
+    report.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        metavar="N",
+        help="jobs at a time (default: number of cores; with dask: the cluster's threads)",
+    )
     report.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: reports/)")
     report.add_argument("--dry-run", action="store_true", help="check the schedule and list the jobs; run nothing")
-    report.add_argument("--executor", choices=EXECUTORS, default="local",
-                        help="local worker processes (default) or an existing Dask cluster")
+    report.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="local worker processes (default) or an existing Dask cluster",
+    )
     report.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     report.add_argument("--cell-timeout", type=float, metavar="S", help="seconds per cell (overrides the schedule)")
     report.add_argument("--job-timeout", type=float, metavar="S", help="seconds per job (overrides the schedule)")
     report.set_defaults(func=run_report)
 
-    kernel = subparsers.add_parser("kernel", help="show or install the project's Jupyter kernel",
-                                   description="The 'grassroots' kernelspec runs this environment's Python.")
+    kernel = subparsers.add_parser(
+        "kernel",
+        help="show or install the project's Jupyter kernel",
+        description="The 'grassroots' kernelspec runs this environment's Python.",
+    )
     kernel.add_argument("--install", action="store_true", help="install (or refresh) it into this environment")
     kernel.set_defaults(func=run_kernel)
 
-    check = subparsers.add_parser("check-notebooks", help="fail if a notebook is stored with outputs "
-                                                          "or has no 'parameters' cell")
+    check = subparsers.add_parser(
+        "check-notebooks", help="fail if a notebook is stored with outputs or has no 'parameters' cell"
+    )
     check.add_argument("folder", nargs="?", type=Path, help="default: notebooks/")
     check.set_defaults(func=run_check_notebooks)
 
@@ -66,17 +79,26 @@ def run_report(args: argparse.Namespace) -> int:
         workers = args.jobs or os.cpu_count() or 1
         warm = warm_kernels_by_default() and args.executor == "local" and len(schedule.jobs) > workers
         kernels = "warm" if warm else "cold"
-        print(f"{len(schedule.jobs)} jobs from {schedule.source} (limits: cell "
-              f"{args.cell_timeout or schedule.cell_timeout:g} s, job {args.job_timeout or schedule.job_timeout:g} s; "
-              f"{kernels} kernels), outputs in {out_dir}:")
+        print(
+            f"{len(schedule.jobs)} jobs from {schedule.source} (limits: cell "
+            f"{args.cell_timeout or schedule.cell_timeout:g} s, job {args.job_timeout or schedule.job_timeout:g} s; "
+            f"{kernels} kernels), outputs in {out_dir}:"
+        )
         for job in schedule.jobs:
             print(f"  {job.notebook}/{job.name}.html  <-  {job.describe()}")
         return EXIT_OK
     progress = _Progress(len(schedule.jobs))
     try:
-        summary = run_schedule(schedule, out_dir=out_dir, workers=args.jobs, executor=args.executor,
-                               scheduler=args.scheduler, cell_timeout=args.cell_timeout,
-                               job_timeout=args.job_timeout, on_result=progress.update)
+        summary = run_schedule(
+            schedule,
+            out_dir=out_dir,
+            workers=args.jobs,
+            executor=args.executor,
+            scheduler=args.scheduler,
+            cell_timeout=args.cell_timeout,
+            job_timeout=args.job_timeout,
+            on_result=progress.update,
+        )
     finally:
         progress.close()
     failed = summary.failed
@@ -110,8 +132,12 @@ class _Progress:
             self.bar.update(1)
         else:
             width = len(str(self.total))
-            print(f"{timestamp()} [{self.done:>{width}}/{self.total}] {result.status:<6} "
-                  f"{result.duration:7.1f} s  {result.name}{detail}", file=self.stream, flush=True)
+            print(
+                f"{timestamp()} [{self.done:>{width}}/{self.total}] {result.status:<6} "
+                f"{result.duration:7.1f} s  {result.name}{detail}",
+                file=self.stream,
+                flush=True,
+            )
 
     def close(self) -> None:
         if self.bar is not None:

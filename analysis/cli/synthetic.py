@@ -58,16 +58,22 @@ def add_parsers(subparsers) -> None:
         "synthetic",
         help="write a SYNTHETIC national panel in the raw schema (demonstrations, benchmarks)",
         description="Draw an invented panel of every district of the 63 provinces over several years, with gaps, "
-                    "hedges and disagreeing sources, and write it (marked SYNTHETIC) outside data/raw.",
+        "hedges and disagreeing sources, and write it (marked SYNTHETIC) outside data/raw.",
     )
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default: synthetic/ at the repository root); never data/raw")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: synthetic/ at the repository root); never data/raw",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed writes the same bytes")
     parser.add_argument("--years", type=str, default="2014-2023", help="years covered, e.g. 2014-2023")
-    parser.add_argument("--provinces", type=str, default=None,
-                        help="comma-separated GSO province codes (default: all 63), e.g. 62,68")
-    parser.add_argument("--codebook", type=Path, default=None,
-                        help="codebook to draw indicators from (default: data/raw/codebook.csv)")
+    parser.add_argument(
+        "--provinces", type=str, default=None, help="comma-separated GSO province codes (default: all 63), e.g. 62,68"
+    )
+    parser.add_argument(
+        "--codebook", type=Path, default=None, help="codebook to draw indicators from (default: data/raw/codebook.csv)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -77,11 +83,14 @@ def run(args: argparse.Namespace) -> int:
 
     years = parse_years(args.years)
     provinces = [p.strip() for p in args.provinces.split(",") if p.strip()] if args.provinces else None
-    panel = synthetic.generate_panel(synthetic.read_codebook(args.codebook), seed=args.seed, years=years,
-                                     provinces=provinces)
+    panel = synthetic.generate_panel(
+        synthetic.read_codebook(args.codebook), seed=args.seed, years=years, provinces=provinces
+    )
     out = synthetic.write_panel(panel, args.out, seed=args.seed, years=years)
     districts = int((panel["units"]["level"] == "district").sum())
-    print(f"wrote a SYNTHETIC panel to {out}: {districts} districts, {years[0]}-{years[-1]}, "
-          f"{len(panel['observations'])} observations, {len(panel['context'])} context rows "
-          f"(seed {args.seed}); not real data")
+    print(
+        f"wrote a SYNTHETIC panel to {out}: {districts} districts, {years[0]}-{years[-1]}, "
+        f"{len(panel['observations'])} observations, {len(panel['context'])} context rows "
+        f"(seed {args.seed}); not real data"
+    )
     return 0

@@ -52,11 +52,28 @@ from analysis.errors import InputError
 from analysis.text.names import clean_name, on_distinct
 from analysis.data.quality import FLAG_COLUMNS, RULES, flag_observations
 from analysis.data.schema import (
-    PROCESSED_COLUMNS, RAW_COLUMNS, REJECT_COLUMNS, column_problems, parse_dates,
-    UNKNOWN_INDICATOR, UNKNOWN_SOURCE, processed_schema, raw_schema, unused_columns, validate_raw, with_numbers,
+    PROCESSED_COLUMNS,
+    RAW_COLUMNS,
+    REJECT_COLUMNS,
+    column_problems,
+    parse_dates,
+    UNKNOWN_INDICATOR,
+    UNKNOWN_SOURCE,
+    processed_schema,
+    raw_schema,
+    unused_columns,
+    validate_raw,
+    with_numbers,
 )
 from analysis.data.storage import (
-    build_lock, check_not_raw, csv_bytes, file_sha256, json_bytes, read_csv_table, replace_files, sha256,
+    build_lock,
+    check_not_raw,
+    csv_bytes,
+    file_sha256,
+    json_bytes,
+    read_csv_table,
+    replace_files,
+    sha256,
 )
 from analysis.data.units import resolve_units, unit_hierarchy
 
@@ -67,8 +84,14 @@ MAY_BE_EMPTY = ("context",)
 LIVING_KINDS = ("portal", "reference")
 #: Observation columns read as categoricals: they repeat a few values over many rows.
 CATEGORICAL = [c for c in RAW_COLUMNS["observations"] if c not in ("obs_id", "value")]
-PROCESSED_FILES = {"observations": "observations.csv", "flags": "flags.csv", "rejects": "rejects.csv",
-                   "sources": "sources.csv", "units": "units.csv", "codebook": "codebook.csv"}
+PROCESSED_FILES = {
+    "observations": "observations.csv",
+    "flags": "flags.csv",
+    "rejects": "rejects.csv",
+    "sources": "sources.csv",
+    "units": "units.csv",
+    "codebook": "codebook.csv",
+}
 BUILD_FILE = "build.json"
 
 log = logging.getLogger(__name__)
@@ -122,8 +145,14 @@ class Dataset:
         table = self.observations["table"].to_numpy(dtype=object)
         used.update({t: int((table == t).sum()) for t in OBSERVATION_TABLES})
         rejected = self.rejects.drop_duplicates(["table", "line"])["table"].value_counts()
-        tables = {t: {"in": int(self.rows_in.get(t, used[t] + rejected.get(t, 0))), "used": int(used[t]),
-                      "rejected": int(rejected.get(t, 0))} for t in RAW_TABLES}
+        tables = {
+            t: {
+                "in": int(self.rows_in.get(t, used[t] + rejected.get(t, 0))),
+                "used": int(used[t]),
+                "rejected": int(rejected.get(t, 0)),
+            }
+            for t in RAW_TABLES
+        }
         flags = self.flags["rule"].value_counts().reindex(list(RULES), fill_value=0)
         return {"tables": tables, "flags": {rule: int(n) for rule, n in flags.items() if n}}
 
@@ -169,10 +198,14 @@ def _raw_key(raw_dir: Path) -> tuple | None:
 
 def _copy(ds: Dataset) -> Dataset:
     """A copy of ``ds`` that a caller may change without changing the kept build."""
-    frames = {f.name: getattr(ds, f.name).copy() for f in dataclasses.fields(ds)
-              if isinstance(getattr(ds, f.name), pd.DataFrame)}
-    return dataclasses.replace(ds, **frames, rows_in=dict(ds.rows_in), raw_files=dict(ds.raw_files),
-                               notes=list(ds.notes))
+    frames = {
+        f.name: getattr(ds, f.name).copy()
+        for f in dataclasses.fields(ds)
+        if isinstance(getattr(ds, f.name), pd.DataFrame)
+    }
+    return dataclasses.replace(
+        ds, **frames, rows_in=dict(ds.rows_in), raw_files=dict(ds.raw_files), notes=list(ds.notes)
+    )
 
 
 def _build(raw_dir: Path) -> Dataset:
@@ -216,11 +249,13 @@ def _build(raw_dir: Path) -> Dataset:
         observations=_as_text(observations[PROCESSED_COLUMNS]),
         flags=flags.reset_index(drop=True),
         rejects=_combine_rejects(rejects),
-        sources=sources.reset_index(drop=True), units=units.reset_index(drop=True),
+        sources=sources.reset_index(drop=True),
+        units=units.reset_index(drop=True),
         codebook=codebook.reset_index(drop=True),
         rows_in={t: len(frames[t]) for t in RAW_TABLES},
         raw_files={f"{t}.csv": hashes[t] for t in RAW_TABLES},
-        notes=notes, raw_dir=str(raw_dir),
+        notes=notes,
+        raw_dir=str(raw_dir),
     )
     _check_row_counts(ds)
     return ds
@@ -238,12 +273,18 @@ def _name_rejected_references(found: pd.DataFrame, upstream: dict) -> None:
         first_line = rejected.groupby("record_id")["line"].min()
         lines = found.loc[pick, "value"].map(first_line).dropna()
         values = found.loc[lines.index, "value"].astype(str)
-        found.loc[lines.index, "reason"] = (f"{what} " + values + f" was rejected ({rejected['table'].iloc[0]}.csv:"
-                                            + lines.astype(int).astype(str) + ")")
+        found.loc[lines.index, "reason"] = (
+            f"{what} "
+            + values
+            + f" was rejected ({rejected['table'].iloc[0]}.csv:"
+            + lines.astype(int).astype(str)
+            + ")"
+        )
 
 
-def _name_rejected_units(unit_rejects: pd.DataFrame, raw_obs: pd.DataFrame, raw_units: pd.DataFrame,
-                         units_rejected: pd.DataFrame) -> pd.DataFrame:
+def _name_rejected_units(
+    unit_rejects: pd.DataFrame, raw_obs: pd.DataFrame, raw_units: pd.DataFrame, units_rejected: pd.DataFrame
+) -> pd.DataFrame:
     """Say "unit 'Kon Rẫy' (614) was rejected (units.csv:6)" for figures of a rejected unit.
 
     The figures whose name matched no valid unit are resolved once more
@@ -254,15 +295,23 @@ def _name_rejected_units(unit_rejects: pd.DataFrame, raw_obs: pd.DataFrame, raw_
     if unit_rejects.empty or units_rejected.empty:
         return unit_rejects
     rows = raw_obs.loc[raw_obs["obs_id"].isin(unit_rejects["record_id"])]  # ids are unique by now
-    places = pd.DataFrame({"unit_name": on_distinct(rows["unit_name"], clean_name),
-                           "province": on_distinct(rows["province"], clean_name), "scope": rows["scope"]})
+    places = pd.DataFrame(
+        {
+            "unit_name": on_distinct(rows["unit_name"], clean_name),
+            "province": on_distinct(rows["province"], clean_name),
+            "scope": rows["scope"],
+        }
+    )
     every = raw_units.drop_duplicates("unit_code").reset_index(drop=True)  # a duplicate code: its first row
     codes = resolve_units(places, every)["unit_code"].astype(object)
     first_line = units_rejected.groupby("record_id")["line"].min()
     hierarchy = unit_hierarchy(every)
     code, what = np.full(len(rows), None, dtype=object), np.full(len(rows), "", dtype=object)
-    for level, found in (("its province", codes.map(hierarchy["province_code"])),  # the nearest rejected one wins
-                         ("its district", codes.map(hierarchy["district_code"])), ("unit", codes)):
+    for level, found in (
+        ("its province", codes.map(hierarchy["province_code"])),  # the nearest rejected one wins
+        ("its district", codes.map(hierarchy["district_code"])),
+        ("unit", codes),
+    ):
         rejected = found.isin(first_line.index).to_numpy()
         code, what = np.where(rejected, found.to_numpy(dtype=object), code), np.where(rejected, level, what)
     blamed = pd.DataFrame({"code": code, "what": what}, index=rows["obs_id"].to_numpy()).dropna(subset=["code"])
@@ -272,9 +321,16 @@ def _name_rejected_units(unit_rejects: pd.DataFrame, raw_obs: pd.DataFrame, raw_
     pick = unit_rejects["record_id"].isin(blamed.index)
     found = blamed.loc[unit_rejects.loc[pick, "record_id"]]
     unit_rejects = unit_rejects.copy()
-    unit_rejects.loc[pick, "reason"] = (found["what"] + " " + found["code"].map(names).map(repr) + " (" + found["code"]
-                                        + ") was rejected (units.csv:"
-                                        + found["code"].map(first_line).astype(int).astype(str) + ")").to_numpy()
+    unit_rejects.loc[pick, "reason"] = (
+        found["what"]
+        + " "
+        + found["code"].map(names).map(repr)
+        + " ("
+        + found["code"]
+        + ") was rejected (units.csv:"
+        + found["code"].map(first_line).astype(int).astype(str)
+        + ")"
+    ).to_numpy()
     return unit_rejects
 
 
@@ -307,15 +363,18 @@ def _read_tables(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], list[str]]:
     return frames, notes
 
 
-def _build_observations(raw: pd.DataFrame, sources: pd.DataFrame, units: pd.DataFrame,
-                        dated_units: pd.DataFrame, codebook: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _build_observations(
+    raw: pd.DataFrame, sources: pd.DataFrame, units: pd.DataFrame, dated_units: pd.DataFrame, codebook: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Processed observations from valid raw rows, and the rows whose unit is unknown."""
     book = codebook.set_index("indicator")
     kind = _lookup(raw["indicator"], book["kind"])
     published = parse_dates(_lookup(raw["source_id"], sources.set_index("source_id")["published"]))
     up_to_publication = (raw["period_end_basis"] == "publication_date").to_numpy()
-    fill = {"as_of": (kind == "stock").to_numpy() & (raw["as_of"] == "").to_numpy() & up_to_publication,
-            "period_end": (kind == "flow").to_numpy() & (raw["period_end"] == "").to_numpy() & up_to_publication}
+    fill = {
+        "as_of": (kind == "stock").to_numpy() & (raw["as_of"] == "").to_numpy() & up_to_publication,
+        "period_end": (kind == "flow").to_numpy() & (raw["period_end"] == "").to_numpy() & up_to_publication,
+    }
     day, levels = {}, []
     for column, side in (("as_of", "last"), ("period_start", "first"), ("period_end", "last")):
         dates = parse_dates(raw[column])
@@ -324,8 +383,9 @@ def _build_observations(raw: pd.DataFrame, sources: pd.DataFrame, units: pd.Data
         level = np.where(rows, published["precision"].cat.codes, dates["precision"].cat.codes)
         levels.append(np.where(level < 0, 99, level))
     coarsest = np.minimum.reduce(levels)
-    precision = pd.Categorical.from_codes(np.where(coarsest == 99, -1, coarsest),
-                                          categories=published["precision"].cat.categories)
+    precision = pd.Categorical.from_codes(
+        np.where(coarsest == 99, -1, coarsest), categories=published["precision"].cat.categories
+    )
     as_of, start, end = day["as_of"], day["period_start"], day["period_end"]
     log.debug("dates resolved")
 
@@ -336,29 +396,53 @@ def _build_observations(raw: pd.DataFrame, sources: pd.DataFrame, units: pd.Data
     resolved = resolve_units(places, dated_units, date="date")
     log.debug("units resolved")
     unknown = resolved["unit_code"].isna().to_numpy()
-    unit_rejects = pd.DataFrame({
-        "table": raw["table"].to_numpy(dtype=object)[unknown], "line": raw["_line"].to_numpy()[unknown],
-        "record_id": raw["obs_id"].to_numpy()[unknown], "field": "unit_name",
-        "value": raw["unit_name"].to_numpy(dtype=object)[unknown], "reason": resolved["reason"].to_numpy()[unknown],
-    })
+    unit_rejects = pd.DataFrame(
+        {
+            "table": raw["table"].to_numpy(dtype=object)[unknown],
+            "line": raw["_line"].to_numpy()[unknown],
+            "record_id": raw["obs_id"].to_numpy()[unknown],
+            "field": "unit_name",
+            "value": raw["unit_name"].to_numpy(dtype=object)[unknown],
+            "reason": resolved["reason"].to_numpy()[unknown],
+        }
+    )
 
     hierarchy = unit_hierarchy(units)
     codes = resolved["unit_code"]
-    obs = pd.DataFrame({
-        "obs_id": raw["obs_id"], "table": raw["table"], "source_id": raw["source_id"],
-        "locator": _missing_if_empty(raw["locator"]), "unit_name": names,
-        "province": _missing_if_empty(province), "scope": raw["scope"], "unit_code": codes,
-        "unit_label": _lookup(codes, hierarchy["unit_label"]), "unit_level": _lookup(codes, hierarchy["unit_level"]),
-        "district_code": _lookup(codes, hierarchy["district_code"]),
-        "province_code": _lookup(codes, hierarchy["province_code"]),
-        "indicator": raw["indicator"], "family": _lookup(raw["indicator"], book["family"]), "kind": kind,
-        "value": raw["_number"], "value_unit": raw["unit"], "value_decimals": raw["_decimals"].astype("int64"),
-        "qualifier": raw["qualifier"], "approximate": (raw["qualifier"] != "exact").to_numpy(),
-        "as_of": as_of, "period_start": start, "period_end": end,
-        "date_precision": precision,
-        "period_end_basis": raw["period_end_basis"], "status": raw["status"], "published": published["iso"],
-        "preferred": True, "flags": "", "note": _missing_if_empty(raw["note"]),
-    })
+    obs = pd.DataFrame(
+        {
+            "obs_id": raw["obs_id"],
+            "table": raw["table"],
+            "source_id": raw["source_id"],
+            "locator": _missing_if_empty(raw["locator"]),
+            "unit_name": names,
+            "province": _missing_if_empty(province),
+            "scope": raw["scope"],
+            "unit_code": codes,
+            "unit_label": _lookup(codes, hierarchy["unit_label"]),
+            "unit_level": _lookup(codes, hierarchy["unit_level"]),
+            "district_code": _lookup(codes, hierarchy["district_code"]),
+            "province_code": _lookup(codes, hierarchy["province_code"]),
+            "indicator": raw["indicator"],
+            "family": _lookup(raw["indicator"], book["family"]),
+            "kind": kind,
+            "value": raw["_number"],
+            "value_unit": raw["unit"],
+            "value_decimals": raw["_decimals"].astype("int64"),
+            "qualifier": raw["qualifier"],
+            "approximate": (raw["qualifier"] != "exact").to_numpy(),
+            "as_of": as_of,
+            "period_start": start,
+            "period_end": end,
+            "date_precision": precision,
+            "period_end_basis": raw["period_end_basis"],
+            "status": raw["status"],
+            "published": published["iso"],
+            "preferred": True,
+            "flags": "",
+            "note": _missing_if_empty(raw["note"]),
+        }
+    )
     return (obs.loc[~unknown].reset_index(drop=True) if unknown.any() else obs), unit_rejects
 
 
@@ -381,8 +465,10 @@ def _concat_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """
     frames = {table: frame for table, frame in frames.items() if len(frame)}
     names = list(dict.fromkeys(c for frame in frames.values() for c in frame.columns))
-    parts = [frame.assign(**{c: _empty_like(frames, c, len(frame)) for c in names if c not in frame.columns})
-             for frame in frames.values()]
+    parts = [
+        frame.assign(**{c: _empty_like(frames, c, len(frame)) for c in names if c not in frame.columns})
+        for frame in frames.values()
+    ]
     columns = {}
     for column in names:
         values = [p[column].array for p in parts]
@@ -391,8 +477,9 @@ def _concat_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         else:
             columns[column] = type(values[0])._concat_same_type(values) if len(values) > 1 else values[0]
     stacked = pd.DataFrame(columns)
-    stacked["table"] = pd.Categorical.from_codes(np.repeat(np.arange(len(parts)), [len(p) for p in parts]),
-                                                 categories=list(frames))
+    stacked["table"] = pd.Categorical.from_codes(
+        np.repeat(np.arange(len(parts)), [len(p) for p in parts]), categories=list(frames)
+    )
     stacked["_line"] = np.concatenate([p.index.to_numpy() for p in parts])
     return stacked
 
@@ -410,8 +497,9 @@ def _missing_if_empty(values: pd.Series) -> pd.Series:
 
 def _dated_units(units: pd.DataFrame) -> pd.DataFrame:
     """The unit table with validity as datetimes (first day from, last day to)."""
-    return units.assign(valid_from=parse_dates(units["valid_from"])["first"],
-                        valid_to=parse_dates(units["valid_to"])["last"])
+    return units.assign(
+        valid_from=parse_dates(units["valid_from"])["first"], valid_to=parse_dates(units["valid_to"])["last"]
+    )
 
 
 def _combine_rejects(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -427,12 +515,18 @@ def _check_row_counts(ds: Dataset) -> None:
     """Rows in = rows used + rows rejected, for every raw table (a bug otherwise)."""
     for table, counts in ds.summary()["tables"].items():
         if counts["in"] != counts["used"] + counts["rejected"]:
-            raise RuntimeError(f"{table}: {counts['in']} rows in but {counts['used']} used and "
-                               f"{counts['rejected']} rejected; some rows were lost")
+            raise RuntimeError(
+                f"{table}: {counts['in']} rows in but {counts['used']} used and "
+                f"{counts['rejected']} rejected; some rows were lost"
+            )
 
 
-def write_processed(ds: Dataset, out_dir: Path | str | None = None,
-                    extra_tables: dict[str, pd.DataFrame] | None = None, lock_timeout: float = 30.0) -> dict:
+def write_processed(
+    ds: Dataset,
+    out_dir: Path | str | None = None,
+    extra_tables: dict[str, pd.DataFrame] | None = None,
+    lock_timeout: float = 30.0,
+) -> dict:
     """Write the processed tables and ``build.json`` atomically, under the build lock.
 
     Every table is written to a temporary file first and then replaces the
@@ -513,17 +607,23 @@ def read_processed(processed_dir: Path | str | None = None) -> Dataset:
     build = json.loads(build_path.read_text(encoding="utf-8"))
     for name, digest in build["outputs"].items():
         if not (folder / name).exists() or file_sha256(folder / name) != digest:
-            raise InputError("does not match build.json (an interrupted build or an edited file); "
-                             "run `python -m analysis build`", file=folder / name)
-    text = {t: pd.read_csv(folder / PROCESSED_FILES[t], dtype=str, keep_default_na=False)
-            for t in ("sources", "units", "codebook")}
+            raise InputError(
+                "does not match build.json (an interrupted build or an edited file); run `python -m analysis build`",
+                file=folder / name,
+            )
+    text = {
+        t: pd.read_csv(folder / PROCESSED_FILES[t], dtype=str, keep_default_na=False)
+        for t in ("sources", "units", "codebook")
+    }
     flags = pd.read_csv(folder / PROCESSED_FILES["flags"], dtype=str, keep_default_na=False)
     rejects = pd.read_csv(folder / PROCESSED_FILES["rejects"], dtype=str, keep_default_na=False)
     return Dataset(
         observations=_read_observations(folder / PROCESSED_FILES["observations"]),
-        flags=flags[FLAG_COLUMNS], rejects=rejects.astype({"line": "int64"})[REJECT_COLUMNS],
+        flags=flags[FLAG_COLUMNS],
+        rejects=rejects.astype({"line": "int64"})[REJECT_COLUMNS],
         rows_in={t: counts["in"] for t, counts in build["rows"].items()},
-        raw_files=build["raw_files"], **text,
+        raw_files=build["raw_files"],
+        **text,
     )
 
 
@@ -534,4 +634,3 @@ def _read_observations(path: Path) -> pd.DataFrame:
     obs = pd.read_csv(path, dtype={**text, **types}, parse_dates=dates)
     obs["flags"] = obs["flags"].fillna("")
     return processed_schema().validate(obs)
-

@@ -134,8 +134,9 @@ _NAT = np.iinfo(np.int64).min
 _FAR = 1 << 40  # days: farther than any two dates
 
 
-def check_quality(observations: pd.DataFrame, codebook: pd.DataFrame,
-                  units: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+def check_quality(
+    observations: pd.DataFrame, codebook: pd.DataFrame, units: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.Series]:
     """Run every rule.
 
     Args:
@@ -169,8 +170,9 @@ def check_quality(observations: pd.DataFrame, codebook: pd.DataFrame,
     return flags, preferred
 
 
-def flag_observations(observations: pd.DataFrame, codebook: pd.DataFrame, units: pd.DataFrame,
-                      read_on: pd.Series | None = None) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+def flag_observations(
+    observations: pd.DataFrame, codebook: pd.DataFrame, units: pd.DataFrame, read_on: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Run every rule, and say which rules flag each figure.
 
     Args:
@@ -224,8 +226,11 @@ def flag_observations(observations: pd.DataFrame, codebook: pd.DataFrame, units:
         masks[rows] |= 1 << bit
     preferred = np.ones(len(observations), dtype=bool)
     preferred[losers] = False
-    return (flags[FLAG_COLUMNS].astype("str"), pd.Series(preferred, index=observations.index),
-            _rule_names(masks, observations.index))
+    return (
+        flags[FLAG_COLUMNS].astype("str"),
+        pd.Series(preferred, index=observations.index),
+        _rule_names(masks, observations.index),
+    )
 
 
 def _keyed(observations: pd.DataFrame) -> pd.DataFrame:
@@ -245,8 +250,10 @@ def _keyed(observations: pd.DataFrame) -> pd.DataFrame:
         _src=distinct_values(observations["source_id"])[0],
         _ind=pd.Categorical(observations["indicator"]),
         ref=ref,
-        _as_of=_days(observations["as_of"]), _start=_days(observations["period_start"]),
-        _end=_days(observations["period_end"]), _ref=_days(ref),
+        _as_of=_days(observations["as_of"]),
+        _start=_days(observations["period_start"]),
+        _end=_days(observations["period_end"]),
+        _ref=_days(ref),
     )
 
 
@@ -291,8 +298,18 @@ def _rule_names(masks: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(names[combination], index=index, dtype=object)
 
 
-_MESSAGE_COLUMNS = ["obs_id", "source_id", "unit_code", "unit_label", "indicator", "value", "as_of",
-                    "period_start", "period_end", "date_precision"]
+_MESSAGE_COLUMNS = [
+    "obs_id",
+    "source_id",
+    "unit_code",
+    "unit_label",
+    "indicator",
+    "value",
+    "as_of",
+    "period_start",
+    "period_end",
+    "date_precision",
+]
 
 
 def _text_rows(obs: pd.DataFrame, rows) -> pd.DataFrame:
@@ -356,32 +373,54 @@ def _breakdown_exceeds_total(observations: pd.DataFrame, codebook: pd.DataFrame)
     width = len(categories) + 1
     part_rows, total_rows = np.flatnonzero(in_breakdown), np.flatnonzero(total)
     values = obs["value"].to_numpy()
-    parts = pd.DataFrame({"_key": where[part_rows] * width + parent[part_rows],
-                          "_breakdown": breakdown_code[codes[part_rows]],
-                          "_row": part_rows, "value": values[part_rows]})
+    parts = pd.DataFrame(
+        {
+            "_key": where[part_rows] * width + parent[part_rows],
+            "_breakdown": breakdown_code[codes[part_rows]],
+            "_row": part_rows,
+            "value": values[part_rows],
+        }
+    )
     count = len(breakdown_names) + 1
     sums = parts["value"].groupby((parts["_key"] * count + parts["_breakdown"]).to_numpy(), sort=False).sum()
     sums = pd.DataFrame({"_key": sums.index // count, "_breakdown": sums.index % count, "total": sums.to_numpy()})
-    totals = pd.DataFrame({"_key": where[total_rows] * width + codes[total_rows], "_row": total_rows,
-                           "value": values[total_rows]})
+    totals = pd.DataFrame(
+        {"_key": where[total_rows] * width + codes[total_rows], "_row": total_rows, "value": values[total_rows]}
+    )
     over = sums.merge(totals, on="_key")
     over = over.loc[over["total"] > over["value"] + 1e-9]
     if over.empty:
         return _no_flags("breakdown_exceeds_total")
-    members = parts.merge(over[["_key", "_breakdown", "_row"]].rename(columns={"_row": "_total_row"}),
-                          on=["_key", "_breakdown"])
+    members = parts.merge(
+        over[["_key", "_breakdown", "_row"]].rename(columns={"_row": "_total_row"}), on=["_key", "_breakdown"]
+    )
     ids = obs["obs_id"].to_numpy()
     members = members.assign(obs_id=ids[members["_row"]], shown=_num(members["value"]).to_numpy())
-    detail = (members.groupby(["_total_row", "_breakdown"], sort=False)
-              .agg(ids=("obs_id", ";".join), terms=("shown", "+".join)))
+    detail = members.groupby(["_total_row", "_breakdown"], sort=False).agg(
+        ids=("obs_id", ";".join), terms=("shown", "+".join)
+    )
     over = over.join(detail, on=["_row", "_breakdown"])
     total = _text_rows(obs, over["_row"])
     name = breakdown_names.to_numpy(dtype=object)[over["_breakdown"].to_numpy()]
-    message = (name + " breakdown of " + total["indicator"].to_numpy() + " sums to " + _num(over["total"])
-               + " (" + over["terms"] + "), more than the total " + _num(over["value"]))
-    return _flags("breakdown_exceeds_total", over["ids"] + ";" + total["obs_id"].to_numpy(),
-                  total["unit_code"].to_numpy(), total["indicator"].to_numpy(), message,
-                  np.concatenate([members["_row"].to_numpy(), over["_row"].to_numpy()]))
+    message = (
+        name
+        + " breakdown of "
+        + total["indicator"].to_numpy()
+        + " sums to "
+        + _num(over["total"])
+        + " ("
+        + over["terms"]
+        + "), more than the total "
+        + _num(over["value"])
+    )
+    return _flags(
+        "breakdown_exceeds_total",
+        over["ids"] + ";" + total["obs_id"].to_numpy(),
+        total["unit_code"].to_numpy(),
+        total["indicator"].to_numpy(),
+        message,
+        np.concatenate([members["_row"].to_numpy(), over["_row"].to_numpy()]),
+    )
 
 
 def _percent_rules(observations: pd.DataFrame, codebook: pd.DataFrame) -> tuple[tuple, tuple]:
@@ -391,8 +430,9 @@ def _percent_rules(observations: pd.DataFrame, codebook: pd.DataFrame) -> tuple[
     denominator = _per_indicator(obs, codebook, "denominator")
     is_pct = (obs["value_unit"] == "percent").to_numpy()
     cols = ["_row", "_unit", "_src", "_start", "_ref", "value", "qualifier"]
-    pct = obs.loc[is_pct, cols].assign(_num=numerator[is_pct], _den=denominator[is_pct],
-                                       _flow=(obs["kind"] == "flow").to_numpy()[is_pct])
+    pct = obs.loc[is_pct, cols].assign(
+        _num=numerator[is_pct], _den=denominator[is_pct], _flow=(obs["kind"] == "flow").to_numpy()[is_pct]
+    )
     indicator = obs["_ind"].cat.codes.to_numpy()
 
     def figures_of(wanted):
@@ -404,19 +444,23 @@ def _percent_rules(observations: pd.DataFrame, codebook: pd.DataFrame) -> tuple[
         return obs.loc[rows, cols].assign(_ind=indicator[rows])
 
     bases = figures_of(pct["_den"].unique()).rename(
-        columns=lambda c: {"_ind": "_den", "_unit": "_unit"}.get(c, c + "_d"))
+        columns=lambda c: {"_ind": "_den", "_unit": "_unit"}.get(c, c + "_d")
+    )
     reported = pd.Series(_pair_key(pct["_unit"], pct["_den"])).isin(_pair_key(bases["_unit"], bases["_den"]))
     dens = _denominators(pct, bases).set_index("_row")
 
     nums = pct[["_row", "_unit", "_src", "_start", "_ref", "_num"]].merge(
         figures_of(pct["_num"].unique()).rename(
-            columns={"_ind": "_num", "_row": "_row_n", "value": "value_n", "qualifier": "qualifier_n"}),
-        on=["_unit", "_src", "_start", "_ref", "_num"])
+            columns={"_ind": "_num", "_row": "_row_n", "value": "value_n", "qualifier": "qualifier_n"}
+        ),
+        on=["_unit", "_src", "_start", "_ref", "_num"],
+    )
     nums = nums.sort_values(["_row", "_row_n"]).drop_duplicates("_row").set_index("_row")
 
     missing = pct.loc[~reported.to_numpy()]
     pct = pct.join(dens[["_row_d", "value_d", "qualifier_d"]], on="_row").join(
-        nums[["_row_n", "value_n", "qualifier_n"]], on="_row")
+        nums[["_row_n", "value_n", "qualifier_n"]], on="_row"
+    )
     decimals = obs["value_decimals"].to_numpy()[pct["_row"]]
     return _mismatches(obs, pct.loc[pct["value_d"] > 0], decimals[pct["value_d"] > 0]), _missing(obs, missing, codebook)
 
@@ -447,12 +491,22 @@ def _denominators(pct: pd.DataFrame, bases: pd.DataFrame) -> pd.DataFrame:
     # figure of another source when the unit gives the denominator only undated (or the stock is undated too)
     stock = ~flow & (left["_ref"] != _NAT).to_numpy()
     same_date = matched(stock, ["_ref"], lambda f, other: 0 + other)
-    same_source = matched(~flow, ["_src"], lambda f, other: 2 + np.where(
-        (f["_ref"] != _NAT) & (f["_ref_d"] != _NAT), (f["_ref"] - f["_ref_d"]).abs(), _FAR).astype(float) / _FAR)
+    same_source = matched(
+        ~flow,
+        ["_src"],
+        lambda f, other: (
+            2
+            + np.where((f["_ref"] != _NAT) & (f["_ref_d"] != _NAT), (f["_ref"] - f["_ref_d"]).abs(), _FAR).astype(float)
+            / _FAR
+        ),
+    )
     dated = (bases["_ref_d"] != _NAT).to_numpy()
     undated = matched(~flow, [], lambda f, other: np.full(len(f), 4), among=bases.loc[~dated])
-    only_undated = ~pd.Series(_pair_key(undated["_unit"], undated["_den"])).isin(
-        _pair_key(bases.loc[dated, "_unit"], bases.loc[dated, "_den"])).to_numpy()
+    only_undated = (
+        ~pd.Series(_pair_key(undated["_unit"], undated["_den"]))
+        .isin(_pair_key(bases.loc[dated, "_unit"], bases.loc[dated, "_den"]))
+        .to_numpy()
+    )
     undated = undated.loc[undated["_other"].to_numpy() & ((undated["_ref"] == _NAT).to_numpy() | only_undated)]
     found = pd.concat([flows, same_date, same_source, undated], ignore_index=True)
     found = found.iloc[np.lexsort([found["_row_d"], found["_rank"], found["_row"]])]
@@ -466,8 +520,11 @@ def _mismatches(obs: pd.DataFrame, pct: pd.DataFrame, decimals: np.ndarray) -> t
     hedged_counts = (pct["qualifier_d"] != "exact") | (has_num & (pct["qualifier_n"] != "exact"))
     count = pct["value_n"].where(has_num, implied.round())
     computed = 100 * count / pct["value_d"]
-    tolerance = pd.Series(0.5 * 10.0 ** -decimals.astype(float) + 1e-9
-                          + np.where(pct["qualifier"] == "exact", 0, HEDGED_PERCENT_TOLERANCE))
+    tolerance = pd.Series(
+        0.5 * 10.0 ** -decimals.astype(float)
+        + 1e-9
+        + np.where(pct["qualifier"] == "exact", 0, HEDGED_PERCENT_TOLERANCE)
+    )
     off_count = (implied - pct["value_n"]).abs() > HEDGED_CONFLICT_TOLERANCE * pct["value_n"]
     bad = np.where(hedged_counts, has_num & off_count, (computed - pct["value"]).abs() > tolerance)
     if not bad.any():
@@ -476,27 +533,51 @@ def _mismatches(obs: pd.DataFrame, pct: pd.DataFrame, decimals: np.ndarray) -> t
     fraction = _num(count) + "/" + _num(pct["value_d"]) + " = " + _num(computed.round(2)) + "%"
     how = np.select(
         [hedged_counts[bad], pct["value_n"].notna()],
-        ["it implies " + _num(implied.round(1)) + " of " + _num(pct["value_d"])
-         + ", more than 10% away from the hedged count " + _num(pct["value_n"]), fraction],
-        "no whole count out of " + _num(pct["value_d"]) + " gives it (nearest " + fraction + ")")
+        [
+            "it implies "
+            + _num(implied.round(1))
+            + " of "
+            + _num(pct["value_d"])
+            + ", more than 10% away from the hedged count "
+            + _num(pct["value_n"]),
+            fraction,
+        ],
+        "no whole count out of " + _num(pct["value_d"]) + " gives it (nearest " + fraction + ")",
+    )
     ids = obs["obs_id"].to_numpy()
     numerator_id = pd.Series(ids[pct["_row_n"].fillna(0).astype(int)], index=pct.index).where(pct["_row_n"].notna())
     rows = _text_rows(obs, pct["_row"])
     message = "printed " + _num(pct["value"]) + "% but " + how + "; tolerance " + _num(tolerance.round(4))
-    involved = (rows["obs_id"].to_numpy() + (";" + numerator_id).fillna("").to_numpy() + ";"
-                + ids[pct["_row_d"].astype(int)])
+    involved = (
+        rows["obs_id"].to_numpy() + (";" + numerator_id).fillna("").to_numpy() + ";" + ids[pct["_row_d"].astype(int)]
+    )
     flagged = np.concatenate([pct["_row"].to_numpy(), pct["_row_n"].dropna().to_numpy(), pct["_row_d"].to_numpy()])
-    return _flags("percent_count_mismatch", involved, rows["unit_code"].to_numpy(), rows["indicator"].to_numpy(),
-                  message.to_numpy(), flagged)
+    return _flags(
+        "percent_count_mismatch",
+        involved,
+        rows["unit_code"].to_numpy(),
+        rows["indicator"].to_numpy(),
+        message.to_numpy(),
+        flagged,
+    )
 
 
 def _missing(obs: pd.DataFrame, missing: pd.DataFrame, codebook: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     rows = _text_rows(obs, missing["_row"])
     denominator = rows["indicator"].astype(object).map(codebook.set_index("indicator")["denominator"]).fillna("")
-    message = np.where(denominator == "", "the codebook gives no denominator for " + rows["indicator"],
-                       "no " + denominator + " figure for this unit")
-    return _flags("denominator_missing", rows["obs_id"].to_numpy(), rows["unit_code"].to_numpy(),
-                  rows["indicator"].to_numpy(), message, missing["_row"].to_numpy())
+    message = np.where(
+        denominator == "",
+        "the codebook gives no denominator for " + rows["indicator"],
+        "no " + denominator + " figure for this unit",
+    )
+    return _flags(
+        "denominator_missing",
+        rows["obs_id"].to_numpy(),
+        rows["unit_code"].to_numpy(),
+        rows["indicator"].to_numpy(),
+        message,
+        missing["_row"].to_numpy(),
+    )
 
 
 _GROUNDS = {
@@ -542,8 +623,12 @@ def _conflicting_sources(observations: pd.DataFrame) -> tuple[tuple[pd.DataFrame
     if len(flags):
         pairs = len(flags)
         ids = obs["obs_id"].astype(object).to_numpy()
-        joined = pd.Series(ids[every_copy(rows)]).groupby(np.repeat(np.arange(2 * pairs), copies[figure[first[rows]]]),
-                                                          sort=True).agg(";".join).to_numpy()
+        joined = (
+            pd.Series(ids[every_copy(rows)])
+            .groupby(np.repeat(np.arange(2 * pairs), copies[figure[first[rows]]]), sort=True)
+            .agg(";".join)
+            .to_numpy()
+        )
         flags["obs_ids"] = joined[:pairs] + ";" + joined[pairs:]
     return (flags, every_copy(rows)), every_copy(losers)
 
@@ -562,11 +647,14 @@ def _conflicting_figures(obs: pd.DataFrame) -> tuple[tuple[pd.DataFrame, np.ndar
     frame = _pair_frame(obs, np.flatnonzero(several | undated | pd.Series(pair).isin(pair[undated]).to_numpy()))
     dated, loose = frame.loc[frame["day"] != _NAT], frame.loc[frame["day"] == _NAT]
     dated = dated.loc[several[dated["_row"].to_numpy()]].assign(_year=lambda f: f["year"])  # "year" is compared later
-    pairs = pd.concat([
-        dated.merge(dated, on=["_unit", "_ind", "_year"], suffixes=("_a", "_b")),
-        loose.merge(loose, on=["_unit", "_ind"], suffixes=("_a", "_b")),
-        _undated_against_dated(frame, (frame["day"] == _NAT).to_numpy()),
-    ], ignore_index=True)
+    pairs = pd.concat(
+        [
+            dated.merge(dated, on=["_unit", "_ind", "_year"], suffixes=("_a", "_b")),
+            loose.merge(loose, on=["_unit", "_ind"], suffixes=("_a", "_b")),
+            _undated_against_dated(frame, (frame["day"] == _NAT).to_numpy()),
+        ],
+        ignore_index=True,
+    )
     pairs = pairs.loc[(pairs["_src_a"] != pairs["_src_b"]) & (pairs["_row_a"] < pairs["_row_b"])]
     pairs = pairs.loc[_same_dates(pairs) & _values_differ(pairs)]
     if pairs.empty:
@@ -587,11 +675,29 @@ def _conflicting_figures(obs: pd.DataFrame) -> tuple[tuple[pd.DataFrame, np.ndar
     def side(x, when):
         return (_num(x["value"]) + " (" + x["source_id"] + ", " + when + ")").to_numpy()
 
-    message = (a["indicator"].to_numpy() + " of " + a["unit_label"].to_numpy() + ": " + side(a, when_a) + " vs "
-               + side(b, when_b) + _placement(pairs, a, b, when_a, when_b) + "; preferred " + winner
-               + " (" + why + ")")
-    flags = _flags("conflicting_sources", ids_a + ";" + ids_b, a["unit_code"].to_numpy(),
-                   a["indicator"].to_numpy(), message, np.concatenate([pairs["_row_a"], pairs["_row_b"]]))
+    message = (
+        a["indicator"].to_numpy()
+        + " of "
+        + a["unit_label"].to_numpy()
+        + ": "
+        + side(a, when_a)
+        + " vs "
+        + side(b, when_b)
+        + _placement(pairs, a, b, when_a, when_b)
+        + "; preferred "
+        + winner
+        + " ("
+        + why
+        + ")"
+    )
+    flags = _flags(
+        "conflicting_sources",
+        ids_a + ";" + ids_b,
+        a["unit_code"].to_numpy(),
+        a["indicator"].to_numpy(),
+        message,
+        np.concatenate([pairs["_row_a"], pairs["_row_b"]]),
+    )
     return flags, losers
 
 
@@ -609,10 +715,12 @@ def _undated_against_dated(frame: pd.DataFrame, undated: np.ndarray) -> pd.DataF
     """
     pairs = frame.loc[undated].merge(frame.loc[~undated], on=["_unit", "_ind"], suffixes=("_a", "_b"))
     pairs = pairs.loc[_same_dates(pairs)]
-    agree = pairs.loc[(pairs["_src_a"] != pairs["_src_b"]) & pairs["exact_a"] & pairs["exact_b"]
-                      & ~_values_differ(pairs)]
-    anchors = agree.groupby(["_src_a", "_unit"]).agg(anchors=("_row_a", "nunique"), dates=("day_b", "nunique"),
-                                                     at=("day_b", "first"))
+    agree = pairs.loc[
+        (pairs["_src_a"] != pairs["_src_b"]) & pairs["exact_a"] & pairs["exact_b"] & ~_values_differ(pairs)
+    ]
+    anchors = agree.groupby(["_src_a", "_unit"]).agg(
+        anchors=("_row_a", "nunique"), dates=("day_b", "nunique"), at=("day_b", "first")
+    )
     anchors = anchors.loc[(anchors["anchors"] >= MIN_AGREEING_FIGURES) & (anchors["dates"] == 1)]
     pairs = pairs.join(anchors[["anchors", "at"]], on=["_src_a", "_unit"])
     pairs = pairs.loc[(pairs["at"].isna() & pairs["stock_a"]) | (pairs["day_b"] == pairs["at"])]
@@ -629,11 +737,21 @@ def _placement(pairs: pd.DataFrame, a: pd.DataFrame, b: pd.DataFrame, when_a, wh
     a_undated, b_undated = (pairs["day_a"] == _NAT).to_numpy(), (pairs["day_b"] == _NAT).to_numpy()
     when = np.where(a_undated, when_b, when_a)
     source = np.where(a_undated, a["source_id"].to_numpy(), b["source_id"].to_numpy())
-    placed = ("; the undated figure is placed at " + pd.Series(when, dtype=object) + ": "
-              + _num(anchors).to_numpy() + " other figures of " + source
-              + " for this unit agree with figures of that date").to_numpy()
-    only = ("; " + pd.Series(when, dtype=object) + " is the only date of this indicator for this unit, "
-            + "so the undated figure is compared with it").to_numpy()
+    placed = (
+        "; the undated figure is placed at "
+        + pd.Series(when, dtype=object)
+        + ": "
+        + _num(anchors).to_numpy()
+        + " other figures of "
+        + source
+        + " for this unit agree with figures of that date"
+    ).to_numpy()
+    only = (
+        "; "
+        + pd.Series(when, dtype=object)
+        + " is the only date of this indicator for this unit, "
+        + "so the undated figure is compared with it"
+    ).to_numpy()
     return np.where(a_undated == b_undated, "", np.where(anchors > 0, placed, only))
 
 
@@ -643,17 +761,25 @@ def _pair_frame(obs: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     d = picked["ref"].to_numpy(dtype="datetime64[D]")
     start = picked["period_start"].to_numpy(dtype="datetime64[D]")
     precision = np.maximum(pd.Categorical(picked["date_precision"], categories=["year", "month", "day"]).codes, 0)
-    return pd.DataFrame({
-        "_row": picked["_row"].to_numpy(), "_unit": picked["_unit"].to_numpy(),
-        "_ind": picked["_ind"].cat.codes.to_numpy(), "_src": picked["_src"].to_numpy(),
-        "value": picked["value"].to_numpy(), "exact": (picked["qualifier"] == "exact").to_numpy(),
-        "decimals": picked["value_decimals"].to_numpy(), "precision": precision,
-        "stock": (picked["kind"] == "stock").to_numpy(),
-        "year": d.astype("datetime64[Y]").astype("int64"), "month": d.astype("datetime64[M]").astype("int64"),
-        "day": d.astype("int64"),
-        "start_year": start.astype("datetime64[Y]").astype("int64"),
-        "start_month": start.astype("datetime64[M]").astype("int64"), "start_day": start.astype("int64"),
-    })
+    return pd.DataFrame(
+        {
+            "_row": picked["_row"].to_numpy(),
+            "_unit": picked["_unit"].to_numpy(),
+            "_ind": picked["_ind"].cat.codes.to_numpy(),
+            "_src": picked["_src"].to_numpy(),
+            "value": picked["value"].to_numpy(),
+            "exact": (picked["qualifier"] == "exact").to_numpy(),
+            "decimals": picked["value_decimals"].to_numpy(),
+            "precision": precision,
+            "stock": (picked["kind"] == "stock").to_numpy(),
+            "year": d.astype("datetime64[Y]").astype("int64"),
+            "month": d.astype("datetime64[M]").astype("int64"),
+            "day": d.astype("int64"),
+            "start_year": start.astype("datetime64[Y]").astype("int64"),
+            "start_month": start.astype("datetime64[M]").astype("int64"),
+            "start_day": start.astype("int64"),
+        }
+    )
 
 
 def _pair_key(units, indicators) -> np.ndarray:
@@ -676,14 +802,16 @@ def _grounds(obs: pd.DataFrame, rows_a, rows_b) -> tuple[np.ndarray, np.ndarray]
     """Reconciliation grounds of two aligned sets of rows, in order of priority; higher is better."""
     both = obs[["_ref", "qualifier", "period_end_basis", "published"]].iloc[np.concatenate([rows_a, rows_b])]
     published = pd.factorize(both["published"].astype(object), sort=True)[0]  # text order of ISO dates; missing = -1
-    grounds = np.column_stack([
-        (both["_ref"] != _NAT).to_numpy(dtype=int),
-        (both["qualifier"] == "exact").to_numpy(dtype=int),
-        both["period_end_basis"].astype(object).map(BASIS_RANK).fillna(0).to_numpy(dtype=int),
-        published,
-        np.zeros(len(both), dtype=int),
-    ])
-    return grounds[: len(rows_a)], grounds[len(rows_a):]
+    grounds = np.column_stack(
+        [
+            (both["_ref"] != _NAT).to_numpy(dtype=int),
+            (both["qualifier"] == "exact").to_numpy(dtype=int),
+            both["period_end_basis"].astype(object).map(BASIS_RANK).fillna(0).to_numpy(dtype=int),
+            published,
+            np.zeros(len(both), dtype=int),
+        ]
+    )
+    return grounds[: len(rows_a)], grounds[len(rows_a) :]
 
 
 def _same_dates(pairs: pd.DataFrame) -> np.ndarray:
@@ -699,8 +827,12 @@ def _same_dates(pairs: pd.DataFrame) -> np.ndarray:
     same_ref, ref_a_missing, ref_b_missing = equal("")
     same_start, start_a_missing, start_b_missing = equal("start_")
     undated = ref_a_missing | ref_b_missing
-    start_ok = (pairs["stock_a"].to_numpy() | same_start | (start_a_missing & start_b_missing)
-                | (undated & (start_a_missing | start_b_missing)))
+    start_ok = (
+        pairs["stock_a"].to_numpy()
+        | same_start
+        | (start_a_missing & start_b_missing)
+        | (undated & (start_a_missing | start_b_missing))
+    )
     return start_ok & (undated | same_ref)
 
 
@@ -720,8 +852,9 @@ def _hedged_value(observations: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]
     pick = (observations["qualifier"] != "exact").to_numpy()
     hedged = observations.loc[pick]
     message = "printed as '" + hedged["qualifier"].astype(object).map(HEDGE_WORDS) + " " + _num(hedged["value"]) + "'"
-    return _flags("hedged_value", hedged["obs_id"], hedged["unit_code"], hedged["indicator"], message,
-                  np.flatnonzero(pick))
+    return _flags(
+        "hedged_value", hedged["obs_id"], hedged["unit_code"], hedged["indicator"], message, np.flatnonzero(pick)
+    )
 
 
 def _period_unknown(observations: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -734,11 +867,13 @@ def _period_unknown(observations: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarra
     message = np.select(
         [~flow[pick], no_start[pick] & no_end[pick], no_start[pick]],
         ["stock without a date", "flow without a period", "flow without a start date"],
-        "flow without an end date")
+        "flow without an end date",
+    )
     publication = (obs["period_end_basis"] == "publication_date") & obs["published"].isna()
     message = np.where(publication, message + " (ends at publication, but the source is undated)", message)
-    return _flags("period_unknown", obs["obs_id"], obs["unit_code"], obs["indicator"], message,
-                  np.flatnonzero(pick.to_numpy()))
+    return _flags(
+        "period_unknown", obs["obs_id"], obs["unit_code"], obs["indicator"], message, np.flatnonzero(pick.to_numpy())
+    )
 
 
 def _suspect_note(observations: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -753,8 +888,14 @@ def _derived_value(observations: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray
     """Figures computed from others (see module doc)."""
     pick = (observations["status"] == "derived").to_numpy()
     obs = observations.loc[pick]
-    return _flags("derived_value", obs["obs_id"], obs["unit_code"], obs["indicator"],
-                  "derived: " + obs["note"].astype(object).fillna(""), np.flatnonzero(pick))
+    return _flags(
+        "derived_value",
+        obs["obs_id"],
+        obs["unit_code"],
+        obs["indicator"],
+        "derived: " + obs["note"].astype(object).fillna(""),
+        np.flatnonzero(pick),
+    )
 
 
 def _historical_unit(observations: pd.DataFrame, units: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -764,8 +905,9 @@ def _historical_unit(observations: pd.DataFrame, units: pd.DataFrame) -> tuple[p
     obs = observations.loc[pick, ["obs_id", "unit_code", "unit_label"]]
     if obs.empty:
         return _no_flags("historical_unit")
-    per_unit = obs.astype(object).groupby("unit_code", sort=False).agg(
-        ids=("obs_id", ";".join), label=("unit_label", "first"))
+    per_unit = (
+        obs.astype(object).groupby("unit_code", sort=False).agg(ids=("obs_id", ";".join), label=("unit_label", "first"))
+    )
     per_unit = per_unit.join(ended[["valid_to"]])
     until = per_unit["valid_to"].dt.strftime("%Y-%m-%d")
     message = per_unit["label"] + " (" + per_unit.index.to_series() + ") existed until " + until
@@ -778,23 +920,29 @@ def _zero_length_period(observations: pd.DataFrame) -> tuple[pd.DataFrame, np.nd
     obs = observations.loc[pick]
     day = obs["period_start"].dt.strftime("%Y-%m-%d").astype(object)
     message = "flow over no time: the period starts and ends on " + day + "; no rate per year is computed from it"
-    return _flags("zero_length_period", obs["obs_id"], obs["unit_code"], obs["indicator"], message,
-                  np.flatnonzero(pick))
+    return _flags(
+        "zero_length_period", obs["obs_id"], obs["unit_code"], obs["indicator"], message, np.flatnonzero(pick)
+    )
 
 
-def _dated_after_publication(observations: pd.DataFrame, read_on: pd.Series | None = None,
-                             today: pd.Timestamp | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+def _dated_after_publication(
+    observations: pd.DataFrame, read_on: pd.Series | None = None, today: pd.Timestamp | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Figures dated after their source's publication, or after today when the source is undated (module doc)."""
     today = pd.Timestamp.now().normalize() if today is None else today
     published = on_distinct(observations["published"].astype(object).fillna(""), _last_day)
-    read = (on_distinct(observations["source_id"], lambda s: read_on.get(s, pd.NaT)) if read_on is not None
-            else pd.Series(pd.NaT, index=observations.index))
+    read = (
+        on_distinct(observations["source_id"], lambda s: read_on.get(s, pd.NaT))
+        if read_on is not None
+        else pd.Series(pd.NaT, index=observations.index)
+    )
     limit = read.fillna(published).fillna(today).to_numpy(dtype="datetime64[ns]")
     dated = observations["as_of"].where(observations["kind"] == "stock", observations["period_end"])
     precision = pd.Categorical(observations["date_precision"], categories=["year", "month", "day"]).codes
     days = dated.to_numpy(dtype="datetime64[D]")
-    first = np.choose(np.maximum(precision, 0), [days.astype(f"datetime64[{unit}]").astype("datetime64[D]")
-                                                 for unit in "YMD"])  # the first day a partial date covers
+    first = np.choose(
+        np.maximum(precision, 0), [days.astype(f"datetime64[{unit}]").astype("datetime64[D]") for unit in "YMD"]
+    )  # the first day a partial date covers
     target = observations["indicator"].astype(object).str.endswith("_target").to_numpy(dtype=bool)
     pick = (first.astype("datetime64[ns]") > limit) & ~np.isnat(days) & ~target
     obs = observations.loc[pick]
@@ -802,11 +950,15 @@ def _dated_after_publication(observations: pd.DataFrame, read_on: pd.Series | No
     bound = pd.Series(limit[pick], index=obs.index).dt.strftime("%Y-%m-%d").astype(object)
     message = np.select(
         [read[pick].notna().to_numpy(), published[pick].isna().to_numpy()],
-        ["dated " + day + ", after its page was read (" + bound + ")",
-         "dated " + day + ", after today (" + bound + ")"],
-        "dated " + day + ", after its source was published (" + obs["published"].astype(object).fillna("") + ")")
-    return _flags("dated_after_publication", obs["obs_id"], obs["unit_code"], obs["indicator"], message,
-                  np.flatnonzero(pick))
+        [
+            "dated " + day + ", after its page was read (" + bound + ")",
+            "dated " + day + ", after today (" + bound + ")",
+        ],
+        "dated " + day + ", after its source was published (" + obs["published"].astype(object).fillna("") + ")",
+    )
+    return _flags(
+        "dated_after_publication", obs["obs_id"], obs["unit_code"], obs["indicator"], message, np.flatnonzero(pick)
+    )
 
 
 def _last_day(text: str) -> pd.Timestamp:

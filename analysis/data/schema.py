@@ -45,7 +45,7 @@ import pandera.pandas as pa
 
 from analysis.text.names import distinct_values, on_distinct
 from analysis.text.review import ENTRY_METHODS
-from analysis.data.quality import FLAG_COLUMNS, RULES
+from analysis.data.quality import RULES
 
 LEVELS = ("province", "district", "commune", "village", "region")
 QUALIFIERS = ("exact", "more_than", "nearly", "about", "at_least")
@@ -60,23 +60,62 @@ DATE_PRECISIONS = ("day", "month", "year")
 DATE_PRECISIONS_COARSE_FIRST = ("year", "month", "day")
 DATE_STATUSES = ("ok", "empty", "bad_format", "no_such_date")
 
-OBSERVATION_COLUMNS = ("obs_id", "source_id", "locator", "unit_name", "province", "scope", "indicator",
-                       "value", "unit", "qualifier", "as_of", "period_start", "period_end",
-                       "period_end_basis", "status", "note")
+OBSERVATION_COLUMNS = (
+    "obs_id",
+    "source_id",
+    "locator",
+    "unit_name",
+    "province",
+    "scope",
+    "indicator",
+    "value",
+    "unit",
+    "qualifier",
+    "as_of",
+    "period_start",
+    "period_end",
+    "period_end_basis",
+    "status",
+    "note",
+)
 RAW_COLUMNS = {
-    "sources": ("source_id", "publisher", "title", "published", "published_note", "url", "language",
-                "kind", "accessed"),
-    "units": ("unit_code", "name", "full_name", "level", "parent_code", "valid_from", "valid_to",
-              "aliases", "note"),
-    "codebook": ("indicator", "kind", "unit", "family", "parent", "breakdown", "numerator", "denominator",
-                 "label_en", "label_vi", "definition"),
+    "sources": (
+        "source_id",
+        "publisher",
+        "title",
+        "published",
+        "published_note",
+        "url",
+        "language",
+        "kind",
+        "accessed",
+    ),
+    "units": ("unit_code", "name", "full_name", "level", "parent_code", "valid_from", "valid_to", "aliases", "note"),
+    "codebook": (
+        "indicator",
+        "kind",
+        "unit",
+        "family",
+        "parent",
+        "breakdown",
+        "numerator",
+        "denominator",
+        "label_en",
+        "label_vi",
+        "definition",
+    ),
     "observations": OBSERVATION_COLUMNS,
     "context": OBSERVATION_COLUMNS,
 }
 #: Columns a raw table may have besides :data:`RAW_COLUMNS` (kept when present, not required).
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"observations": ("entry_method",)}
-ID_COLUMNS = {"sources": "source_id", "units": "unit_code", "codebook": "indicator",
-              "observations": "obs_id", "context": "obs_id"}
+ID_COLUMNS = {
+    "sources": "source_id",
+    "units": "unit_code",
+    "codebook": "indicator",
+    "observations": "obs_id",
+    "context": "obs_id",
+}
 ID_PATTERNS = {
     "sources": r"[SC]\d{3,}",
     "units": r"\d{2,5}|V\d{2,5}-\d{2,}|R-[A-Z0-9]+",
@@ -88,10 +127,36 @@ REJECT_COLUMNS = ["table", "line", "record_id", "field", "value", "reason"]
 
 #: Columns of the processed observations, in order (docs/design.md).
 PROCESSED_COLUMNS = [
-    "obs_id", "table", "source_id", "locator", "unit_name", "province", "scope", "unit_code", "unit_label",
-    "unit_level", "district_code", "province_code", "indicator", "family", "kind", "value", "value_unit",
-    "value_decimals", "qualifier", "approximate", "as_of", "period_start", "period_end", "date_precision",
-    "period_end_basis", "status", "published", "preferred", "flags", "note",
+    "obs_id",
+    "table",
+    "source_id",
+    "locator",
+    "unit_name",
+    "province",
+    "scope",
+    "unit_code",
+    "unit_label",
+    "unit_level",
+    "district_code",
+    "province_code",
+    "indicator",
+    "family",
+    "kind",
+    "value",
+    "value_unit",
+    "value_decimals",
+    "qualifier",
+    "approximate",
+    "as_of",
+    "period_start",
+    "period_end",
+    "date_precision",
+    "period_end_basis",
+    "status",
+    "published",
+    "preferred",
+    "flags",
+    "note",
 ]
 DUPLICATE = "duplicate id"
 NOT_A_NUMBER = "not a number (use . for decimals, no thousands separators, no % sign)"
@@ -131,14 +196,18 @@ def parse_dates(values: pd.Series) -> pd.DataFrame:
     read = [_read_date(text) for text in distinct.to_numpy(dtype=object)] + [_read_date("")]  # last: missing
     codes = np.where(codes < 0, len(read) - 1, codes)
     first, last, level, iso, status = (np.array(column, dtype=object) for column in zip(*read))
-    return pd.DataFrame({
-        "first": first.astype("datetime64[us]")[codes],
-        "last": last.astype("datetime64[us]")[codes],
-        "precision": pd.Categorical.from_codes(level.astype(int)[codes], categories=list(DATE_PRECISIONS_COARSE_FIRST),
-                                               ordered=True),
-        "iso": _categorical(iso, codes),
-        "status": pd.Categorical.from_codes(status.astype(int)[codes], categories=list(DATE_STATUSES)),
-    }, index=values.index)
+    return pd.DataFrame(
+        {
+            "first": first.astype("datetime64[us]")[codes],
+            "last": last.astype("datetime64[us]")[codes],
+            "precision": pd.Categorical.from_codes(
+                level.astype(int)[codes], categories=list(DATE_PRECISIONS_COARSE_FIRST), ordered=True
+            ),
+            "iso": _categorical(iso, codes),
+            "status": pd.Categorical.from_codes(status.astype(int)[codes], categories=list(DATE_STATUSES)),
+        },
+        index=values.index,
+    )
 
 
 _NO_DATE = np.datetime64("NaT")
@@ -320,6 +389,7 @@ def _fullmatch(pattern: str):
             if joined.count("\n") == len(series) - 1 and not stray.search(joined):
                 return pd.Series(True, index=series.index)
         return on_distinct(series, lambda value: one.fullmatch(value) is not None).astype(bool)
+
     return check
 
 
@@ -351,8 +421,11 @@ def _date_column(required: bool = False) -> pa.Column:
 
 
 def _id_column(table: str) -> pa.Column:
-    return _text(_check(_fullmatch(ID_PATTERNS[table]), error=f"not an id of the form {ID_PATTERNS[table]}"),
-                 _check(_not_duplicated, error=DUPLICATE), required=True)
+    return _text(
+        _check(_fullmatch(ID_PATTERNS[table]), error=f"not an id of the form {ID_PATTERNS[table]}"),
+        _check(_not_duplicated, error=DUPLICATE),
+        required=True,
+    )
 
 
 def _one_of(allowed, required: bool = True) -> pa.Column:
@@ -389,8 +462,10 @@ def value_bounds(codebook: pd.DataFrame) -> pd.DataFrame:
     change = codebook["indicator"].str.contains("_change", regex=False)
     of_target = codebook["denominator"].str.endswith("_target")
     lower = pd.Series(np.where(change, np.nan, 0.0), index=codebook["indicator"].to_numpy())
-    upper = pd.Series(np.where((codebook["unit"] == "percent") & ~change & ~of_target, 100.0, np.nan),
-                      index=codebook["indicator"].to_numpy())
+    upper = pd.Series(
+        np.where((codebook["unit"] == "percent") & ~change & ~of_target, 100.0, np.nan),
+        index=codebook["indicator"].to_numpy(),
+    )
     return pd.DataFrame({"lower": lower, "upper": upper}).rename_axis("indicator")
 
 
@@ -410,47 +485,70 @@ def raw_schema(table: str, *, source_ids=None, codebook: pd.DataFrame | None = N
         ['level', 'name', 'unit_code', 'valid_from', 'valid_to']
     """
     if table == "sources":
-        return pa.DataFrameSchema({
-            "source_id": _id_column(table),
-            "publisher": _text(required=True),
-            "title": _text(required=True),
-            "published": _date_column(),
-            "language": _one_of(LANGUAGES),
-            "kind": _one_of(SOURCE_KINDS),
-            "accessed": _date_column(),
-        }, checks=[_frame_check(column, "after today: a source cannot be published or read in the future",
-                                _not_after_today(column)) for column in ("published", "accessed")])
+        return pa.DataFrameSchema(
+            {
+                "source_id": _id_column(table),
+                "publisher": _text(required=True),
+                "title": _text(required=True),
+                "published": _date_column(),
+                "language": _one_of(LANGUAGES),
+                "kind": _one_of(SOURCE_KINDS),
+                "accessed": _date_column(),
+            },
+            checks=[
+                _frame_check(
+                    column, "after today: a source cannot be published or read in the future", _not_after_today(column)
+                )
+                for column in ("published", "accessed")
+            ],
+        )
     if table == "units":
-        return pa.DataFrameSchema({
-            "unit_code": _id_column(table),
-            "name": _text(required=True),
-            "level": _one_of(LEVELS),
-            "valid_from": _date_column(),
-            "valid_to": _date_column(),
-        }, checks=[
-            _frame_check("parent_code", "unknown parent unit; not a unit_code of units.csv",
-                         lambda f: (f["parent_code"] == "") | f["parent_code"].isin(f["unit_code"])),
-            _frame_check("parent_code", "a district, commune or village needs a parent_code",
-                         lambda f: (f["parent_code"] != "") | f["level"].isin(["province", "region", ""])),
-            _frame_check("valid_to", "validity ends before it starts", _ends_before_starts("valid_from", "valid_to")),
-        ])
+        return pa.DataFrameSchema(
+            {
+                "unit_code": _id_column(table),
+                "name": _text(required=True),
+                "level": _one_of(LEVELS),
+                "valid_from": _date_column(),
+                "valid_to": _date_column(),
+            },
+            checks=[
+                _frame_check(
+                    "parent_code",
+                    "unknown parent unit; not a unit_code of units.csv",
+                    lambda f: (f["parent_code"] == "") | f["parent_code"].isin(f["unit_code"]),
+                ),
+                _frame_check(
+                    "parent_code",
+                    "a district, commune or village needs a parent_code",
+                    lambda f: (f["parent_code"] != "") | f["level"].isin(["province", "region", ""]),
+                ),
+                _frame_check(
+                    "valid_to", "validity ends before it starts", _ends_before_starts("valid_from", "valid_to")
+                ),
+            ],
+        )
     if table == "codebook":
         known = lambda column: lambda f: (f[column] == "") | f[column].isin(f["indicator"])  # noqa: E731
-        return pa.DataFrameSchema({
-            "indicator": _id_column(table),
-            "kind": _one_of(KINDS),
-            "unit": _one_of(VALUE_UNITS),
-            "family": _one_of(FAMILIES),
-            "label_en": _text(required=True),
-        }, checks=[
-            _frame_check("parent", "unknown parent indicator", known("parent")),
-            _frame_check("numerator", "unknown numerator indicator", known("numerator")),
-            _frame_check("denominator", "unknown denominator indicator", known("denominator")),
-            _frame_check("breakdown", "a breakdown needs a parent",
-                         lambda f: (f["breakdown"] == "") | (f["parent"] != "")),
-            _frame_check("parent", "the parents form a cycle: an indicator cannot be its own ancestor",
-                         _not_in_parent_cycle),
-        ])
+        return pa.DataFrameSchema(
+            {
+                "indicator": _id_column(table),
+                "kind": _one_of(KINDS),
+                "unit": _one_of(VALUE_UNITS),
+                "family": _one_of(FAMILIES),
+                "label_en": _text(required=True),
+            },
+            checks=[
+                _frame_check("parent", "unknown parent indicator", known("parent")),
+                _frame_check("numerator", "unknown numerator indicator", known("numerator")),
+                _frame_check("denominator", "unknown denominator indicator", known("denominator")),
+                _frame_check(
+                    "breakdown", "a breakdown needs a parent", lambda f: (f["breakdown"] == "") | (f["parent"] != "")
+                ),
+                _frame_check(
+                    "parent", "the parents form a cycle: an indicator cannot be its own ancestor", _not_in_parent_cycle
+                ),
+            ],
+        )
     return _observation_schema(table, source_ids, codebook)
 
 
@@ -463,6 +561,7 @@ def _observation_schema(table: str, source_ids, codebook: pd.DataFrame) -> pa.Da
             limit = on_distinct(frame["indicator"], bounds[side].get).astype(float)
             beyond = frame["_number"] < limit if side == "lower" else frame["_number"] > limit
             return ~beyond
+
         return check
 
     def unit_differs(frame):
@@ -474,47 +573,85 @@ def _observation_schema(table: str, source_ids, codebook: pd.DataFrame) -> pa.Da
         code = np.append(code, -2)[indicator]
         return pd.Series(~((code != -2) & (unit != code)) | _is_empty(frame["unit"]).to_numpy(), index=frame.index)
 
-    return pa.DataFrameSchema({
-        "obs_id": _id_column(table),
-        "source_id": _text(_check(lambda s: (s == "") | s.isin(list(source_ids)),
-                                    error=UNKNOWN_SOURCE), required=True),
-        "unit_name": _text(required=True),
-        "scope": _one_of(LEVELS),
-        "indicator": _text(_check(lambda s: (s == "") | s.isin(units_of.index),
-                                    error=UNKNOWN_INDICATOR), required=True),
-        "value": _text(required=True),
-        "unit": _one_of(VALUE_UNITS),
-        "qualifier": _one_of(QUALIFIERS),
-        "as_of": _date_column(),
-        "period_start": _date_column(),
-        "period_end": _date_column(),
-        "period_end_basis": _one_of(PERIOD_END_BASES),
-        "status": _one_of(STATUSES),
-        **({"entry_method": pa.Column(None, checks=[_check(_optional_in(ENTRY_METHODS),
-                                                           error=f"must be one of: {', '.join(ENTRY_METHODS)}")],
-                                      nullable=False, required=False)} if table == "observations" else {}),
-    }, checks=[
-        _frame_check("value", NOT_A_NUMBER, lambda f: _is_empty(f["value"]) | f["_number"].notna()),
-        _frame_check("value", "below the indicator's minimum of 0 (only *_change indicators may be negative)",
-                     outside("lower")),
-        _frame_check("value", "percent above 100 (only changes and shares of a target may exceed 100)",
-                     outside("upper")),
-        _frame_check("value", f"out of range: larger than {MAX_VALUE:.0e} in size, which no figure here can be",
-                     lambda f: ~(f["_number"].abs() > MAX_VALUE)),
-        _frame_check("value", "a count must be a whole number",
-                     lambda f: ~((f["unit"] == "count") & (f["_number"] % 1 != 0) & f["_number"].notna())),
-        _frame_check("unit", "differs from the codebook's unit for this indicator", unit_differs),
-        _frame_check("period_end", "period ends before it starts", _ends_before_starts("period_start", "period_end")),
-        _frame_check("note", "a derived figure needs a note saying how it was derived",
-                     lambda f: ~((f["status"] == "derived") & (f["note"] == ""))),
-        *([_frame_check(column, "before the party was founded (3 February 1930)", _not_before_founding(column))
-           for column in ("as_of", "period_start", "period_end")] if table == "observations" else []),
-    ])
+    return pa.DataFrameSchema(
+        {
+            "obs_id": _id_column(table),
+            "source_id": _text(
+                _check(lambda s: (s == "") | s.isin(list(source_ids)), error=UNKNOWN_SOURCE), required=True
+            ),
+            "unit_name": _text(required=True),
+            "scope": _one_of(LEVELS),
+            "indicator": _text(
+                _check(lambda s: (s == "") | s.isin(units_of.index), error=UNKNOWN_INDICATOR), required=True
+            ),
+            "value": _text(required=True),
+            "unit": _one_of(VALUE_UNITS),
+            "qualifier": _one_of(QUALIFIERS),
+            "as_of": _date_column(),
+            "period_start": _date_column(),
+            "period_end": _date_column(),
+            "period_end_basis": _one_of(PERIOD_END_BASES),
+            "status": _one_of(STATUSES),
+            **(
+                {
+                    "entry_method": pa.Column(
+                        None,
+                        checks=[
+                            _check(_optional_in(ENTRY_METHODS), error=f"must be one of: {', '.join(ENTRY_METHODS)}")
+                        ],
+                        nullable=False,
+                        required=False,
+                    )
+                }
+                if table == "observations"
+                else {}
+            ),
+        },
+        checks=[
+            _frame_check("value", NOT_A_NUMBER, lambda f: _is_empty(f["value"]) | f["_number"].notna()),
+            _frame_check(
+                "value",
+                "below the indicator's minimum of 0 (only *_change indicators may be negative)",
+                outside("lower"),
+            ),
+            _frame_check(
+                "value", "percent above 100 (only changes and shares of a target may exceed 100)", outside("upper")
+            ),
+            _frame_check(
+                "value",
+                f"out of range: larger than {MAX_VALUE:.0e} in size, which no figure here can be",
+                lambda f: ~(f["_number"].abs() > MAX_VALUE),
+            ),
+            _frame_check(
+                "value",
+                "a count must be a whole number",
+                lambda f: ~((f["unit"] == "count") & (f["_number"] % 1 != 0) & f["_number"].notna()),
+            ),
+            _frame_check("unit", "differs from the codebook's unit for this indicator", unit_differs),
+            _frame_check(
+                "period_end", "period ends before it starts", _ends_before_starts("period_start", "period_end")
+            ),
+            _frame_check(
+                "note",
+                "a derived figure needs a note saying how it was derived",
+                lambda f: ~((f["status"] == "derived") & (f["note"] == "")),
+            ),
+            *(
+                [
+                    _frame_check(column, "before the party was founded (3 February 1930)", _not_before_founding(column))
+                    for column in ("as_of", "period_start", "period_end")
+                ]
+                if table == "observations"
+                else []
+            ),
+        ],
+    )
 
 
 def _not_after_today(column: str):
     def check(frame):
         return pd.Series(~(_date_bound(frame[column], "first") > np.datetime64(date.today())), index=frame.index)
+
     return check
 
 
@@ -544,6 +681,7 @@ def _not_in_parent_cycle(frame: pd.DataFrame) -> pd.Series:
 def _not_before_founding(column: str):
     def check(frame):
         return pd.Series(~(_date_bound(frame[column], "last") < PARTY_FOUNDED), index=frame.index)  # NaT: kept
+
     return check
 
 
@@ -551,6 +689,7 @@ def _ends_before_starts(start: str, end: str):
     def check(frame):
         ends_before = _date_bound(frame[end], "last") < _date_bound(frame[start], "first")  # NaT: False
         return pd.Series(~ends_before, index=frame.index)
+
     return check
 
 
@@ -636,8 +775,9 @@ def with_numbers(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     codes, distinct = distinct_values(frame["value"])
     texts = distinct.to_numpy(dtype=object)
-    return frame.assign(_number=np.append(_numbers(texts), np.nan)[codes],
-                        _decimals=np.append(_decimals(texts), 0)[codes])
+    return frame.assign(
+        _number=np.append(_numbers(texts), np.nan)[codes], _decimals=np.append(_decimals(texts), 0)[codes]
+    )
 
 
 def _explain(rejects: pd.DataFrame, frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
@@ -658,7 +798,7 @@ def _explain(rejects: pd.DataFrame, frame: pd.DataFrame, id_column: str) -> pd.D
         if "unit" in frame:  # in a count, a comma between groups of three digits separates thousands
             count = frame.loc[rejects.loc[not_number, "line"], "unit"].to_numpy(dtype=object) == "count"
             hint = hint.where(~count, texts.map(lambda text: number_suggestion(text, whole=True)))
-        rejects.loc[not_number, "reason"] = (NOT_A_NUMBER + ("; write " + hint).fillna(""))
+        rejects.loc[not_number, "reason"] = NOT_A_NUMBER + ("; write " + hint).fillna("")
     return rejects
 
 
@@ -675,6 +815,7 @@ def processed_schema() -> pa.DataFrameSchema:
         >>> list(processed_schema().columns) == PROCESSED_COLUMNS
         True
     """
+
     def text(*checks, nullable=False, unique=False):
         return pa.Column(str, checks=list(checks), nullable=nullable, unique=unique)
 
@@ -683,18 +824,37 @@ def processed_schema() -> pa.DataFrameSchema:
 
     date = pa.Column(pa.DateTime, nullable=True)
     columns = {
-        "obs_id": text(unique=True), "table": one_of(["observations", "context"]), "source_id": text(),
-        "locator": text(nullable=True), "unit_name": text(), "province": text(nullable=True),
-        "scope": one_of(LEVELS), "unit_code": text(), "unit_label": text(), "unit_level": one_of(LEVELS),
-        "district_code": text(nullable=True), "province_code": text(nullable=True), "indicator": text(),
-        "family": one_of(FAMILIES), "kind": one_of(KINDS), "value": pa.Column(float),
-        "value_unit": one_of(VALUE_UNITS), "value_decimals": pa.Column(int, pa.Check.ge(0)),
-        "qualifier": one_of(QUALIFIERS), "approximate": pa.Column(bool), "as_of": date, "period_start": date,
-        "period_end": date, "date_precision": one_of(DATE_PRECISIONS, nullable=True),
-        "period_end_basis": one_of(PERIOD_END_BASES), "status": one_of(STATUSES),
-        "published": text(nullable=True), "preferred": pa.Column(bool),
-        "flags": text(_check(lambda s: s.str.split(";").explode().isin(["", *RULES]).groupby(level=0).all(),
-                               error="unknown rule")),
+        "obs_id": text(unique=True),
+        "table": one_of(["observations", "context"]),
+        "source_id": text(),
+        "locator": text(nullable=True),
+        "unit_name": text(),
+        "province": text(nullable=True),
+        "scope": one_of(LEVELS),
+        "unit_code": text(),
+        "unit_label": text(),
+        "unit_level": one_of(LEVELS),
+        "district_code": text(nullable=True),
+        "province_code": text(nullable=True),
+        "indicator": text(),
+        "family": one_of(FAMILIES),
+        "kind": one_of(KINDS),
+        "value": pa.Column(float),
+        "value_unit": one_of(VALUE_UNITS),
+        "value_decimals": pa.Column(int, pa.Check.ge(0)),
+        "qualifier": one_of(QUALIFIERS),
+        "approximate": pa.Column(bool),
+        "as_of": date,
+        "period_start": date,
+        "period_end": date,
+        "date_precision": one_of(DATE_PRECISIONS, nullable=True),
+        "period_end_basis": one_of(PERIOD_END_BASES),
+        "status": one_of(STATUSES),
+        "published": text(nullable=True),
+        "preferred": pa.Column(bool),
+        "flags": text(
+            _check(lambda s: s.str.split(";").explode().isin(["", *RULES]).groupby(level=0).all(), error="unknown rule")
+        ),
         "note": text(nullable=True),
     }
     return pa.DataFrameSchema({name: columns[name] for name in PROCESSED_COLUMNS}, strict=True, ordered=True)

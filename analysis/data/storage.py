@@ -135,7 +135,8 @@ def _decoded_and_fixed(data: bytes, path: Path) -> bytes:
         line = data[: err.start].count(b"\n") + 1
         raise InputError(
             f"not UTF-8: byte 0x{data[err.start]:02x} at byte offset {err.start}; save the file as UTF-8",
-            file=path, row=line,
+            file=path,
+            row=line,
         ) from None
     fixed = fix_text(text.replace("\r\n", "\n") if b"\r" in data else text)
     return fixed.encode("utf-8") if fixed is not text or data.startswith(codecs.BOM_UTF8) else data
@@ -180,8 +181,11 @@ def _parse_checked(data: bytes, categorical: Collection[str], path: Path | None)
         message = " ".join(str(err).split())  # pandas' message may end with a newline: keep one line
         unclosed = re.search(r"EOF inside string starting at row (\d+)", message)
         if unclosed:
-            raise InputError("not a valid CSV table: a quote opened on this line is never closed", file=path,
-                             row=_line_of_record(data, int(unclosed.group(1)))) from None
+            raise InputError(
+                "not a valid CSV table: a quote opened on this line is never closed",
+                file=path,
+                row=_line_of_record(data, int(unclosed.group(1))),
+            ) from None
         raise InputError(f"not a valid CSV table: {message}", file=path) from None
     return frame
 
@@ -200,8 +204,15 @@ def _line_of_record(data: bytes, record: int) -> int:
 
 def _parse_csv(data: bytes, categorical: Collection[str], **options) -> pd.DataFrame:
     dtypes = defaultdict(lambda: str, {column: "category" for column in categorical})
-    return pd.read_csv(io.BytesIO(data), dtype=dtypes, keep_default_na=False, na_filter=False,
-                       skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL, **options)
+    return pd.read_csv(
+        io.BytesIO(data),
+        dtype=dtypes,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=False,
+        quoting=csv.QUOTE_MINIMAL,
+        **options,
+    )
 
 
 def _record_lines(frame: pd.DataFrame, newlines: int) -> pd.Index:
@@ -349,8 +360,9 @@ def _csv_pieces(columns: list[tuple[np.ndarray, np.ndarray]], rows: int) -> list
             if count <= few:
                 first = np.empty(count, dtype=np.int64)
                 first[joint[::-1]] = np.arange(rows)[::-1]  # each combination's first row
-                texts = np.array([a + "," + b for a, b in zip(texts[codes[first]], column_texts[column_codes[first]])],
-                                 dtype=object)
+                texts = np.array(
+                    [a + "," + b for a, b in zip(texts[codes[first]], column_texts[column_codes[first]])], dtype=object
+                )
                 codes = joint
                 continue
             pieces.append(texts[codes])
@@ -543,8 +555,10 @@ def check_not_raw(out: Path | str, raw_dir: Path | str) -> None:
     """
     real_out, real_raw = Path(os.path.realpath(out)), Path(os.path.realpath(raw_dir))
     if real_out == real_raw or real_raw in real_out.parents:
-        raise UsageError(f"is the raw folder {real_raw} or inside it; raw tables are never rewritten, "
-                         "choose another output", file=out)
+        raise UsageError(
+            f"is the raw folder {real_raw} or inside it; raw tables are never rewritten, choose another output",
+            file=out,
+        )
 
 
 def _snapshot(target: Path, backup: Path) -> None:
@@ -594,8 +608,11 @@ def build_lock(out_dir: Path | str, timeout: float = 30.0, poll: float = 0.1):
     try:
         handle = open_output(path, append=True)
     except OSError as err:
-        reason = "is a symbolic link; the lock is never taken through a link" if err.errno == errno.ELOOP else (
-            f"cannot open the lock file: {err.strerror}")
+        reason = (
+            "is a symbolic link; the lock is never taken through a link"
+            if err.errno == errno.ELOOP
+            else (f"cannot open the lock file: {err.strerror}")
+        )
         raise InputError(reason, file=path) from None
     try:
         deadline = time.monotonic() + timeout

@@ -65,16 +65,40 @@ DEFAULT_YEARS = tuple(range(2014, 2024))
 ROWS_PER_UNIT_YEAR = 46
 
 OBSERVATION_COLUMNS = [
-    "obs_id", "source_id", "locator", "unit_name", "province", "scope", "indicator", "value", "unit",
-    "qualifier", "as_of", "period_start", "period_end", "period_end_basis", "status", "note",
+    "obs_id",
+    "source_id",
+    "locator",
+    "unit_name",
+    "province",
+    "scope",
+    "indicator",
+    "value",
+    "unit",
+    "qualifier",
+    "as_of",
+    "period_start",
+    "period_end",
+    "period_end_basis",
+    "status",
+    "note",
 ]
-SOURCE_COLUMNS = ["source_id", "publisher", "title", "published", "published_note", "url", "language",
-                  "kind", "accessed"]
-UNIT_COLUMNS = ["unit_code", "name", "full_name", "level", "parent_code", "valid_from", "valid_to",
-                "aliases", "note"]
+SOURCE_COLUMNS = [
+    "source_id",
+    "publisher",
+    "title",
+    "published",
+    "published_note",
+    "url",
+    "language",
+    "kind",
+    "accessed",
+]
+UNIT_COLUMNS = ["unit_code", "name", "full_name", "level", "parent_code", "valid_from", "valid_to", "aliases", "note"]
 TABLE_FILES = ("units", "codebook", "sources", "observations", "context")
-_LOCATORS = {"table": np.array([f"table {k}" for k in range(1, 9)], dtype=object),
-             "para": np.array([f"para {k}" for k in range(1, 13)], dtype=object)}
+_LOCATORS = {
+    "table": np.array([f"table {k}" for k in range(1, 9)], dtype=object),
+    "para": np.array([f"para {k}" for k in range(1, 13)], dtype=object),
+}
 
 # Shares of discipline by severity (reprimand < warning < dismissal < expulsion).
 _SEVERITY = {"reprimand": 0.70, "warning": 0.19, "dismissal": 0.03, "expulsion": 0.08}
@@ -137,27 +161,41 @@ def legacy_units(provinces: Iterable[str] | None = None) -> pd.DataFrame:
     path = Path(spec.submodule_search_locations[0]) / "data" / "parser_legacy.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     province_rows = [
-        {"unit_code": p["provinceCode"], "name": p["provinceShort"], "full_name": p["province"],
-         "level": "province", "parent_code": "", "type": p["province"][: -len(p["provinceShort"])].strip()}
+        {
+            "unit_code": p["provinceCode"],
+            "name": p["provinceShort"],
+            "full_name": p["province"],
+            "level": "province",
+            "parent_code": "",
+            "type": p["province"][: -len(p["provinceShort"])].strip(),
+        }
         for p in data["DICT_PROVINCE"].values()
     ]
     district_rows = [
-        {"unit_code": d["districtCode"], "name": d["district"][len(d["districtType"]):].strip(),
-         "full_name": d["district"], "level": "district", "parent_code": data["DICT_PROVINCE"][key]["provinceCode"],
-         "type": d["districtType"]}
-        for key, districts in data["DICT_PROVINCE_DISTRICT"].items() for d in districts.values()
+        {
+            "unit_code": d["districtCode"],
+            "name": d["district"][len(d["districtType"]) :].strip(),
+            "full_name": d["district"],
+            "level": "district",
+            "parent_code": data["DICT_PROVINCE"][key]["provinceCode"],
+            "type": d["districtType"],
+        }
+        for key, districts in data["DICT_PROVINCE_DISTRICT"].items()
+        for d in districts.values()
     ]
     units = pd.DataFrame(province_rows + district_rows)
     if provinces is not None:
         wanted = [str(p) for p in provinces]
         unknown = sorted(set(wanted) - set(units.loc[units["level"] == "province", "unit_code"]))
         if unknown:
-            raise UsageError(f"unknown province code(s) {', '.join(unknown)} (the 63 GSO codes run 01-96)",
-                             field="provinces")
+            raise UsageError(
+                f"unknown province code(s) {', '.join(unknown)} (the 63 GSO codes run 01-96)", field="provinces"
+            )
         units = units[units["unit_code"].isin(wanted) | units["parent_code"].isin(wanted)]
     swapped = units["name"].str.replace("Đắk", "\0").str.replace("Đăk", "Đắk").str.replace("\0", "Đăk")
     units = units.assign(
-        valid_from="", valid_to="",
+        valid_from="",
+        valid_to="",
         aliases=swapped.where(swapped != units["name"], ""),
         note=f"{MARKER} panel unit (vietnamadminunits legacy list; boundaries held fixed over the years)",
     )
@@ -192,8 +230,13 @@ def read_codebook(path: Path | str | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------- generation
 
 
-def generate_panel(codebook: pd.DataFrame, *, seed: int = 0, years: Sequence[int] = DEFAULT_YEARS,
-                   provinces: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+def generate_panel(
+    codebook: pd.DataFrame,
+    *,
+    seed: int = 0,
+    years: Sequence[int] = DEFAULT_YEARS,
+    provinces: Iterable[str] | None = None,
+) -> dict[str, pd.DataFrame]:
     """Draw a synthetic panel of every district, year and codebook indicator.
 
     Args:
@@ -230,8 +273,10 @@ def generate_panel(codebook: pd.DataFrame, *, seed: int = 0, years: Sequence[int
     values = _draw_indicators(rng, codebook, world)
     sources = _SourceBook(units, years)
     long = _report(rng, codebook, values, world)
-    long = pd.concat([long, _term_totals(rng, codebook, values, world), _province_totals(rng, codebook, values, world)],
-                     ignore_index=True).astype({"district": int, "year": int, "value": float, "years": int})
+    long = pd.concat(
+        [long, _term_totals(rng, codebook, values, world), _province_totals(rng, codebook, values, world)],
+        ignore_index=True,
+    ).astype({"district": int, "year": int, "value": float, "years": int})
     long = _add_defects(rng, long, codebook)
     observations, context = _to_raw(rng, long, codebook, units, districts, world, sources)
     return {
@@ -277,16 +322,26 @@ def _draw_world(rng: np.random.Generator, districts: pd.DataFrame, years: np.nda
     villages = np.where(merged, np.rint(villages0 * rng.uniform(0.8, 0.97, n))[:, None], villages0[:, None])
     area_median = np.select([quan, urban, kind == "Thị xã"], [15.0, 160.0, 300.0], 650.0)
     return {
-        "years": years, "n": n, "t": t, "step": step, "province_index": province,
-        "population": population, "party_members": members, "admissions": admissions,
-        "disciplined_members": disciplined, "villages": villages, "admissions_target": targets,
+        "years": years,
+        "n": n,
+        "t": t,
+        "step": step,
+        "province_index": province,
+        "population": population,
+        "party_members": members,
+        "admissions": admissions,
+        "disciplined_members": disciplined,
+        "villages": villages,
+        "admissions_target": targets,
         "communes": np.broadcast_to(np.maximum(1, np.rint(villages0 / rng.uniform(5, 13, n)))[:, None], (n, t)),
         "area_km2": np.broadcast_to(np.round(area_median * rng.lognormal(0, 0.4, n), 2)[:, None], (n, t)),
         "households": np.rint(population / rng.uniform(3.4, 4.3, n)[:, None]),
         "ethnic_share": np.clip(rng.beta(0.4, 1.3, province.max() + 1)[province] + rng.normal(0, 0.08, n), 0, 0.97),
-        "rural_share": np.select([quan, urban, kind == "Thị xã"],
-                                 [rng.uniform(0, 0.03, n), rng.uniform(0.05, 0.3, n), rng.uniform(0.25, 0.5, n)],
-                                 rng.uniform(0.5, 0.85, n)),
+        "rural_share": np.select(
+            [quan, urban, kind == "Thị xã"],
+            [rng.uniform(0, 0.03, n), rng.uniform(0.05, 0.3, n), rng.uniform(0.25, 0.5, n)],
+            rng.uniform(0.5, 0.85, n),
+        ),
         # how much each district publishes: most a fair amount, one in ten very little
         "propensity": rng.beta(2.0, 1.2, n) * np.where(rng.random(n) < 0.1, 0.15, 1.0),
     }
@@ -381,8 +436,11 @@ def _draw_indicators(rng: np.random.Generator, codebook: pd.DataFrame, world: di
         parts.sort(key=lambda part: part not in _SHARE_CENTRES)  # known shares first, the rest last
         left = np.nan_to_num(get(parent)).astype(np.int64)
         if len(parts) == 1:
-            share = (_share_over_time(rng, world, *_SHARE_CENTRES[parts[0]]) if parts[0] in _SHARE_CENTRES
-                     else _group_share(rng, world, parts[0]))
+            share = (
+                _share_over_time(rng, world, *_SHARE_CENTRES[parts[0]])
+                if parts[0] in _SHARE_CENTRES
+                else _group_share(rng, world, parts[0])
+            )
             values[parts[0]] = rng.binomial(left, share).astype(float)
             return
         exhaustive = breakdown in _EXHAUSTIVE
@@ -414,8 +472,8 @@ def _indicator_weight(codebook: pd.DataFrame) -> np.ndarray:
     """How often an indicator is printed, relative to the others."""
     indicator = codebook["indicator"]
     return np.select(
-        [indicator.isin(_HEADLINE), codebook["unit"] == "percent", codebook["parent"] != ""],
-        [4.0, 0.9, 1.0], 0.7)
+        [indicator.isin(_HEADLINE), codebook["unit"] == "percent", codebook["parent"] != ""], [4.0, 0.9, 1.0], 0.7
+    )
 
 
 def _report(rng: np.random.Generator, codebook: pd.DataFrame, values: dict, world: dict) -> pd.DataFrame:
@@ -446,8 +504,9 @@ def _report(rng: np.random.Generator, codebook: pd.DataFrame, values: dict, worl
                 printed = present & (rng.random((n, t)) < chance)
         printed &= np.isfinite(value)
         d, y = np.nonzero(printed)
-        frames.append(pd.DataFrame({"district": d, "year": y, "indicator": row.indicator,
-                                    "value": value[d, y], "years": 1}))
+        frames.append(
+            pd.DataFrame({"district": d, "year": y, "indicator": row.indicator, "value": value[d, y], "years": 1})
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -475,8 +534,17 @@ def _term_totals(rng: np.random.Generator, codebook: pd.DataFrame, values: dict,
     for indicator in flows["indicator"]:
         total = values[indicator][reviewing][:, term].sum(axis=1)
         keep = np.isfinite(total) & (rng.random(len(reviewing)) < 0.6)
-        frames.append(pd.DataFrame({"district": reviewing[keep], "year": last, "indicator": indicator,
-                                    "value": total[keep], "years": int(term.sum())}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "district": reviewing[keep],
+                    "year": last,
+                    "indicator": indicator,
+                    "value": total[keep],
+                    "years": int(term.sum()),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -490,8 +558,9 @@ def _province_totals(rng: np.random.Generator, codebook: pd.DataFrame, values: d
         totals = np.zeros((index.max() + 1, world["t"]))
         np.add.at(totals, index, values[indicator])
         p, y = np.nonzero(rng.random(totals.shape) < 0.8)
-        frames.append(pd.DataFrame({"district": -1 - p, "year": y, "indicator": indicator,
-                                    "value": totals[p, y], "years": 1}))
+        frames.append(
+            pd.DataFrame({"district": -1 - p, "year": y, "indicator": indicator, "value": totals[p, y], "years": 1})
+        )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -508,16 +577,22 @@ def _add_defects(rng: np.random.Generator, long: pd.DataFrame, codebook: pd.Data
     hedged = count & (value >= 20) & (rng.random(n) < 0.05) & (family != "context")
     kind = rng.choice(np.array(["more_than", "nearly", "about"]), size=n, p=[0.5, 0.3, 0.2])
     step = np.maximum(5.0, 10.0 ** (np.floor(np.log10(np.maximum(value, 1))) - 1))
-    rounded = np.select([kind == "more_than", kind == "nearly"],
-                        [np.floor((value - 1) / step) * step, np.ceil((value + 1) / step) * step],
-                        np.round(value / step) * step)
+    rounded = np.select(
+        [kind == "more_than", kind == "nearly"],
+        [np.floor((value - 1) / step) * step, np.ceil((value + 1) / step) * step],
+        np.round(value / step) * step,
+    )
     long["value"] = np.where(hedged, rounded, value)
     long["qualifier"] = np.where(hedged, kind, "exact")
     long.loc[hedged, "note"] = f"{MARKER} figure, printed hedged and rounded"
 
     # undated: about 1% of district rows come from an article without a date
-    undated = ((long["district"].to_numpy() >= 0) & (long["years"].to_numpy() == 1) & (family != "context")
-               & (rng.random(n) < 0.01))
+    undated = (
+        (long["district"].to_numpy() >= 0)
+        & (long["years"].to_numpy() == 1)
+        & (family != "context")
+        & (rng.random(n) < 0.01)
+    )
     long["undated"] = undated
     long.loc[undated, "note"] = f"{MARKER} figure from an undated article ('to date')"
 
@@ -531,8 +606,9 @@ def _add_defects(rng: np.random.Generator, long: pd.DataFrame, codebook: pd.Data
     long.loc[over, "note"] = f"SUSPECT: {MARKER} severity parts exceed the printed total (kept as printed)"
 
     # second sources: about 2% of district member stocks printed again, slightly different
-    again = long[(long["indicator"] == "party_members") & (long["district"] >= 0) & ~long["undated"]
-                 & (long["years"] == 1)]
+    again = long[
+        (long["indicator"] == "party_members") & (long["district"] >= 0) & ~long["undated"] & (long["years"] == 1)
+    ]
     again = again[rng.random(len(again)) < 0.02].copy()
     shift = np.maximum(1, np.rint(again["value"].to_numpy() * rng.uniform(0.002, 0.02, len(again))))
     again["value"] = again["value"] + rng.choice([-1, 1], len(again)) * shift
@@ -577,8 +653,12 @@ class _SourceBook:
     ARTICLES = {  # role: (publisher prefix, title prefix, published after the year, kind)
         "main": (f"{MARKER} Báo", f"{MARKER} Công tác xây dựng Đảng ở các huyện năm", "-01-20", "press"),
         "portal": (f"{MARKER} Cổng thông tin tỉnh", f"{MARKER} Số liệu tổ chức cơ sở đảng năm", "-02", "portal"),
-        "second": (f"{MARKER} Tạp chí Xây dựng Đảng, chuyên trang",
-                   f"{MARKER} Nhìn lại công tác phát triển đảng viên năm", "-03-15", "press"),
+        "second": (
+            f"{MARKER} Tạp chí Xây dựng Đảng, chuyên trang",
+            f"{MARKER} Nhìn lại công tác phát triển đảng viên năm",
+            "-03-15",
+            "press",
+        ),
     }
 
     def __init__(self, units: pd.DataFrame, years: Sequence[int]):
@@ -606,31 +686,63 @@ class _SourceBook:
         p, y = np.repeat(np.arange(self.n), self.t), np.tile(np.arange(self.t), self.n)
         name, year = self.names[p], self.years[y].astype(str).astype(object)
         published_year = (self.years[y] + 1).astype(str).astype(object)
-        frames = [pd.DataFrame({"source_id": self.article_id(role, p, y), "publisher": f"{publisher} " + name,
-                                "title": f"{title} " + year + " - " + name,
-                                "published": published_year + after, "published_note": "", "kind": kind})
-                  for role, (publisher, title, after, kind) in self.ARTICLES.items()]
+        frames = [
+            pd.DataFrame(
+                {
+                    "source_id": self.article_id(role, p, y),
+                    "publisher": f"{publisher} " + name,
+                    "title": f"{title} " + year + " - " + name,
+                    "published": published_year + after,
+                    "published_note": "",
+                    "kind": kind,
+                }
+            )
+            for role, (publisher, title, after, kind) in self.ARTICLES.items()
+        ]
         everyone = np.arange(self.n)
-        frames.append(pd.DataFrame({
-            "source_id": self.article_id("undated", everyone, everyone),
-            "publisher": f"{MARKER} Cổng thông tin tỉnh " + self.names,
-            "title": f"{MARKER} Kết quả xây dựng tổ chức đảng đến nay - " + self.names,
-            "published": "", "published_note": f"{MARKER}: undated page", "kind": "portal"}))
-        frames.append(pd.DataFrame({
-            "source_id": self.article_id("term", everyone, everyone),
-            "publisher": f"{MARKER} Báo " + self.names,
-            "title": f"{MARKER} Tổng kết nhiệm kỳ 2015-2020 - " + self.names,
-            "published": "2020-07", "published_note": "", "kind": "press"}))
-        frames.append(pd.DataFrame({
-            "source_id": self.statistics_id(p, y), "publisher": f"{MARKER} Cục Thống kê tỉnh " + name,
-            "title": f"{MARKER} Niên giám thống kê " + name + " " + year,
-            "published": published_year + "-06", "published_note": "", "kind": "statistics"}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source_id": self.article_id("undated", everyone, everyone),
+                    "publisher": f"{MARKER} Cổng thông tin tỉnh " + self.names,
+                    "title": f"{MARKER} Kết quả xây dựng tổ chức đảng đến nay - " + self.names,
+                    "published": "",
+                    "published_note": f"{MARKER}: undated page",
+                    "kind": "portal",
+                }
+            )
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source_id": self.article_id("term", everyone, everyone),
+                    "publisher": f"{MARKER} Báo " + self.names,
+                    "title": f"{MARKER} Tổng kết nhiệm kỳ 2015-2020 - " + self.names,
+                    "published": "2020-07",
+                    "published_note": "",
+                    "kind": "press",
+                }
+            )
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source_id": self.statistics_id(p, y),
+                    "publisher": f"{MARKER} Cục Thống kê tỉnh " + name,
+                    "title": f"{MARKER} Niên giám thống kê " + name + " " + year,
+                    "published": published_year + "-06",
+                    "published_note": "",
+                    "kind": "statistics",
+                }
+            )
+        )
         table = pd.concat(frames, ignore_index=True).assign(url="", language="vi", accessed="")
         return table[SOURCE_COLUMNS].sort_values("source_id", ignore_index=True).astype(str)
 
 
-def _dates(rng: np.random.Generator, year: np.ndarray, years_counted: np.ndarray, kind: np.ndarray,
-           undated: np.ndarray) -> dict[str, np.ndarray]:
+def _dates(
+    rng: np.random.Generator, year: np.ndarray, years_counted: np.ndarray, kind: np.ndarray, undated: np.ndarray
+) -> dict[str, np.ndarray]:
     """as_of / period_start / period_end / period_end_basis, partial dates as sources give them."""
     n = len(year)
     first = int(min(year.min(initial=0), (year - years_counted + 1).min(initial=0)))
@@ -659,8 +771,15 @@ def _format_values(value: np.ndarray, unit: np.ndarray) -> np.ndarray:
     return text
 
 
-def _to_raw(rng, long: pd.DataFrame, codebook: pd.DataFrame, units: pd.DataFrame, districts: pd.DataFrame,
-            world: dict, sources: _SourceBook) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _to_raw(
+    rng,
+    long: pd.DataFrame,
+    codebook: pd.DataFrame,
+    units: pd.DataFrame,
+    districts: pd.DataFrame,
+    world: dict,
+    sources: _SourceBook,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The long table of printed values as the observations and context raw tables."""
     book = codebook.set_index("indicator")
     provinces = units[units["level"] == "province"].reset_index(drop=True)
@@ -669,9 +788,9 @@ def _to_raw(rng, long: pd.DataFrame, codebook: pd.DataFrame, units: pd.DataFrame
     order = pd.Series(np.arange(len(codebook)), index=codebook["indicator"])
     long = long.assign(
         province=np.where(district < 0, -1 - district, province_of_district[np.maximum(district, 0)]),
-        rank=order.reindex(long["indicator"]).to_numpy())
-    long = long.sort_values(["year", "province", "district", "rank", "source_role"], kind="stable",
-                            ignore_index=True)
+        rank=order.reindex(long["indicator"]).to_numpy(),
+    )
+    long = long.sort_values(["year", "province", "district", "rank", "source_role"], kind="stable", ignore_index=True)
     n = len(long)
     district = long["district"].to_numpy()
     is_province = district < 0
@@ -696,21 +815,35 @@ def _to_raw(rng, long: pd.DataFrame, codebook: pd.DataFrame, units: pd.DataFrame
     term = long["years"].to_numpy() > 1
     source = np.select(
         [in_context, undated, term, role == "second"],
-        [sources.statistics_id(province, year), sources.article_id("undated", province, year),
-         sources.article_id("term", province, year), sources.article_id("second", province, year)],
-        np.where(rng.random(n) < 0.6, sources.article_id("main", province, year),
-                 sources.article_id("portal", province, year)))
-    locator = np.where(in_context, _LOCATORS["table"][rng.integers(0, 8, n)],
-                       _LOCATORS["para"][rng.integers(0, 12, n)])
-    frame = pd.DataFrame({
-        "source_id": source, "locator": locator, "unit_name": name,
-        "province": provinces["name"].to_numpy()[province],
-        "scope": np.where(is_province, "province", "district"),
-        "indicator": long["indicator"].to_numpy(), "value": _format_values(long["value"].to_numpy(), unit),
-        "unit": unit, "qualifier": long["qualifier"].to_numpy(),
-        **_dates(rng, world["years"][year], long["years"].to_numpy(), kind, undated),
-        "status": "published", "note": long["note"].to_numpy(),
-    })
+        [
+            sources.statistics_id(province, year),
+            sources.article_id("undated", province, year),
+            sources.article_id("term", province, year),
+            sources.article_id("second", province, year),
+        ],
+        np.where(
+            rng.random(n) < 0.6,
+            sources.article_id("main", province, year),
+            sources.article_id("portal", province, year),
+        ),
+    )
+    locator = np.where(in_context, _LOCATORS["table"][rng.integers(0, 8, n)], _LOCATORS["para"][rng.integers(0, 12, n)])
+    frame = pd.DataFrame(
+        {
+            "source_id": source,
+            "locator": locator,
+            "unit_name": name,
+            "province": provinces["name"].to_numpy()[province],
+            "scope": np.where(is_province, "province", "district"),
+            "indicator": long["indicator"].to_numpy(),
+            "value": _format_values(long["value"].to_numpy(), unit),
+            "unit": unit,
+            "qualifier": long["qualifier"].to_numpy(),
+            **_dates(rng, world["years"][year], long["years"].to_numpy(), kind, undated),
+            "status": "published",
+            "note": long["note"].to_numpy(),
+        }
+    )
     observations = frame[~in_context].reset_index(drop=True)
     context = frame[in_context].reset_index(drop=True)
     observations.insert(0, "obs_id", _ids("O", len(observations), 6))
@@ -725,8 +858,9 @@ def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def write_panel(panel: dict[str, pd.DataFrame], out_dir: Path | str | None = None, *, seed: int,
-                years: Sequence[int]) -> Path:
+def write_panel(
+    panel: dict[str, pd.DataFrame], out_dir: Path | str | None = None, *, seed: int, years: Sequence[int]
+) -> Path:
     """Write a synthetic panel with its SYNTHETIC marker and README.
 
     Args:
@@ -752,36 +886,42 @@ def write_panel(panel: dict[str, pd.DataFrame], out_dir: Path | str | None = Non
     out = Path(out_dir if out_dir is not None else default_out_dir()).expanduser().resolve()
     for real in {paths.raw_dir().resolve(), (paths.root() / "data").resolve()}:
         if _is_within(out, real) or _is_within(real, out):
-            raise UsageError(f"refusing to write synthetic data into or over the real data folder {real}",
-                             file=out)
+            raise UsageError(f"refusing to write synthetic data into or over the real data folder {real}", file=out)
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER_FILE).is_file():
-        raise UsageError("refusing to write into a non-empty folder that is not a previous synthetic output "
-                         f"(no {MARKER_FILE} file there)", file=out)
+        raise UsageError(
+            "refusing to write into a non-empty folder that is not a previous synthetic output "
+            f"(no {MARKER_FILE} file there)",
+            file=out,
+        )
     years = sorted(int(y) for y in years)
     described = f"{years[0]}-{years[-1]}" if years else "none"
-    stamp = (f"{MARKER}: invented data from analysis.data.synthetic (seed {seed}, years {described}). "
-             "Not real figures; never copy these files into data/raw.\n")
+    stamp = (
+        f"{MARKER}: invented data from analysis.data.synthetic (seed {seed}, years {described}). "
+        "Not real figures; never copy these files into data/raw.\n"
+    )
     counts = {name: len(panel[name]) for name in TABLE_FILES}
-    readme = "\n".join([
-        f"# {MARKER} panel: invented figures, not data",
-        "",
-        f"Generated by `python -m analysis synthetic` (seed {seed}, years {described}).",
-        "Every figure here is drawn at random around national orders of magnitude",
-        "(membership about 5.5% of the population, admissions about 2.75 per 100",
-        "members a year, discipline about 4 per 1,000 members a year), for",
-        "demonstrations and benchmarks of the package. Source titles and publishers",
-        f"start with `{MARKER}` and every note says it. Only `codebook.csv` is real: a",
-        "copy of the project's codebook. Do not cite, do not mix with `data/raw/`.",
-        "",
-        "Point the package at this folder with `analysis.load_dataset(raw_dir=...)`,",
-        "`python -m analysis build --raw DIR`, or a schedule's `data_dir` parameter",
-        "(see `schedules/synthetic.yml`).",
-        "",
-        "| table | rows |",
-        "|---|---|",
-        *[f"| {name}.csv | {counts[name]} |" for name in TABLE_FILES],
-        "",
-    ])
+    readme = "\n".join(
+        [
+            f"# {MARKER} panel: invented figures, not data",
+            "",
+            f"Generated by `python -m analysis synthetic` (seed {seed}, years {described}).",
+            "Every figure here is drawn at random around national orders of magnitude",
+            "(membership about 5.5% of the population, admissions about 2.75 per 100",
+            "members a year, discipline about 4 per 1,000 members a year), for",
+            "demonstrations and benchmarks of the package. Source titles and publishers",
+            f"start with `{MARKER}` and every note says it. Only `codebook.csv` is real: a",
+            "copy of the project's codebook. Do not cite, do not mix with `data/raw/`.",
+            "",
+            "Point the package at this folder with `analysis.load_dataset(raw_dir=...)`,",
+            "`python -m analysis build --raw DIR`, or a schedule's `data_dir` parameter",
+            "(see `schedules/synthetic.yml`).",
+            "",
+            "| table | rows |",
+            "|---|---|",
+            *[f"| {name}.csv | {counts[name]} |" for name in TABLE_FILES],
+            "",
+        ]
+    )
     files = {f"{name}.csv": csv_bytes(panel[name]) for name in TABLE_FILES}
     files["README.md"] = readme.encode("utf-8")
     files[MARKER_FILE] = stamp.encode("utf-8")  # last: the folder is synthetic once complete

@@ -99,8 +99,10 @@ def unit_hierarchy(units: pd.DataFrame) -> pd.DataFrame:
     codes = units["unit_code"].astype(object)
     parent = pd.Series(units["parent_code"].astype(object).replace("", np.nan).to_numpy(), index=codes)
     level = pd.Series(units["level"].astype(object).to_numpy(), index=codes)
-    found = {"district": pd.Series(np.nan, index=codes, dtype=object),
-             "province": pd.Series(np.nan, index=codes, dtype=object)}
+    found = {
+        "district": pd.Series(np.nan, index=codes, dtype=object),
+        "province": pd.Series(np.nan, index=codes, dtype=object),
+    }
     current = pd.Series(codes.to_numpy(), index=codes, dtype=object)
     for _ in range(_MAX_DEPTH):
         current_level = current.map(level)
@@ -109,12 +111,15 @@ def unit_hierarchy(units: pd.DataFrame) -> pd.DataFrame:
         current = current.map(parent)
         if current.isna().all():
             break
-    return pd.DataFrame({
-        "unit_label": units["name"].astype(object).to_numpy(),
-        "unit_level": level.to_numpy(),
-        "district_code": found["district"].to_numpy(),
-        "province_code": found["province"].to_numpy(),
-    }, index=pd.Index(codes.to_numpy(), name="unit_code"))
+    return pd.DataFrame(
+        {
+            "unit_label": units["name"].astype(object).to_numpy(),
+            "unit_level": level.to_numpy(),
+            "district_code": found["district"].to_numpy(),
+            "province_code": found["province"].to_numpy(),
+        },
+        index=pd.Index(codes.to_numpy(), name="unit_code"),
+    )
 
 
 def unit_names(units: pd.DataFrame) -> pd.DataFrame:
@@ -140,11 +145,13 @@ def unit_names(units: pd.DataFrame) -> pd.DataFrame:
     base = units.assign(province_code=hierarchy["province_code"].to_numpy())
     keep = ["unit_code", "level", "province_code"] + [c for c in ("valid_from", "valid_to") if c in units]
     aliases = base["aliases"].astype(object).fillna("").str.split("|")
-    spellings = pd.concat([
-        base[keep].assign(spelling=base["name"].astype(object)),
-        base[keep].assign(spelling=base["full_name"].astype(object)),
-        base[keep].assign(spelling=aliases).explode("spelling"),
-    ])
+    spellings = pd.concat(
+        [
+            base[keep].assign(spelling=base["name"].astype(object)),
+            base[keep].assign(spelling=base["full_name"].astype(object)),
+            base[keep].assign(spelling=aliases).explode("spelling"),
+        ]
+    )
     spellings = spellings.sort_index(kind="stable").reset_index(drop=True)
     spellings["spelling"] = on_distinct(spellings["spelling"].astype(object).fillna(""), clean_name)
     spellings = spellings.loc[spellings["spelling"] != ""].drop_duplicates(["unit_code", "spelling"])
@@ -160,9 +167,15 @@ def _with_match_forms(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     )
 
 
-def resolve_units(places: pd.DataFrame, units: pd.DataFrame, *, name: str = "unit_name",
-                  province: str = "province", level: str | None = "scope",
-                  date: str | None = None) -> pd.DataFrame:
+def resolve_units(
+    places: pd.DataFrame,
+    units: pd.DataFrame,
+    *,
+    name: str = "unit_name",
+    province: str = "province",
+    level: str | None = "scope",
+    date: str | None = None,
+) -> pd.DataFrame:
     """Resolve a column of place names to unit codes, once per distinct place.
 
     Args:
@@ -258,16 +271,18 @@ def _candidates(combos: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     pairs = pairs.loc[same_level & same_province].copy()
     if pairs.empty:
         return _no_candidates()
-    pairs["step"] = np.select([pairs["clean"] == pairs["clean_unit"], pairs["bare"] == pairs["bare_unit"]],
-                              [1, 2], 3)
+    pairs["step"] = np.select([pairs["clean"] == pairs["clean_unit"], pairs["bare"] == pairs["bare_unit"]], [1, 2], 3)
     pairs = pairs.loc[pairs["step"] == pairs.groupby("combo")["step"].transform("min")]
     return pairs[["combo", "unit_code"]].drop_duplicates().reset_index(drop=True)
 
 
 def _package_candidates(unresolved: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """Candidates from vietnamadminunits' spelling of unknown district names."""
-    asks = unresolved.loc[unresolved["level"].isin(["district", ""]) & (unresolved["province"] != "")
-                          & (unresolved["province_code"] != "unknown")]
+    asks = unresolved.loc[
+        unresolved["level"].isin(["district", ""])
+        & (unresolved["province"] != "")
+        & (unresolved["province_code"] != "unknown")
+    ]
     if asks.empty:
         return _no_candidates()
     from vietnamadminunits import parse_address
@@ -286,8 +301,9 @@ def _same_spelling(asked: str, given: str) -> bool:
     return abs(len(a) - len(b)) <= 1 and difflib.SequenceMatcher(None, a, b).ratio() >= PACKAGE_SPELLING_SIMILARITY
 
 
-def _choose(candidates: pd.DataFrame, row_combo: np.ndarray, dates: pd.Series | None,
-            units: pd.DataFrame, known: pd.Index) -> np.ndarray:
+def _choose(
+    candidates: pd.DataFrame, row_combo: np.ndarray, dates: pd.Series | None, units: pd.DataFrame, known: pd.Index
+) -> np.ndarray:
     """Each row's code as a position in ``known`` (-1: none): the only candidate, or the one valid at its date."""
     count = candidates.groupby("combo")["unit_code"].transform("size").to_numpy()
     combo = candidates["combo"].to_numpy()
@@ -303,16 +319,16 @@ def _choose(candidates: pd.DataFrame, row_combo: np.ndarray, dates: pd.Series | 
     rows = pd.DataFrame({"row": row, "combo": row_combo[row], "date": dates.to_numpy()[row]})
     validity = units.set_index("unit_code")[["valid_from", "valid_to"]]
     dated = rows.merge(several, on="combo").join(validity, on="unit_code")
-    valid = ((dated["valid_from"].isna() | (dated["valid_from"] <= dated["date"]))
-             & (dated["valid_to"].isna() | (dated["date"] <= dated["valid_to"])))
+    valid = (dated["valid_from"].isna() | (dated["valid_from"] <= dated["date"])) & (
+        dated["valid_to"].isna() | (dated["date"] <= dated["valid_to"])
+    )
     dated = dated.loc[valid]
     picked = dated.loc[dated.groupby("row")["unit_code"].transform("size") == 1]
     chosen[picked["row"].to_numpy()] = known.get_indexer(picked["unit_code"].to_numpy())
     return chosen
 
 
-def _errors(combos: pd.DataFrame, candidates: pd.DataFrame, table: pd.DataFrame,
-            units: pd.DataFrame) -> np.ndarray:
+def _errors(combos: pd.DataFrame, candidates: pd.DataFrame, table: pd.DataFrame, units: pd.DataFrame) -> np.ndarray:
     """The error of each combo (None when it has a single candidate; one loop over the others only)."""
     count = candidates["combo"].value_counts()
     failing = combos.loc[~combos["combo"].isin(count.index[count == 1])]
@@ -327,8 +343,9 @@ def _errors(combos: pd.DataFrame, candidates: pd.DataFrame, table: pd.DataFrame,
             errors[combo] = UnknownUnitError(prov, _closest_units(prov, provinces, labels), field="province")
         elif codes:
             listed = ", ".join(f"{labels.at[c, 'name']} ({labels.at[c, 'level']} {c})" for c in codes)
-            errors[combo] = UsageError(f"ambiguous unit {place!r}: {listed}; give the scope, or a date "
-                                       "at which only one of them existed")
+            errors[combo] = UsageError(
+                f"ambiguous unit {place!r}: {listed}; give the scope, or a date at which only one of them existed"
+            )
         else:
             pool = table
             if isinstance(prov_code, str):
@@ -346,8 +363,9 @@ def _closest_units(place: str, spellings: pd.DataFrame, labels: pd.DataFrame) ->
     return [labels.at[code, "name"] for code in codes[:3]]
 
 
-def resolve_unit(name: str, province: str | None = None, level: str | None = None,
-                 units: pd.DataFrame | None = None) -> str:
+def resolve_unit(
+    name: str, province: str | None = None, level: str | None = None, units: pd.DataFrame | None = None
+) -> str:
     """Resolve one place name to its unit code.
 
     Args:

@@ -46,14 +46,32 @@ from analysis.stats.metrics import compute_metrics, metric_definitions
 NATIONAL_ANCHORS = {"disciplined_per_1000_member_years": 4.0, "admissions_per_100_member_years": 2.75}
 
 #: Caveats raised by a quality check on a figure used, by rule id.
-_FLAG_CAVEATS = ("breakdown_exceeds_total", "conflicting_sources", "percent_count_mismatch", "suspect_note",
-                 "historical_unit")
+_FLAG_CAVEATS = (
+    "breakdown_exceeds_total",
+    "conflicting_sources",
+    "percent_count_mismatch",
+    "suspect_note",
+    "historical_unit",
+)
 
 
 #: Columns of the comparison's table, in the order shown (hedged figures are named under Caveats); ``basis``
 #: (village cells or commune-level organisations) when the comparison gives one.
-COMPARISON_COLUMNS = ("unit_label", "metric_label", "basis", "period", "estimate", "interval", "benchmark",
-                      "comparison_label", "shrunk_estimate", "reason", "flags", "obs_ids", "source_ids")
+COMPARISON_COLUMNS = (
+    "unit_label",
+    "metric_label",
+    "basis",
+    "period",
+    "estimate",
+    "interval",
+    "benchmark",
+    "comparison_label",
+    "shrunk_estimate",
+    "reason",
+    "flags",
+    "obs_ids",
+    "source_ids",
+)
 
 
 @dataclass
@@ -164,18 +182,33 @@ def build_comparison(ds, params, metrics: pd.DataFrame, compared: pd.DataFrame) 
     benchmark = used_benchmark(compared)
     described, anchor = benchmark_text(benchmark, names, lang)
     start, end = params.period or ("", "")
-    facts = {"place": place_text(params, lang), "family": pick(FAMILY_LABELS[family], lang),
-             "n_districts": len(roster), "n_metrics": len(names),
-             "metrics": narrate("metric_count" if len(names) == 1 else "metrics_count", lang, n=len(names)),
-             "n_compared": int((reported["comparison"] != "not compared").sum()),
-             "benchmark": described, "benchmark_value": benchmark, "anchor": anchor, "start": start, "end": end,
-             "rates": bool((definitions.loc[definitions["family"] == family, "kind"] == "rate").any()),
-             "inner": level_text(params.levels[0], lang), "outer": level_text(params.levels[1], lang)}
+    facts = {
+        "place": place_text(params, lang),
+        "family": pick(FAMILY_LABELS[family], lang),
+        "n_districts": len(roster),
+        "n_metrics": len(names),
+        "metrics": narrate("metric_count" if len(names) == 1 else "metrics_count", lang, n=len(names)),
+        "n_compared": int((reported["comparison"] != "not compared").sum()),
+        "benchmark": described,
+        "benchmark_value": benchmark,
+        "anchor": anchor,
+        "start": start,
+        "end": end,
+        "rates": bool((definitions.loc[definitions["family"] == family, "kind"] == "rate").any()),
+        "inner": level_text(params.levels[0], lang),
+        "outer": level_text(params.levels[1], lang),
+    }
     table = metric_rows(reported, ds.observations, lang).reset_index(drop=True)
     if "basis" in reported:
         table.insert(table.columns.get_loc("metric_label") + 1, "basis", reported["basis"].to_numpy())
-    return Comparison(params=params, facts=facts, availability=matrix, compared=compared, table=table,
-                      caveats=comparison_caveats(reported, lang, ds.flags))
+    return Comparison(
+        params=params,
+        facts=facts,
+        availability=matrix,
+        compared=compared,
+        table=table,
+        caveats=comparison_caveats(reported, lang, ds.flags),
+    )
 
 
 def _tolerance_days() -> int:
@@ -195,6 +228,7 @@ def _flagged_figures(rows: pd.DataFrame, flags: pd.DataFrame, rule: str) -> pd.S
         >>> _flagged_figures(rows, flags, "breakdown_exceeds_total").tolist()
         ['O22, O23, O24', '']
     """
+
     def split(ids: pd.Series) -> pd.Series:
         return ids.fillna("").astype(str).str.split(";").explode()
 
@@ -256,8 +290,9 @@ def comparison_caveats(reported: pd.DataFrame, lang: str, flags: pd.DataFrame | 
     periods = period_text(reported["period_start"], reported["period_end"])[compared]
     ends = pd.to_datetime(pd.concat([reported["period_start"], reported["period_end"]])[np.tile(compared, 2)])
     rates = compared & (reported["kind"] == "rate").to_numpy()
-    last_days = pd.to_datetime(reported["period_end"].where(reported["period_end"].notna(),
-                                                            reported["period_start"]))[compared].dropna()
+    last_days = pd.to_datetime(reported["period_end"].where(reported["period_end"].notna(), reported["period_start"]))[
+        compared
+    ].dropna()
     tolerance = _tolerance_days()
     basis = reported["basis"].fillna("").astype(str) if "basis" in reported else pd.Series("", index=reported.index)
     kinds = basis.where(compared & (basis != "")).groupby(reported["metric"].astype(str)).transform("nunique")
@@ -267,43 +302,78 @@ def comparison_caveats(reported: pd.DataFrame, lang: str, flags: pd.DataFrame | 
         template = pick(pair, lang)
         if key in chosen and chosen[key].any():
             mine = chosen[key]
-            figures = _flagged_figures(reported[mine], flags, key) if flags is not None and key in _FLAG_CAVEATS \
+            figures = (
+                _flagged_figures(reported[mine], flags, key)
+                if flags is not None and key in _FLAG_CAVEATS
                 else pd.Series("", index=reported.index[mine])
+            )
             named = label[mine] + np.where(figures != "", f"; {pick(FIGURES_WORD, lang)} " + figures, "")
             items = list(pd.unique(unit[mine] + " (" + named + ")"))
             names = sorted(pd.unique(unit[mine]))
-            caveats.append({"id": key, "units": names,
-                            "text": template.format(units=", ".join(names), items="; ".join(items))})
+            caveats.append(
+                {"id": key, "units": names, "text": template.format(units=", ".join(names), items="; ".join(items))}
+            )
         elif key == "national_benchmark" and national.any():
             caveats.append({"id": key, "units": [], "text": template})
         elif key == "periods_differ" and periods.nunique() > 1:
-            caveats.append({"id": key, "units": [], "text": template.format(
-                n=periods.nunique(), first=ends.min().strftime("%Y-%m-%d"), last=ends.max().strftime("%Y-%m-%d"))})
+            caveats.append(
+                {
+                    "id": key,
+                    "units": [],
+                    "text": template.format(
+                        n=periods.nunique(), first=ends.min().strftime("%Y-%m-%d"), last=ends.max().strftime("%Y-%m-%d")
+                    ),
+                }
+            )
         elif key == "periods_far_apart" and len(last_days) and (last_days.max() - last_days.min()).days > tolerance:
-            caveats.append({"id": key, "units": [], "text": template.format(
-                days=number_text((last_days.max() - last_days.min()).days, lang, 0), tolerance=number_text(
-                    tolerance, lang, 0), first=last_days.min().strftime("%Y-%m-%d"),
-                last=last_days.max().strftime("%Y-%m-%d"))})
+            caveats.append(
+                {
+                    "id": key,
+                    "units": [],
+                    "text": template.format(
+                        days=number_text((last_days.max() - last_days.min()).days, lang, 0),
+                        tolerance=number_text(tolerance, lang, 0),
+                        first=last_days.min().strftime("%Y-%m-%d"),
+                        last=last_days.max().strftime("%Y-%m-%d"),
+                    ),
+                }
+            )
         elif key == "mixed_basis" and mixed.any():
             items = list(pd.unique(unit[mixed] + " (" + label[mixed] + ": " + basis[mixed] + ")"))
-            caveats.append({"id": key, "units": sorted(pd.unique(unit[mixed])),
-                            "text": template.format(items="; ".join(items))})
+            caveats.append(
+                {"id": key, "units": sorted(pd.unique(unit[mixed])), "text": template.format(items="; ".join(items))}
+            )
         elif key == "exposure_from_one_stock" and rates.any():
             rows = reported[rates]
             members = pd.to_numeric(rows["denominator"])
             years = pd.to_numeric(rows["exposure"]) / members
             words = ("members", "years", "member-years") if lang == "en" else ("đảng viên", "năm", "đảng viên-năm")
-            items = (unit[rates] + ": " + members.map(lambda v: number_text(v, lang, 0)) + f" {words[0]} × "
-                     + years.map(lambda v: number_text(v, lang, 2)) + f" {words[1]} = "
-                     + pd.to_numeric(rows["exposure"]).map(lambda v: number_text(v, lang, 0)) + f" {words[2]}")
-            caveats.append({"id": key, "units": sorted(pd.unique(unit[rates])), "text": template.format(
-                items="; ".join(items))})
+            items = (
+                unit[rates]
+                + ": "
+                + members.map(lambda v: number_text(v, lang, 0))
+                + f" {words[0]} × "
+                + years.map(lambda v: number_text(v, lang, 2))
+                + f" {words[1]} = "
+                + pd.to_numeric(rows["exposure"]).map(lambda v: number_text(v, lang, 0))
+                + f" {words[2]}"
+            )
+            caveats.append(
+                {"id": key, "units": sorted(pd.unique(unit[rates])), "text": template.format(items="; ".join(items))}
+            )
         elif key == "not_compared" and (~compared).any():
             why = reason_text(reported.loc[~compared, "comparison_reason"], lang)
             named = unit[~compared] + " (" + label[~compared] + ")"
             groups = named.groupby(why, sort=False).agg(", ".join)
-            caveats.append({"id": key, "units": sorted(pd.unique(unit[~compared])), "text": template.format(
-                items="; ".join(reason + ": " + listing for reason, listing in groups.items()))})
+            caveats.append(
+                {
+                    "id": key,
+                    "units": sorted(pd.unique(unit[~compared])),
+                    "text": template.format(
+                        items="; ".join(reason + ": " + listing for reason, listing in groups.items())
+                    ),
+                }
+            )
     return caveats
 
 
@@ -330,8 +400,9 @@ def comparison_plots(comparison: Comparison) -> dict:
     for metric, n in counts.items():
         plots[f"caterpillar_{metric}"] = caterpillar_plot(reported, metric=metric, lang=params.lang)
         if n >= 2:
-            plots[f"funnel_{metric}"] = funnel_plot(dated, metric, benchmark=benchmark, conf_level=params.levels,
-                                                    lang=params.lang)
+            plots[f"funnel_{metric}"] = funnel_plot(
+                dated, metric, benchmark=benchmark, conf_level=params.levels, lang=params.lang
+            )
     return plots
 
 
@@ -366,16 +437,27 @@ def comparison_section(comparison: Comparison, section: str, plots: dict | None 
     """
     lang, facts, plots = comparison.params.lang, comparison.facts, plots or {}
     if section == "intro":
-        return [say("comparison_title", "comparison_intro", *(["rates_text"] if facts["rates"] else []),
-                    "comparison_period" if facts["start"] else "comparison_latest", lang=lang, **facts)]
+        return [
+            say(
+                "comparison_title",
+                "comparison_intro",
+                *(["rates_text"] if facts["rates"] else []),
+                "comparison_period" if facts["start"] else "comparison_latest",
+                lang=lang,
+                **facts,
+            )
+        ]
     if section == "availability":
-        return [say("availability_heading", "availability_text", lang=lang, **facts)] + \
-            [show_figure(plots[name]) for name in ("availability",) if name in plots]
+        return [say("availability_heading", "availability_text", lang=lang, **facts)] + [
+            show_figure(plots[name]) for name in ("availability",) if name in plots
+        ]
     if section == "classification":
         if comparison.table.empty:
             return [say("classification_heading", "classification_none", lang=lang, **facts)]
-        return [say("classification_heading", "classification_text", lang=lang, **facts),
-                show_table(comparison.table, lang, [c for c in COMPARISON_COLUMNS if c in comparison.table])]
+        return [
+            say("classification_heading", "classification_text", lang=lang, **facts),
+            show_table(comparison.table, lang, [c for c in COMPARISON_COLUMNS if c in comparison.table]),
+        ]
     if section in ("caterpillar", "funnel"):
         chosen = [fig for name, fig in plots.items() if name.startswith(section + "_")]
         compared_any = any(name.startswith("caterpillar_") for name in plots)
@@ -410,20 +492,45 @@ def comparison_artifact(comparison: Comparison, plots: dict) -> dict:
         ``caveats``, ``figures`` and ``figure_titles``.
     """
     p, c, benchmark = comparison.params, comparison.compared, comparison.facts["benchmark_value"]
-    columns = ["unit_code", "unit_label", "metric", "metric_label", "basis", "period", "estimate", "lower", "upper",
-               "benchmark", "comparison", "comparison_label", "full_reason", "shrunk_estimate", "obs_ids", "source_ids"]
+    columns = [
+        "unit_code",
+        "unit_label",
+        "metric",
+        "metric_label",
+        "basis",
+        "period",
+        "estimate",
+        "lower",
+        "upper",
+        "benchmark",
+        "comparison",
+        "comparison_label",
+        "full_reason",
+        "shrunk_estimate",
+        "obs_ids",
+        "source_ids",
+    ]
     rows = comparison.table[[c for c in columns if c in comparison.table]].rename(
-        columns={"metric_label": "label", "full_reason": "reason"})
+        columns={"metric_label": "label", "full_reason": "reason"}
+    )
     hidden = c.loc[c["comparison"] == "not compared", ["unit_code", "unit_label", "metric", "comparison_reason"]]
     return {
-        "kind": "district_comparison", "province_code": p.province_code, "region": p.region,
-        "region_code": p.region_code, "period": list(p.period) if p.period else None, "family": p.family,
-        "benchmark": benchmark, "benchmark_note": None if benchmark == "pooled" else comparison.facts["benchmark"],
-        "national_anchor": comparison.facts["anchor"], "levels": list(p.levels), "lang": p.lang,
+        "kind": "district_comparison",
+        "province_code": p.province_code,
+        "region": p.region,
+        "region_code": p.region_code,
+        "period": list(p.period) if p.period else None,
+        "family": p.family,
+        "benchmark": benchmark,
+        "benchmark_note": None if benchmark == "pooled" else comparison.facts["benchmark"],
+        "national_anchor": comparison.facts["anchor"],
+        "levels": list(p.levels),
+        "lang": p.lang,
         "unit_codes": list(p.unit_codes),
         "rows": records(rows),
         "not_compared": records(hidden.rename(columns={"comparison_reason": "reason"}).fillna({"reason": ""})),
         "availability": comparison.availability.reset_index(level="unit_label", drop=True).to_dict(orient="index"),
         "caveats": comparison.caveats,
-        "figures": list(plots), "figure_titles": {name: figure_title(fig) for name, fig in plots.items()},
+        "figures": list(plots),
+        "figure_titles": {name: figure_title(fig) for name, fig in plots.items()},
     }

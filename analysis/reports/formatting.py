@@ -60,11 +60,11 @@ def show_table(frame: pd.DataFrame, lang: str, columns=None):
         (['Ước lượng', 'Số cảnh báo'], True, True)
     """
     shown = frame if columns is None else frame[list(columns)]
-    changed = {c: shown[c].map({True: "✓", False: ""}) for c in shown.columns
-               if pd.api.types.is_bool_dtype(shown[c])}
+    changed = {c: shown[c].map({True: "✓", False: ""}) for c in shown.columns if pd.api.types.is_bool_dtype(shown[c])}
     if "severity" in shown:
-        changed["severity"] = shown["severity"].map({k: pick(v, lang) for k, v in SEVERITIES.items()}).fillna(
-            shown["severity"])
+        changed["severity"] = (
+            shown["severity"].map({k: pick(v, lang) for k, v in SEVERITIES.items()}).fillna(shown["severity"])
+        )
     for column in ("flags", "obs_ids", "source_ids"):
         if column in shown:
             changed[column] = shown[column].fillna("").astype(str).str.replace(";", "; ", regex=False)
@@ -77,20 +77,24 @@ def show_table(frame: pd.DataFrame, lang: str, columns=None):
     decimal, thousands = (",", ".") if lang == "vi" else (".", ",")
     styled = shown.rename(columns=labels).style.hide(axis="index").format_index(escape="html", axis=1)
     styled = styled.format(precision=2, decimal=decimal, thousands=thousands, na_rep="", escape="html")
-    styled = styled.format(precision=0, thousands=thousands, na_rep="", escape="html",
-                           subset=[labels[c] for c in whole])
+    styled = styled.format(
+        precision=0, thousands=thousands, na_rep="", escape="html", subset=[labels[c] for c in whole]
+    )
     styled = styled.set_properties(subset=[labels[c] for c in text], **{"text-align": "left"})
     dates = [labels[c] for c in ("date", "period", "published") if c in shown]
     unbroken = [labels[c] for c in ("interval", "obs_id", "source_id") if c in shown]
     breakable = [labels[c] for c in ("flags", "rule", "indicator") if c in shown]
-    return (styled.set_table_attributes('style="font-size: 0.85em"')
-            .set_properties(subset=dates, **{"min-width": "7.6em"})
-            .set_properties(subset=unbroken, **{"white-space": "nowrap"})
-            .set_properties(subset=breakable, **{"overflow-wrap": "break-word"}))
+    return (
+        styled.set_table_attributes('style="font-size: 0.85em"')
+        .set_properties(subset=dates, **{"min-width": "7.6em"})
+        .set_properties(subset=unbroken, **{"white-space": "nowrap"})
+        .set_properties(subset=breakable, **{"overflow-wrap": "break-word"})
+    )
 
 
-def value_text(values: pd.Series, decimals: pd.Series, qualifier: pd.Series, value_unit: pd.Series,
-               lang: str) -> pd.Series:
+def value_text(
+    values: pd.Series, decimals: pd.Series, qualifier: pd.Series, value_unit: pd.Series, lang: str
+) -> pd.Series:
     """Published figures as printed: hedge, number with its printed decimals, percent sign.
 
     Args:
@@ -130,6 +134,7 @@ def interval_text(lower: pd.Series, upper: pd.Series, lang: str) -> pd.Series:
         []
     """
     both = lower.notna() & upper.notna()
+
     def fixed(values: pd.Series) -> pd.Series:
         return pd.to_numeric(values[both]).map("{:,.2f}".format).astype(str)
 
@@ -245,24 +250,30 @@ def metric_rows(compared: pd.DataFrame, observations: pd.DataFrame, lang: str) -
     """Display columns of compared metric rows (unit, metric, period, estimate, comparison, trail)."""
     classes = plot_text(lang)["classes"]
     reason = compared["comparison_reason"].where(compared["comparison"] == "not compared").fillna("").astype(str)
-    return pd.DataFrame({
-        "unit_code": compared["unit_code"], "unit_label": compared["unit_label"], "metric": compared["metric"],
-        "metric_label": compared[f"label_{lang}"],
-        "period": period_text(compared["period_start"], compared["period_end"]),
-        "estimate": compared["estimate"], "lower": compared["lower"], "upper": compared["upper"],
-        "computable": compared["computable"].fillna(False).astype(bool),
-        "benchmark": compared["benchmark"].where(compared["comparison"] != "not compared"),
-        "comparison": compared["comparison"],
-        "comparison_label": compared["comparison"].map(classes).fillna(compared["comparison"]),
-        "shrunk_estimate": compared["shrunk_estimate"],
-        "interval": interval_text(compared["lower"], compared["upper"], lang),
-        "reason": reason_text(reason, lang),
-        "full_reason": reason,
-        "approximate": compared["approximate"].fillna(False).astype(bool),
-        "flags": row_flags(compared["flags"]),
-        "obs_ids": compared["obs_ids"].fillna("").astype(str),
-        "source_ids": sources_of(compared["obs_ids"], observations),
-    })
+    return pd.DataFrame(
+        {
+            "unit_code": compared["unit_code"],
+            "unit_label": compared["unit_label"],
+            "metric": compared["metric"],
+            "metric_label": compared[f"label_{lang}"],
+            "period": period_text(compared["period_start"], compared["period_end"]),
+            "estimate": compared["estimate"],
+            "lower": compared["lower"],
+            "upper": compared["upper"],
+            "computable": compared["computable"].fillna(False).astype(bool),
+            "benchmark": compared["benchmark"].where(compared["comparison"] != "not compared"),
+            "comparison": compared["comparison"],
+            "comparison_label": compared["comparison"].map(classes).fillna(compared["comparison"]),
+            "shrunk_estimate": compared["shrunk_estimate"],
+            "interval": interval_text(compared["lower"], compared["upper"], lang),
+            "reason": reason_text(reason, lang),
+            "full_reason": reason,
+            "approximate": compared["approximate"].fillna(False).astype(bool),
+            "flags": row_flags(compared["flags"]),
+            "obs_ids": compared["obs_ids"].fillna("").astype(str),
+            "source_ids": sources_of(compared["obs_ids"], observations),
+        }
+    )
 
 
 #: Flags stated once per report rather than on every row: a former district's figures all carry it.

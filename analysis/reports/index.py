@@ -72,8 +72,9 @@ def build_index(results, out_dir: Path | str, run: dict) -> dict:
     jobs = []
     for result in results:
         entry = dict(result if isinstance(result, dict) else result.to_dict())
-        entry["outputs"] = {kind: path for kind, path in (entry.get("outputs") or {}).items()
-                            if (out_dir / path).is_file()}
+        entry["outputs"] = {
+            kind: path for kind, path in (entry.get("outputs") or {}).items() if (out_dir / path).is_file()
+        }
         jobs.append(entry)
     counts = {status: sum(job["status"] == status for job in jobs) for status in ("ok", "failed")}
     run = dict(run)
@@ -100,8 +101,9 @@ def _parameters(parameters: dict) -> str:
         >>> _parameters({"district": "Kon Rẫy", "lang": "<en>"})
         '<span class="key">district</span> = Kon Rẫy<br><span class="key">lang</span> = &lt;en&gt;'
     """
-    return "<br>".join(f'<span class="key">{_text(k)}</span> = {_text(v)}'
-                       for k, v in sorted((parameters or {}).items()))
+    return "<br>".join(
+        f'<span class="key">{_text(k)}</span> = {_text(v)}' for k, v in sorted((parameters or {}).items())
+    )
 
 
 def render_index_html(record: dict) -> str:
@@ -114,17 +116,25 @@ def render_index_html(record: dict) -> str:
         A complete HTML document.
     """
     run, counts, jobs = record.get("run", {}), record.get("counts", {}), record.get("jobs", [])
-    facts = [("schedule", run.get("schedule")), ("started", run.get("started")),
-             ("finished", run.get("finished")), ("duration", _seconds(run.get("duration"))),
-             ("executor", run.get("executor")), ("kernel", run.get("kernel")),
-             ("time limits", run.get("limits"))]
+    facts = [
+        ("schedule", run.get("schedule")),
+        ("started", run.get("started")),
+        ("finished", run.get("finished")),
+        ("duration", _seconds(run.get("duration"))),
+        ("executor", run.get("executor")),
+        ("kernel", run.get("kernel")),
+        ("time limits", run.get("limits")),
+    ]
     facts += provenance_lines(run.get("provenance"))
     rows = []
     for job in jobs:
         status = job.get("status", "")
         outputs = job.get("outputs", {})
-        links = " · ".join(_link(outputs[kind], ("failed " if status == "failed" else "") + label)
-                           for kind, label in OUTPUT_LABELS.items() if kind in outputs)
+        links = " · ".join(
+            _link(outputs[kind], ("failed " if status == "failed" else "") + label)
+            for kind, label in OUTPUT_LABELS.items()
+            if kind in outputs
+        )
         error = job.get("error", "")
         reason = job.get("reason", "")
         rows.append(
@@ -136,21 +146,25 @@ def render_index_html(record: dict) -> str:
     failed = [job for job in jobs if job.get("status") == "failed"]
     failed_list = ""
     if failed:
-        items = "".join(f'<li><a href="#{_text(job.get("name", ""))}">{_text(job.get("name", ""))}</a>: '
-                        f'{_text(job.get("error", ""))}</li>' for job in failed)
+        items = "".join(
+            f'<li><a href="#{_text(job.get("name", ""))}">{_text(job.get("name", ""))}</a>: '
+            f"{_text(job.get('error', ''))}</li>"
+            for job in failed
+        )
         failed_list = f"<h2>Failed jobs</h2><ul>{items}</ul>"
     summary = f"{len(jobs)} jobs: " + ", ".join(
-        f"{counts[status]} {status}" for status in counts if counts[status] or status in ("ok", "failed"))
+        f"{counts[status]} {status}" for status in counts if counts[status] or status in ("ok", "failed")
+    )
     facts_html = "".join(f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>" for k, v in facts if v not in (None, ""))
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>Reports: {_text(summary)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"<h1>Reports</h1>\n<p><strong>{_text(summary)}</strong></p>\n"
-        f"<table class=\"run\">{facts_html}</table>\n{failed_list}\n{_languages_table(jobs)}<h2>Jobs</h2>\n"
-        "<table class=\"jobs\"><thead><tr><th>status</th><th>notebook</th><th>parameters</th>"
+        f'<table class="run">{facts_html}</table>\n{failed_list}\n{_languages_table(jobs)}<h2>Jobs</h2>\n'
+        '<table class="jobs"><thead><tr><th>status</th><th>notebook</th><th>parameters</th>'
         "<th>duration</th><th>error</th><th>files</th></tr></thead>\n<tbody>\n"
         + "\n".join(rows)
-        + "\n</tbody></table>\n<p>Also as <a href=\"index.json\">index.json</a>.</p>\n</body>\n</html>\n"
+        + '\n</tbody></table>\n<p>Also as <a href="index.json">index.json</a>.</p>\n</body>\n</html>\n'
     )
 
 
@@ -189,13 +203,20 @@ def _languages_table(jobs: list) -> str:
         for lang, name in LANGUAGE_NAMES.items():
             job = report.get(lang)
             html_path = (job or {}).get("outputs", {}).get("html")
-            cells.append(f"<td>{_link(html_path, name) if html_path and job.get('status') == 'ok' else ''}"
-                         f"{_text(job.get('status', '')) if job and job.get('status') != 'ok' else ''}</td>")
-        rows.append(f"<tr><td>{_text(notebook)}</td><td class=\"params\">{_parameters(report['parameters'])}</td>"
-                    + "".join(cells) + "</tr>")
+            cells.append(
+                f"<td>{_link(html_path, name) if html_path and job.get('status') == 'ok' else ''}"
+                f"{_text(job.get('status', '')) if job and job.get('status') != 'ok' else ''}</td>"
+            )
+        rows.append(
+            f'<tr><td>{_text(notebook)}</td><td class="params">{_parameters(report["parameters"])}</td>'
+            + "".join(cells)
+            + "</tr>"
+        )
     header = "".join(f"<th>{_text(name)}</th>" for name in LANGUAGE_NAMES.values())
-    return ("<h2>Reports in each language</h2>\n<table class=\"languages\"><thead><tr><th>notebook</th>"
-            f"<th>parameters</th>{header}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n")
+    return (
+        '<h2>Reports in each language</h2>\n<table class="languages"><thead><tr><th>notebook</th>'
+        f"<th>parameters</th>{header}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n"
+    )
 
 
 def _seconds(value) -> str:
@@ -213,6 +234,5 @@ def write_index(out_dir: Path | str, record: dict) -> tuple[Path, Path]:
         The paths of the HTML and JSON files.
     """
     out_dir = Path(out_dir)
-    replace_files({"index.json": json_bytes(record), "index.html": render_index_html(record).encode("utf-8")},
-                  out_dir)
+    replace_files({"index.json": json_bytes(record), "index.html": render_index_html(record).encode("utf-8")}, out_dir)
     return out_dir / "index.html", out_dir / "index.json"

@@ -45,10 +45,25 @@ KERNEL_MPLBACKEND = "module://matplotlib_inline.backend_inline"
 #: the project modules they call. A module that fails to import is skipped
 #: (the notebook meets the same error when it imports it).
 WARM_IMPORTS = (
-    "numpy", "pandas", "pandas.io.formats.style", "matplotlib.pyplot", "seaborn", "scipy.stats", "scipy.special",
-    "statsmodels.stats.proportion", "statsmodels.stats.rates", "statsmodels.stats.meta_analysis",
-    "statsmodels.stats.multitest", "babel.numbers", "IPython.display",
-    "analysis.data.dataset", "analysis.reports.parameters", "analysis.reports.profile", "analysis.reports.comparison", "analysis.reports.quality", "analysis.plots",
+    "numpy",
+    "pandas",
+    "pandas.io.formats.style",
+    "matplotlib.pyplot",
+    "seaborn",
+    "scipy.stats",
+    "scipy.special",
+    "statsmodels.stats.proportion",
+    "statsmodels.stats.rates",
+    "statsmodels.stats.meta_analysis",
+    "statsmodels.stats.multitest",
+    "babel.numbers",
+    "IPython.display",
+    "analysis.data.dataset",
+    "analysis.reports.parameters",
+    "analysis.reports.profile",
+    "analysis.reports.comparison",
+    "analysis.reports.quality",
+    "analysis.plots",
 )
 
 #: Jobs a warm kernel runs before it is replaced (bounds what leaks, e.g. memory).
@@ -156,14 +171,18 @@ def ensure_kernel(name: str = KERNEL_NAME) -> Path:
         spec = KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:
         if name != KERNEL_NAME:
-            raise UsageError(f"no Jupyter kernel named {name!r}; installed: "
-                             f"{', '.join(sorted(KernelSpecManager().find_kernel_specs()))}") from None
+            raise UsageError(
+                f"no Jupyter kernel named {name!r}; installed: "
+                f"{', '.join(sorted(KernelSpecManager().find_kernel_specs()))}"
+            ) from None
         log.info("installing the %r kernelspec into %s", name, sys.prefix)
         return install_kernel(name)
     problem = kernel_interpreter_problem(spec.argv[0])
     if problem:
-        raise UsageError(f"kernelspec {name!r} at {spec.resource_dir} {problem}; remove it "
-                         f"(jupyter kernelspec remove {name}) and run: python -m analysis kernel --install")
+        raise UsageError(
+            f"kernelspec {name!r} at {spec.resource_dir} {problem}; remove it "
+            f"(jupyter kernelspec remove {name}) and run: python -m analysis kernel --install"
+        )
     return Path(spec.resource_dir)
 
 
@@ -338,8 +357,9 @@ class KernelBaseline:
         import random
         import warnings
 
-        left = [thread.name for thread in threading.enumerate()
-                if thread.ident not in self.threads and not thread.daemon]  # daemons: libraries' helpers
+        left = [
+            thread.name for thread in threading.enumerate() if thread.ident not in self.threads and not thread.daemon
+        ]  # daemons: libraries' helpers
         if left:
             raise KernelNotReusable(f"a job left threads running: {', '.join(sorted(left))}")
         matplotlib = sys.modules.get("matplotlib")
@@ -463,12 +483,15 @@ class WarmKernel:
             manager_class = kernel_manager_class(self.managers, self.cwd, output, self.settings.socket_dir)
             self.manager = manager_class(kernel_name=self.settings.kernel_name)
             run_sync(self.manager.start_kernel)(extra_arguments=[HISTORY_IN_MEMORY])
-        code = f"__import__('analysis.reports.kernels', fromlist=['KernelBaseline']).KernelBaseline.warm_up({tuple(self.settings.warm_imports)!r})"
+        baseline = "__import__('analysis.reports.kernels', fromlist=['KernelBaseline']).KernelBaseline"
+        code = f"{baseline}.warm_up({tuple(self.settings.warm_imports)!r})"
         _call_kernel(self.manager, code, self.settings.start_timeout, wait_ready=True)
 
     def reset(self, cwd: str) -> None:
         """Give the next job a fresh namespace in ``cwd`` (see :class:`KernelBaseline`)."""
-        code = f"__import__('analysis.reports.kernels', fromlist=['KernelBaseline']).KernelBaseline.restore_shell({cwd!r})"
+        code = (
+            f"__import__('analysis.reports.kernels', fromlist=['KernelBaseline']).KernelBaseline.restore_shell({cwd!r})"
+        )
         _call_kernel(self.manager, code, self.settings.start_timeout)
 
     def begin_job(self, managers: list) -> None:
@@ -529,7 +552,9 @@ class KernelKeeper:
         cwd = str(Path(job.input_path).parent)
         kernel, self.idle = self.idle, None
         if kernel is not None and (kernel.settings.kernel_name, tuple(kernel.settings.warm_imports)) != (
-                settings.kernel_name, tuple(settings.warm_imports)):
+            settings.kernel_name,
+            tuple(settings.warm_imports),
+        ):
             kernel.discard()  # started for other settings
             kernel = None
         if kernel is not None:

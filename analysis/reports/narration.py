@@ -53,8 +53,7 @@ _CATALOGUES = {lang: load_catalogue(lang) for lang in LANGUAGES}
 
 def _pairs(section: str) -> dict[str, tuple[str, str]]:
     """``key -> (English, Vietnamese)`` for one section (keys of the English catalogue)."""
-    return {key: tuple(_CATALOGUES[lang][section].get(key) for lang in LANGUAGES)
-            for key in _CATALOGUES["en"][section]}
+    return {key: tuple(_CATALOGUES[lang][section].get(key) for lang in LANGUAGES) for key in _CATALOGUES["en"][section]}
 
 
 #: Narrative paragraphs of the three reports, by key and language.
@@ -114,10 +113,10 @@ def narrate(key: str, lang: str, **values) -> Narration:
     if lang not in ("en", "vi"):
         raise UsageError(f"lang must be 'en' or 'vi'; got {lang!r}", field="lang")
     template = NARRATIVE[key][lang]
-    in_code = {name for name in values
-               if template.count(f"`{{{name}}}`") == template.count(f"{{{name}}}") > 0}
-    return Narration(template.format(**{name: markdown_value(value, name in in_code)
-                                        for name, value in values.items()}))
+    in_code = {name for name in values if template.count(f"`{{{name}}}`") == template.count(f"{{{name}}}") > 0}
+    return Narration(
+        template.format(**{name: markdown_value(value, name in in_code) for name, value in values.items()})
+    )
 
 
 #: Markdown punctuation that would turn a value into a link, an image, emphasis or code (escaped with a backslash).

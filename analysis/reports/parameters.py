@@ -319,8 +319,10 @@ def check_benchmark(benchmark) -> str | float:
         except ValueError:
             value = None
     if value is None or not math.isfinite(value) or value < 0:
-        raise UsageError(f"must be 'pooled' or a number (display units, e.g. 4.0 per 1,000 member-years), "
-                         f"not {benchmark!r}", field="benchmark")
+        raise UsageError(
+            f"must be 'pooled' or a number (display units, e.g. 4.0 per 1,000 member-years), not {benchmark!r}",
+            field="benchmark",
+        )
     return value
 
 
@@ -391,8 +393,10 @@ def _district(units: pd.DataFrame, district, province: str, province_code: str) 
             code = None
     if code is None or code not in set(valid["unit_code"]):
         names = ", ".join(_sorted_names(valid["name"])) or "(none in the unit table)"
-        raise UsageError(f"unknown district {district!r} in {province}; valid districts: {names}"
-                         f"{_elsewhere(units, text)}", field="district")
+        raise UsageError(
+            f"unknown district {district!r} in {province}; valid districts: {names}{_elsewhere(units, text)}",
+            field="district",
+        )
     return valid.loc[valid["unit_code"] == code, "name"].iloc[0], code
 
 
@@ -413,15 +417,21 @@ def _district_anywhere(units: pd.DataFrame, district) -> tuple[str, str, str, st
         namesakes = districts[name_keys(districts["name"]) == name_key(text)] if text else districts.iloc[:0]
         if len(namesakes) > 1:
             where = units.loc[units["unit_code"].isin(namesakes["parent_code"]), "name"]
-            raise UsageError(f"district {district!r} exists in several provinces ({', '.join(_sorted_names(where))})"
-                             "; set province", field="district")
+            raise UsageError(
+                f"district {district!r} exists in several provinces ({', '.join(_sorted_names(where))}); set province",
+                field="district",
+            )
         close = closest_names(text, districts["name"]) if text else []
         hint = f"; closest: {', '.join(close)}" if close else "; set province to list its districts"
         raise UsageError(f"unknown district {district!r}{hint}", field="district")
     parent = districts.loc[districts["unit_code"] == code, "parent_code"].iloc[0]
     province = units.loc[units["unit_code"] == parent, "name"]
-    return (districts.loc[districts["unit_code"] == code, "name"].iloc[0], code,
-            province.iloc[0] if len(province) else "", parent)
+    return (
+        districts.loc[districts["unit_code"] == code, "name"].iloc[0],
+        code,
+        province.iloc[0] if len(province) else "",
+        parent,
+    )
 
 
 def _elsewhere(units: pd.DataFrame, name: str) -> str:
@@ -440,8 +450,9 @@ def _elsewhere(units: pd.DataFrame, name: str) -> str:
 # ----------------------------------------------------------------- the three notebooks
 
 
-def validate_profile_params(district, province="Kon Tum", period_start=None, period_end=None, lang="en",
-                            data_dir=None, output_json=None) -> ProfileParams:
+def validate_profile_params(
+    district, province="Kon Tum", period_start=None, period_end=None, lang="en", data_dir=None, output_json=None
+) -> ProfileParams:
     """Check the parameters of the district profile notebook.
 
     Args:
@@ -489,13 +500,31 @@ def validate_profile_params(district, province="Kon Tum", period_start=None, per
     else:
         province_name, province_code = _province(units, province)
         name, code = _district(units, district, province_name, province_code)
-    return ProfileParams(district=name, unit_code=code, province=province_name, province_code=province_code,
-                         period_start=start, period_end=end, lang=lang, data_dir=folder, output_json=output)
+    return ProfileParams(
+        district=name,
+        unit_code=code,
+        province=province_name,
+        province_code=province_code,
+        period_start=start,
+        period_end=end,
+        lang=lang,
+        data_dir=folder,
+        output_json=output,
+    )
 
 
-def validate_comparison_params(province="Kon Tum", region=None, districts=None, family="discipline",
-                               benchmark=POOLED, levels=(0.95, 0.998), period=None, lang="en", data_dir=None,
-                               output_json=None) -> ComparisonParams:
+def validate_comparison_params(
+    province="Kon Tum",
+    region=None,
+    districts=None,
+    family="discipline",
+    benchmark=POOLED,
+    levels=(0.95, 0.998),
+    period=None,
+    lang="en",
+    data_dir=None,
+    output_json=None,
+) -> ComparisonParams:
     """Check the parameters of the district comparison notebook.
 
     Args:
@@ -580,14 +609,26 @@ def validate_comparison_params(province="Kon Tum", region=None, districts=None, 
     if len(codes) < 2:
         named = ", ".join(roster.set_index("unit_code").loc[codes, "name"])
         if districts is None:
-            raise UsageError(f"a comparison needs at least two districts; {where} has "
-                             f"{named or 'none'} in the unit table", field="region" if region else "province")
+            raise UsageError(
+                f"a comparison needs at least two districts; {where} has {named or 'none'} in the unit table",
+                field="region" if region else "province",
+            )
         raise UsageError(f"a comparison needs at least two districts; got {named}", field="districts")
-    return ComparisonParams(province=province_name, province_code=province_code, region=region_name,
-                            region_code=region_code, unit_codes=tuple(sorted(codes)),
-                            districts=None if districts is None else tuple(sorted(codes)), family=family,
-                            benchmark=benchmark, levels=levels, period=window, lang=lang, data_dir=folder,
-                            output_json=output)
+    return ComparisonParams(
+        province=province_name,
+        province_code=province_code,
+        region=region_name,
+        region_code=region_code,
+        unit_codes=tuple(sorted(codes)),
+        districts=None if districts is None else tuple(sorted(codes)),
+        family=family,
+        benchmark=benchmark,
+        levels=levels,
+        period=window,
+        lang=lang,
+        data_dir=folder,
+        output_json=output,
+    )
 
 
 def _region(units: pd.DataFrame, region) -> tuple[str, str | None]:
@@ -606,8 +647,9 @@ def _region(units: pd.DataFrame, region) -> tuple[str, str | None]:
             code = None
     if code is None or code not in set(regions["unit_code"]):
         names = ", ".join(_sorted_names(regions["name"])) or "(none in the unit table)"
-        raise UsageError(f"unknown region {region!r}; valid regions: {names}, or {ALL!r} for every district",
-                         field="region")
+        raise UsageError(
+            f"unknown region {region!r}; valid regions: {names}, or {ALL!r} for every district", field="region"
+        )
     return regions.loc[regions["unit_code"] == code, "name"].iloc[0], code
 
 
@@ -628,8 +670,7 @@ def _district_list_anywhere(units: pd.DataFrame, districts, roster: pd.DataFrame
     """Codes of the districts named, each of any province of ``roster``; every unknown name reported at once."""
     given = [districts] if isinstance(districts, str) else districts
     if not isinstance(given, (list, tuple)) or not given:
-        raise UsageError(f"must be a list of district names, or None for all; got {districts!r}",
-                         field="districts")
+        raise UsageError(f"must be a list of district names, or None for all; got {districts!r}", field="districts")
     codes, unknown = [], []
     for name in given:
         try:
@@ -650,8 +691,7 @@ def _district_list(units: pd.DataFrame, districts, province: str, province_code:
     """Codes of the districts named; every unknown name reported at once."""
     given = [districts] if isinstance(districts, str) else districts
     if not isinstance(given, (list, tuple)) or not given:
-        raise UsageError(f"must be a list of district names, or None for all; got {districts!r}",
-                         field="districts")
+        raise UsageError(f"must be a list of district names, or None for all; got {districts!r}", field="districts")
     codes, unknown = [], []
     for name in given:
         try:
@@ -660,8 +700,9 @@ def _district_list(units: pd.DataFrame, districts, province: str, province_code:
             unknown.append(repr(name))
     if unknown:
         valid = ", ".join(_sorted_names(districts_of(units, province_code)["name"]))
-        raise UsageError(f"unknown district(s) {', '.join(unknown)} in {province}; valid districts: {valid}",
-                         field="districts")
+        raise UsageError(
+            f"unknown district(s) {', '.join(unknown)} in {province}; valid districts: {valid}", field="districts"
+        )
     return list(dict.fromkeys(codes))
 
 
@@ -681,5 +722,6 @@ def validate_quality_params(data_dir=None, lang="en", output_json=None) -> Quali
         >>> validate_quality_params(lang="vi").lang
         'vi'
     """
-    return QualityParams(lang=check_lang(lang), data_dir=check_data_dir(data_dir),
-                         output_json=check_output_json(output_json))
+    return QualityParams(
+        lang=check_lang(lang), data_dir=check_data_dir(data_dir), output_json=check_output_json(output_json)
+    )

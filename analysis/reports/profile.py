@@ -28,11 +28,33 @@ from analysis.reports.quality import flag_items
 from analysis.stats.metrics import severity_mix
 
 #: Columns of the profile's tables, in the order shown.
-FIGURE_COLUMNS = ("unit_label", "indicator_label", "value", "date", "flags", "obs_id", "source_id", "publisher",
-                  "title", "published", "locator")
+FIGURE_COLUMNS = (
+    "unit_label",
+    "indicator_label",
+    "value",
+    "date",
+    "flags",
+    "obs_id",
+    "source_id",
+    "publisher",
+    "title",
+    "published",
+    "locator",
+)
 SOURCE_COLUMNS = ("source_id", "publisher", "title", "published", "url", "n_figures")
-PROFILE_METRIC_COLUMNS = ("metric_label", "period", "estimate", "interval", "benchmark", "comparison_label",
-                          "reason", "approximate", "flags", "obs_ids", "source_ids")
+PROFILE_METRIC_COLUMNS = (
+    "metric_label",
+    "period",
+    "estimate",
+    "interval",
+    "benchmark",
+    "comparison_label",
+    "reason",
+    "approximate",
+    "flags",
+    "obs_ids",
+    "source_ids",
+)
 PROFILE_FLAG_COLUMNS = ("rule", "severity", "indicator", "message", "obs_ids")
 
 
@@ -63,8 +85,9 @@ class Profile:
     flags: pd.DataFrame
 
 
-def district_observations(observations: pd.DataFrame, unit_code: str, period_start=None,
-                          period_end=None) -> pd.DataFrame:
+def district_observations(
+    observations: pd.DataFrame, unit_code: str, period_start=None, period_end=None
+) -> pd.DataFrame:
     """The figures of a district and of the communes and villages in it, within a period.
 
     Args:
@@ -124,19 +147,29 @@ def build_profile(ds, params, compared: pd.DataFrame) -> Profile:
     obs = ds.observations
     mine = district_observations(obs, params.unit_code, params.period_start, params.period_end)
     sources = ds.sources.set_index("source_id")
-    figures = pd.DataFrame({
-        "unit_label": mine["unit_label"], "indicator": mine["indicator"],
-        "indicator_label": mine["indicator"].map(indicator_labels(ds.codebook, lang)),
-        "value": value_text(mine["value"], mine["value_decimals"], mine["qualifier"], mine["value_unit"], lang),
-        "date": period_text(*reference_dates(mine)), "approximate": mine["approximate"],
-        "flags": row_flags(mine["flags"]), "obs_id": mine["obs_id"], "source_id": mine["source_id"],
-        "publisher": mine["source_id"].map(sources["publisher"]), "title": mine["source_id"].map(sources["title"]),
-        "published": mine["source_id"].map(sources["published"]), "locator": mine["locator"],
-    }).reset_index(drop=True)
+    figures = pd.DataFrame(
+        {
+            "unit_label": mine["unit_label"],
+            "indicator": mine["indicator"],
+            "indicator_label": mine["indicator"].map(indicator_labels(ds.codebook, lang)),
+            "value": value_text(mine["value"], mine["value_decimals"], mine["qualifier"], mine["value_unit"], lang),
+            "date": period_text(*reference_dates(mine)),
+            "approximate": mine["approximate"],
+            "flags": row_flags(mine["flags"]),
+            "obs_id": mine["obs_id"],
+            "source_id": mine["source_id"],
+            "publisher": mine["source_id"].map(sources["publisher"]),
+            "title": mine["source_id"].map(sources["title"]),
+            "published": mine["source_id"].map(sources["published"]),
+            "locator": mine["locator"],
+        }
+    ).reset_index(drop=True)
     used = mine["source_id"].value_counts()
-    source_table = (ds.sources[ds.sources["source_id"].isin(used.index)]
-                    .assign(n_figures=lambda s: s["source_id"].map(used).astype(int))
-                    [list(SOURCE_COLUMNS)].reset_index(drop=True))
+    source_table = (
+        ds.sources[ds.sources["source_id"].isin(used.index)]
+        .assign(n_figures=lambda s: s["source_id"].map(used).astype(int))[list(SOURCE_COLUMNS)]
+        .reset_index(drop=True)
+    )
 
     unreported = compared["reason"].fillna("").isin(["not reported", "no figure in the period"])
     own = compared[(compared["unit_code"] == params.unit_code) & ~unreported]
@@ -147,18 +180,34 @@ def build_profile(ds, params, compared: pd.DataFrame) -> Profile:
     touched = sorted(items.loc[items["obs_id"].isin(mine["obs_id"]), "flag"].unique())
     flags = ds.flags.reset_index(drop=True).loc[touched, list(PROFILE_FLAG_COLUMNS)].reset_index(drop=True)
     unit = ds.units.set_index("unit_code")
-    facts = {"district": params.district, "province": params.province,
-             "full_name": unit["full_name"].get(params.unit_code, params.district),
-             "valid_to": unit["valid_to"].fillna("").astype(str).get(params.unit_code, ""),
-             "n_figures": len(figures), "n_sources": len(source_table), "n_metrics": len(own),
-             "n_compared": int(comparable.size), "n_flags": len(flags),
-             "inner": level_text(0.95, lang), "outer": level_text(0.998, lang),
-             "period": (narrate("profile_period", lang, start=params.period_start or "…",
-                                end=params.period_end or "…")
-                        if params.period_start or params.period_end else "")}
-    return Profile(params=params, facts=facts, figures=figures, sources=source_table,
-                   metrics=metric_rows(own, obs, lang).reset_index(drop=True),
-                   compared=charted.reset_index(drop=True), severity=severity_mix(mine), flags=flags)
+    facts = {
+        "district": params.district,
+        "province": params.province,
+        "full_name": unit["full_name"].get(params.unit_code, params.district),
+        "valid_to": unit["valid_to"].fillna("").astype(str).get(params.unit_code, ""),
+        "n_figures": len(figures),
+        "n_sources": len(source_table),
+        "n_metrics": len(own),
+        "n_compared": int(comparable.size),
+        "n_flags": len(flags),
+        "inner": level_text(0.95, lang),
+        "outer": level_text(0.998, lang),
+        "period": (
+            narrate("profile_period", lang, start=params.period_start or "…", end=params.period_end or "…")
+            if params.period_start or params.period_end
+            else ""
+        ),
+    }
+    return Profile(
+        params=params,
+        facts=facts,
+        figures=figures,
+        sources=source_table,
+        metrics=metric_rows(own, obs, lang).reset_index(drop=True),
+        compared=charted.reset_index(drop=True),
+        severity=severity_mix(mine),
+        flags=flags,
+    )
 
 
 def profile_plots(profile: Profile) -> dict:
@@ -175,10 +224,12 @@ def profile_plots(profile: Profile) -> dict:
     plots = {}
     for family in pd.unique(profile.compared["family"]):
         plots[f"caterpillar_{family}"] = caterpillar_plot(
-            profile.compared[profile.compared["family"] == family], lang=lang, highlight=profile.params.unit_code)
+            profile.compared[profile.compared["family"] == family], lang=lang, highlight=profile.params.unit_code
+        )
     if profile.severity["count"].notna().any():
-        mix = profile.severity.assign(period=period_text(profile.severity["period_start"],
-                                                         profile.severity["period_end"]))
+        mix = profile.severity.assign(
+            period=period_text(profile.severity["period_start"], profile.severity["period_end"])
+        )
         plots["severity_mix"] = severity_mix_plot(mix, lang=lang)
     return plots
 
@@ -201,19 +252,40 @@ def profile_section(profile: Profile, section: str, plots: dict | None = None) -
     lang, facts = profile.params.lang, profile.facts
     empty = facts["n_figures"] == 0
     if section == "intro":
-        return [say("profile_title", "profile_nothing" if empty else "profile_intro",
-                    *(["profile_former"] if facts["valid_to"] else []), lang=lang, **facts)]
+        return [
+            say(
+                "profile_title",
+                "profile_nothing" if empty else "profile_intro",
+                *(["profile_former"] if facts["valid_to"] else []),
+                lang=lang,
+                **facts,
+            )
+        ]
     if section == "figures":
-        return [] if empty else [say("figures_heading", "figures_text", lang=lang, **facts),
-                                 show_table(profile.figures, lang, FIGURE_COLUMNS)]
+        return (
+            []
+            if empty
+            else [
+                say("figures_heading", "figures_text", lang=lang, **facts),
+                show_table(profile.figures, lang, FIGURE_COLUMNS),
+            ]
+        )
     if section == "sources":
-        return [] if empty else [say("sources_heading", "sources_text", lang=lang, **facts),
-                                 show_table(profile.sources, lang, SOURCE_COLUMNS)]
+        return (
+            []
+            if empty
+            else [
+                say("sources_heading", "sources_text", lang=lang, **facts),
+                show_table(profile.sources, lang, SOURCE_COLUMNS),
+            ]
+        )
     if section == "metrics":
         if profile.metrics.empty:
             return [say("metrics_heading", "metrics_none", lang=lang, **facts)]
-        return [say("metrics_heading", "metrics_text", lang=lang, **facts),
-                show_table(profile.metrics, lang, PROFILE_METRIC_COLUMNS)]
+        return [
+            say("metrics_heading", "metrics_text", lang=lang, **facts),
+            show_table(profile.metrics, lang, PROFILE_METRIC_COLUMNS),
+        ]
     if section == "charts":
         if not plots:
             return [say("plots_heading", "plots_none", lang=lang, **facts)]
@@ -225,8 +297,11 @@ def profile_section(profile: Profile, section: str, plots: dict | None = None) -
 
         rules = pd.Series(pd.unique(profile.flags["rule"].astype(str)))
         meanings = "\n".join("- `" + rules + "`: " + rule_meaning(rules, lang))
-        return [say("flags_heading", "flags_text", lang=lang, **facts), Markdown(meanings),
-                show_table(profile.flags, lang, PROFILE_FLAG_COLUMNS)]
+        return [
+            say("flags_heading", "flags_text", lang=lang, **facts),
+            Markdown(meanings),
+            show_table(profile.flags, lang, PROFILE_FLAG_COLUMNS),
+        ]
     raise UsageError(f"unknown profile section {section!r}", field="section")
 
 
@@ -243,14 +318,36 @@ def profile_artifact(profile: Profile, plots: dict) -> dict:
         and ``figure_titles`` (name → title, in ``lang``).
     """
     p, m = profile.params, profile.metrics
-    metrics = m[["metric", "metric_label", "period", "estimate", "lower", "upper", "computable", "full_reason",
-                 "comparison", "comparison_label", "benchmark", "obs_ids", "source_ids"]].rename(
-        columns={"metric_label": "label", "full_reason": "reason"})
+    metrics = m[
+        [
+            "metric",
+            "metric_label",
+            "period",
+            "estimate",
+            "lower",
+            "upper",
+            "computable",
+            "full_reason",
+            "comparison",
+            "comparison_label",
+            "benchmark",
+            "obs_ids",
+            "source_ids",
+        ]
+    ].rename(columns={"metric_label": "label", "full_reason": "reason"})
     return {
-        "kind": "district_profile", "district": p.district, "unit_code": p.unit_code,
-        "province_code": p.province_code, "lang": p.lang, "period_start": p.period_start,
-        "period_end": p.period_end, "n_observations": len(profile.figures),
-        "obs_ids": profile.figures["obs_id"].tolist(), "sources": profile.sources["source_id"].tolist(),
-        "metrics": records(metrics), "flags": sorted(profile.flags["rule"].unique().tolist()),
-        "figures": list(plots), "figure_titles": {name: figure_title(fig) for name, fig in plots.items()},
+        "kind": "district_profile",
+        "district": p.district,
+        "unit_code": p.unit_code,
+        "province_code": p.province_code,
+        "lang": p.lang,
+        "period_start": p.period_start,
+        "period_end": p.period_end,
+        "n_observations": len(profile.figures),
+        "obs_ids": profile.figures["obs_id"].tolist(),
+        "sources": profile.sources["source_id"].tolist(),
+        "metrics": records(metrics),
+        "flags": sorted(profile.flags["rule"].unique().tolist()),
+        "figures": list(plots),
+        "figure_titles": {name: figure_title(fig) for name, fig in plots.items()},
     }

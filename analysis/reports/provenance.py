@@ -68,9 +68,14 @@ def describe(data: dict | None = None, schedule: dict | None = None) -> dict:
         >>> record["package"]["version"] == __version__, record["data"], record["schedule"]
         (True, None, None)
     """
-    return {"package": {"name": PACKAGE, "version": __version__}, "code": code_state(), "data": data,
-            "schedule": schedule, "python": platform.python_version(),
-            "libraries": {name: _version(name) for name in LIBRARIES}}
+    return {
+        "package": {"name": PACKAGE, "version": __version__},
+        "code": code_state(),
+        "data": data,
+        "schedule": schedule,
+        "python": platform.python_version(),
+        "libraries": {name: _version(name) for name in LIBRARIES},
+    }
 
 
 def _version(distribution: str) -> str | None:
@@ -110,8 +115,9 @@ def code_state(root: Path | str = _CODE_ROOT) -> dict | None:
 
 
 def _git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True,
-                          timeout=30).stdout
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
 
 
 def raw_table_hashes(data_dir: Path | str) -> dict[str, str]:
@@ -259,9 +265,15 @@ def provenance_lines(record: dict | None) -> list[tuple[str, str]]:
         return []
     code, schedule = record.get("code"), record.get("schedule")
     package = record.get("package") or {}
-    lines = [("package", f"{package.get('name', PACKAGE)} {package.get('version', '?')}"),
-             ("commit", "not a git checkout" if not code else
-              code["commit"] + (" (with uncommitted changes)" if code["dirty"] else " (clean)"))]
+    lines = [
+        ("package", f"{package.get('name', PACKAGE)} {package.get('version', '?')}"),
+        (
+            "commit",
+            "not a git checkout"
+            if not code
+            else code["commit"] + (" (with uncommitted changes)" if code["dirty"] else " (clean)"),
+        ),
+    ]
     data = record.get("data")
     datasets = data if isinstance(data, list) else [data] if data else []
     for each in datasets:
@@ -272,8 +284,14 @@ def provenance_lines(record: dict | None) -> list[tuple[str, str]]:
     if schedule:
         lines.append(("schedule sha256", f"{schedule['sha256'] or 'none (not a file)'} ({schedule['file']})"))
     lines.append(("python", str(record.get("python"))))
-    lines.append(("libraries", ", ".join(f"{name} {version or 'not installed'}"
-                                         for name, version in (record.get("libraries") or {}).items())))
+    lines.append(
+        (
+            "libraries",
+            ", ".join(
+                f"{name} {version or 'not installed'}" for name, version in (record.get("libraries") or {}).items()
+            ),
+        )
+    )
     return lines
 
 
@@ -300,9 +318,13 @@ def footer_html(record: dict | None) -> str:
     facts = dict(lines)
     summary = f"Made by {facts['package']}, commit {facts['commit']}, from data sha256 {facts['data sha256']}."
     label_style = "text-align: left; padding: 0.1em 1em 0.1em 0; font-weight: 600; white-space: nowrap;"
-    rows = "".join(f'<tr><th style="{label_style}">{html.escape(label)}</th><td>{html.escape(text)}</td></tr>'
-                   for label, text in lines)
-    return ('<footer class="provenance" style="margin: 2em 1em 1em; font: 0.85em system-ui, sans-serif; '
-            'color: #555; overflow-wrap: anywhere;">'
-            f"<details><summary>{html.escape(summary)}</summary>"
-            f'<table style="font-size: 1em; border-collapse: collapse;">{rows}</table></details></footer>')
+    rows = "".join(
+        f'<tr><th style="{label_style}">{html.escape(label)}</th><td>{html.escape(text)}</td></tr>'
+        for label, text in lines
+    )
+    return (
+        '<footer class="provenance" style="margin: 2em 1em 1em; font: 0.85em system-ui, sans-serif; '
+        'color: #555; overflow-wrap: anywhere;">'
+        f"<details><summary>{html.escape(summary)}</summary>"
+        f'<table style="font-size: 1em; border-collapse: collapse;">{rows}</table></details></footer>'
+    )

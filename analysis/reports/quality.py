@@ -58,9 +58,13 @@ def flag_items(flags: pd.DataFrame, observations: pd.DataFrame) -> pd.DataFrame:
         >>> flag_items(flags, obs)[["obs_id", "source_id", "place"]].values.tolist()
         [['O1', 'S1', '614'], ['O2', 'S2', '62']]
     """
-    items = (flags.reset_index(drop=True).rename_axis("flag").reset_index()
-             .assign(obs_id=lambda f: f["obs_ids"].fillna("").astype(str).str.split(";"))
-             .explode("obs_id")[["flag", "rule", "obs_id"]])
+    items = (
+        flags.reset_index(drop=True)
+        .rename_axis("flag")
+        .reset_index()
+        .assign(obs_id=lambda f: f["obs_ids"].fillna("").astype(str).str.split(";"))
+        .explode("obs_id")[["flag", "rule", "obs_id"]]
+    )
     where = observations[["obs_id", "source_id", "district_code", "unit_code"]].drop_duplicates("obs_id")
     items = items.merge(where, on="obs_id", how="left")
     items["place"] = items["district_code"].fillna(items["unit_code"])
@@ -86,12 +90,21 @@ def build_quality(ds, params) -> Quality:
         The :class:`Quality`.
     """
     summary = ds.summary()
-    tables = pd.DataFrame([{"table": t, "rows_in": c["in"], "used": c["used"], "rejected": c["rejected"]}
-                           for t, c in summary["tables"].items()])
+    tables = pd.DataFrame(
+        [
+            {"table": t, "rows_in": c["in"], "used": c["used"], "rejected": c["rejected"]}
+            for t, c in summary["tables"].items()
+        ]
+    )
     flags = ds.flags
     grouped = flags.groupby("rule", sort=False)
-    rules = pd.DataFrame({"severity": grouped["severity"].first(), "count": grouped.size(),
-                          "example": grouped["message"].first()}).rename_axis("rule").reset_index()
+    rules = (
+        pd.DataFrame(
+            {"severity": grouped["severity"].first(), "count": grouped.size(), "example": grouped["message"].first()}
+        )
+        .rename_axis("rule")
+        .reset_index()
+    )
     rules = rules.sort_values(["count", "rule"], ascending=[False, True]).reset_index(drop=True)
     rules.insert(1, "meaning", rule_meaning(rules["rule"], params.lang))
     items = flag_items(flags, ds.observations)
@@ -99,15 +112,28 @@ def build_quality(ds, params) -> Quality:
     by_district = _crosstab(items, "place")
     codes = by_district.index.to_series().astype(str)
     by_district.index = pd.Index(codes.map(names).fillna(codes) + " (" + codes + ")", name="district")
-    listing = flags.assign(source_ids=sources_of(flags["obs_ids"], ds.observations),
-                           unit_label=flags["unit_code"].map(names).fillna(flags["unit_code"]))
-    facts = {"rows_in": int(tables["rows_in"].sum()), "used": int(tables["used"].sum()),
-             "rejected": int(tables["rejected"].sum()), "n_flags": len(flags),
-             "n_warnings": int((flags["severity"] == "warning").sum()), "data_dir": str(params.data_dir)}
-    return Quality(params=params, facts=facts, tables=tables, rules=rules,
-                   by_source=_crosstab(items, "source_id").reset_index(), by_district=by_district.reset_index(),
-                   flags=listing[list(QUALITY_FLAG_COLUMNS)].reset_index(drop=True),
-                   rejects=ds.rejects.reset_index(drop=True))
+    listing = flags.assign(
+        source_ids=sources_of(flags["obs_ids"], ds.observations),
+        unit_label=flags["unit_code"].map(names).fillna(flags["unit_code"]),
+    )
+    facts = {
+        "rows_in": int(tables["rows_in"].sum()),
+        "used": int(tables["used"].sum()),
+        "rejected": int(tables["rejected"].sum()),
+        "n_flags": len(flags),
+        "n_warnings": int((flags["severity"] == "warning").sum()),
+        "data_dir": str(params.data_dir),
+    }
+    return Quality(
+        params=params,
+        facts=facts,
+        tables=tables,
+        rules=rules,
+        by_source=_crosstab(items, "source_id").reset_index(),
+        by_district=by_district.reset_index(),
+        flags=listing[list(QUALITY_FLAG_COLUMNS)].reset_index(drop=True),
+        rejects=ds.rejects.reset_index(drop=True),
+    )
 
 
 def quality_section(quality: Quality, section: str) -> list:
@@ -126,8 +152,10 @@ def quality_section(quality: Quality, section: str) -> list:
     """
     lang, facts = quality.params.lang, quality.facts
     if section == "intro":
-        return [say("quality_title", "quality_intro", "tables_heading", lang=lang, **facts),
-                show_table(quality.tables, lang)]
+        return [
+            say("quality_title", "quality_intro", "tables_heading", lang=lang, **facts),
+            show_table(quality.tables, lang),
+        ]
     if section == "rules":
         return [say("rules_heading", "rules_text", lang=lang), show_table(quality.rules, lang)]
     if section in ("by_source", "by_district"):
@@ -151,16 +179,23 @@ def quality_artifact(quality: Quality) -> dict:
         ``rejects`` (every rejected row), ``by_source`` (source → rule →
         count) and ``by_district`` (``name (code)`` → rule → count).
     """
+
     def nested(frame: pd.DataFrame, key: str) -> dict:
         counts = frame.set_index(key).to_dict(orient="index")
         return {str(k): {rule: int(n) for rule, n in row.items() if n} for k, row in counts.items()}
 
     facts = quality.facts
     return {
-        "kind": "data_quality", "lang": quality.params.lang, "data_dir": facts["data_dir"],
-        "rows_in": facts["rows_in"], "used": facts["used"], "rejected": facts["rejected"],
-        "tables": {row["table"]: {"in": row["rows_in"], "used": row["used"], "rejected": row["rejected"]}
-                   for row in records(quality.tables)},
+        "kind": "data_quality",
+        "lang": quality.params.lang,
+        "data_dir": facts["data_dir"],
+        "rows_in": facts["rows_in"],
+        "used": facts["used"],
+        "rejected": facts["rejected"],
+        "tables": {
+            row["table"]: {"in": row["rows_in"], "used": row["used"], "rejected": row["rejected"]}
+            for row in records(quality.tables)
+        },
         "flags_by_rule": {row["rule"]: row["count"] for row in records(quality.rules)},
         "warnings": facts["n_warnings"],
         "rejects": records(quality.rejects),

@@ -36,7 +36,13 @@ from analysis.errors import InputError, UsageError
 from analysis.reports.kernels import KERNEL_NAME, ensure_kernel
 from analysis.reports.provenance import describe, schedule_record
 from analysis.reports.runner import (
-    FAILED, STAGING_PREFIX, JobResult, RunSettings, remove_staging, run_jobs, timestamp,
+    FAILED,
+    STAGING_PREFIX,
+    JobResult,
+    RunSettings,
+    remove_staging,
+    run_jobs,
+    timestamp,
 )
 from analysis.reports.schedule import Schedule, load_schedule, seconds_problem
 
@@ -62,10 +68,18 @@ class RunSummary:
         return [r for r in self.results if r.status == FAILED]
 
 
-def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None = None, workers: int | None = None,
-                 executor: str = "local", scheduler: str | None = None, cell_timeout: float | None = None,
-                 job_timeout: float | None = None, kernel_name: str = KERNEL_NAME,
-                 on_result=None) -> RunSummary:
+def run_schedule(
+    schedule: Schedule | Path | str,
+    *,
+    out_dir: Path | str | None = None,
+    workers: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    cell_timeout: float | None = None,
+    job_timeout: float | None = None,
+    kernel_name: str = KERNEL_NAME,
+    on_result=None,
+) -> RunSummary:
     """Run every job of a schedule and write the index.
 
     Args:
@@ -116,19 +130,32 @@ def run_schedule(schedule: Schedule | Path | str, *, out_dir: Path | str | None 
     for notebook in sorted({job.notebook for job in schedule.jobs}):  # never written through a planted link
         if (out_dir / notebook).is_symlink():
             raise InputError("is a symbolic link; outputs are never written through links", file=out_dir / notebook)
-    settings = RunSettings(out_dir=str(out_dir), kernel_name=kernel_name,
-                           cell_timeout=cell_timeout or schedule.cell_timeout,
-                           job_timeout=job_timeout or schedule.job_timeout, schedule=schedule_record(schedule.source))
+    settings = RunSettings(
+        out_dir=str(out_dir),
+        kernel_name=kernel_name,
+        cell_timeout=cell_timeout or schedule.cell_timeout,
+        job_timeout=job_timeout or schedule.job_timeout,
+        schedule=schedule_record(schedule.source),
+    )
     ensure_kernel(kernel_name)
     with build_lock(out_dir, timeout=5):
         for staging in out_dir.glob(f"*/{STAGING_PREFIX}*"):  # left by a run that was killed (SIGKILL, power loss)
             remove_staging(staging)
         if executor == "local":
             workers = workers or os.cpu_count() or 1
-        index = _LiveIndex(schedule, out_dir, {
-            "schedule": schedule.source, "executor": executor, "scheduler": scheduler, "workers": workers,
-            "kernel": kernel_name, "limits": f"cell {settings.cell_timeout:g} s, job {settings.job_timeout:g} s",
-            "provenance": describe(schedule=settings.schedule)})
+        index = _LiveIndex(
+            schedule,
+            out_dir,
+            {
+                "schedule": schedule.source,
+                "executor": executor,
+                "scheduler": scheduler,
+                "workers": workers,
+                "kernel": kernel_name,
+                "limits": f"cell {settings.cell_timeout:g} s, job {settings.job_timeout:g} s",
+                "provenance": describe(schedule=settings.schedule),
+            },
+        )
 
         def arrived(result: JobResult) -> None:
             index.add(result)
@@ -183,12 +210,23 @@ class _LiveIndex:
         from analysis.reports.index import build_index, write_index
 
         unfinished = INTERRUPTED if ended else PENDING
-        entries = [self.results.get(job.name) or JobResult(
-            name=job.name, notebook=job.notebook, parameters=job.parameters, status=unfinished, duration=None,
-            error="the run stopped before this job finished" if ended else "")
-            for job in self.jobs]
-        run = {**self.run, "finished": timestamp() if ended else "",
-               "duration": round(time.monotonic() - self.clock, 3)}
+        entries = [
+            self.results.get(job.name)
+            or JobResult(
+                name=job.name,
+                notebook=job.notebook,
+                parameters=job.parameters,
+                status=unfinished,
+                duration=None,
+                error="the run stopped before this job finished" if ended else "",
+            )
+            for job in self.jobs
+        ]
+        run = {
+            **self.run,
+            "finished": timestamp() if ended else "",
+            "duration": round(time.monotonic() - self.clock, 3),
+        }
         record = build_index(entries, self.out_dir, run)
         left = sum(entry.status == unfinished for entry in entries)
         if left:
@@ -217,8 +255,9 @@ def _run_on_dask(schedule: Schedule, settings: RunSettings, address: str, worker
             raise UsageError(f"the Dask cluster at {address} has no workers")
         client.run(prepare_worker)
         workers = workers or threads
-        results = run_jobs(schedule.jobs, settings, workers=workers, on_result=on_result,
-                           executor=client.get_executor(pure=False))
+        results = run_jobs(
+            schedule.jobs, settings, workers=workers, on_result=on_result, executor=client.get_executor(pure=False)
+        )
     return results, workers
 
 
@@ -244,11 +283,16 @@ def stored_notebook_problems(path: Path | str) -> list[str]:
     problems = []
     if not any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in notebook.cells):
         problems.append(f"{path.name}: no cell tagged 'parameters'")
-    stored = [str(number) for number, cell in enumerate(notebook.cells, start=1)
-              if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)]
+    stored = [
+        str(number)
+        for number, cell in enumerate(notebook.cells, start=1)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
     if stored:
-        problems.append(f"{path.name}: stored with outputs or execution counts in cell(s) {', '.join(stored)}; "
-                        f"clear them: jupyter nbconvert --clear-output --inplace {path}")
+        problems.append(
+            f"{path.name}: stored with outputs or execution counts in cell(s) {', '.join(stored)}; "
+            f"clear them: jupyter nbconvert --clear-output --inplace {path}"
+        )
     return problems
 
 

@@ -87,7 +87,6 @@ KILL_GRACE = 30.0
 STAGING_PREFIX = ".tmp-"
 
 
-
 OK = "ok"
 FAILED = "failed"
 
@@ -227,7 +226,9 @@ def html_exporter(show_code: bool = False):
     from traitlets.config import Config
 
     return HTMLExporter(
-        exclude_input=not show_code, exclude_input_prompt=True, exclude_output_prompt=True,
+        exclude_input=not show_code,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
         extra_loaders=[jinja2.DictLoader({"report.html.j2": _REPORT_TEMPLATE})],
         template_file="report.html.j2",
         config=Config({"TagRemovePreprocessor": {"remove_cell_tags": {NOTEBOOK_ONLY_TAG}}}),
@@ -301,6 +302,7 @@ def _die_with(parent_pid: int) -> None:
         if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     else:
+
         def watch() -> None:
             while os.getppid() == parent_pid:
                 time.sleep(1.0)
@@ -355,7 +357,9 @@ def execute_job(job: Job, settings: RunSettings) -> JobResult:
     staging = folder / f"{STAGING_PREFIX}{job.name}"
     remove_staging(staging)
     staging.mkdir()
-    executed, html, artifact, kernel_log = (staging / f"{job.name}{ext}" for ext in (".ipynb", ".html", ".json", ".log"))
+    executed, html, artifact, kernel_log = (
+        staging / f"{job.name}{ext}" for ext in (".ipynb", ".html", ".json", ".log")
+    )
     parameters = dict(job.parameters)
     if job.writes_json:
         parameters["output_json"] = str(artifact)
@@ -364,31 +368,47 @@ def execute_job(job: Job, settings: RunSettings) -> JobResult:
     done, fired = threading.Event(), threading.Event()
     keeper = kernel_keeper() if settings.warm_kernels else None
     run = functools.partial(
-        papermill.execute_notebook, job.input_path, str(executed), parameters=parameters,
-        kernel_name=settings.kernel_name, execution_timeout=settings.cell_timeout,
-        start_timeout=settings.start_timeout, report_mode=True, progress_bar=False, log_output=False,
-        extra_arguments=[HISTORY_IN_MEMORY])
+        papermill.execute_notebook,
+        job.input_path,
+        str(executed),
+        parameters=parameters,
+        kernel_name=settings.kernel_name,
+        execution_timeout=settings.cell_timeout,
+        start_timeout=settings.start_timeout,
+        report_mode=True,
+        progress_bar=False,
+        log_output=False,
+        extra_arguments=[HISTORY_IN_MEMORY],
+    )
     reason = error = ""
     provenance: dict = {}
     try:
         # a warm kernel's start and imports serve many jobs: the start limit bounds them, not this job's limit
         kernel = keeper.acquire(job, settings, managers) if keeper is not None else None
-        threading.Thread(target=watchdog, args=(settings.job_timeout, managers, done, fired),
-                         name=f"watchdog {job.name}", daemon=True).start()
+        threading.Thread(
+            target=watchdog,
+            args=(settings.job_timeout, managers, done, fired),
+            name=f"watchdog {job.name}",
+            daemon=True,
+        ).start()
         if kernel is not None:
             run(km=kernel.manager)  # nbclient leaves a kernel it was given running
         else:
             with open(kernel_log, "wb") as kernel_output:
-                run(shutdown_kernel="immediate",  # outputs are in: a graceful shutdown only costs ~1 s
-                    kernel_manager_class=kernel_manager_class(managers, str(Path(job.input_path).parent),
-                                                               kernel_output, settings.socket_dir))
+                run(
+                    shutdown_kernel="immediate",  # outputs are in: a graceful shutdown only costs ~1 s
+                    kernel_manager_class=kernel_manager_class(
+                        managers, str(Path(job.input_path).parent), kernel_output, settings.socket_dir
+                    ),
+                )
         if job.writes_json and not artifact.exists():
             reason, error = "no artifact", "the notebook declares output_json but wrote no file there"
         elif job.writes_json and not _complete(artifact):
             reason, error = "no artifact", "the file the notebook wrote to output_json is not complete JSON"
         else:
-            provenance = (stamp_artifact(artifact, settings.schedule) if job.writes_json
-                          else describe(schedule=settings.schedule))
+            provenance = (
+                stamp_artifact(artifact, settings.schedule) if job.writes_json else describe(schedule=settings.schedule)
+            )
             write_html(executed, html, footer=footer_html(provenance))
     except Exception as err:  # any problem of the job is reported, not raised
         reason, error = _describe_error(err, settings, fired.is_set())
@@ -398,15 +418,24 @@ def execute_job(job: Job, settings: RunSettings) -> JobResult:
     finally:
         done.set()
         if keeper is not None:  # a kernel that failed a job, or died, is not reused
-            keeper.release(keep=not reason, max_jobs=settings.kernel_jobs,
-                           log_to=kernel_log if reason == "kernel died" else None)
+            keeper.release(
+                keep=not reason, max_jobs=settings.kernel_jobs, log_to=kernel_log if reason == "kernel died" else None
+            )
     outputs = _put_in_place(job, staging, folder, failed=bool(reason), keep_log=reason == "kernel died")
     return JobResult(
-        name=job.name, notebook=job.notebook, parameters=job.parameters,
-        status=FAILED if reason else OK, reason=reason, error=error,
-        started=started, finished=timestamp(), duration=round(time.monotonic() - clock, 3),
+        name=job.name,
+        notebook=job.notebook,
+        parameters=job.parameters,
+        status=FAILED if reason else OK,
+        reason=reason,
+        error=error,
+        started=started,
+        finished=timestamp(),
+        duration=round(time.monotonic() - clock, 3),
         outputs={kind: path.relative_to(out_dir).as_posix() for kind, path in outputs.items()},
-        host=socket.gethostname(), pid=os.getpid(), data=provenance.get("data") or {},
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        data=provenance.get("data") or {},
     )
 
 
@@ -420,8 +449,10 @@ def _put_in_place(job: Job, staging: Path, folder: Path, failed: bool, keep_log:
     cannot show why), the kernel's own output if there is any
     (``<name>.failed.log``); earlier good reports are left alone.
     """
-    staged = {kind: staging / f"{job.name}{ext}"
-              for kind, ext in (("artifact", ".json"), ("html", ".html"), ("notebook", ".ipynb"), ("log", ".log"))}
+    staged = {
+        kind: staging / f"{job.name}{ext}"
+        for kind, ext in (("artifact", ".json"), ("html", ".html"), ("notebook", ".ipynb"), ("log", ".log"))
+    }
     moved: dict[str, Path] = {}
     if failed:
         if _complete(staged["notebook"]):
@@ -473,9 +504,17 @@ def remove_staging(staging: Path) -> None:
 def _lost_result(job: Job, settings: RunSettings, started: str, clock: float, reason: str, error: str) -> JobResult:
     """The result of a job whose worker did not report back."""
     remove_staging(Path(settings.out_dir) / job.notebook / f"{STAGING_PREFIX}{job.name}")
-    return JobResult(name=job.name, notebook=job.notebook, parameters=job.parameters, status=FAILED,
-                     reason=reason, error=error, started=started, finished=timestamp(),
-                     duration=round(time.monotonic() - clock, 3))
+    return JobResult(
+        name=job.name,
+        notebook=job.notebook,
+        parameters=job.parameters,
+        status=FAILED,
+        reason=reason,
+        error=error,
+        started=started,
+        finished=timestamp(),
+        duration=round(time.monotonic() - clock, 3),
+    )
 
 
 def local_pool(workers: int) -> cf.ProcessPoolExecutor:
@@ -485,8 +524,12 @@ def local_pool(workers: int) -> cf.ProcessPoolExecutor:
     them, so the seconds those imports take are paid once per worker; with
     warm kernels it also keeps its kernel (see :class:`KernelKeeper`).
     """
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_init_worker, initargs=(os.getpid(),))
+    return cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
+    )
 
 
 def _kill_pool(pool: cf.ProcessPoolExecutor) -> None:
@@ -514,21 +557,26 @@ def longest_first(jobs: list[Job], out_dir: Path) -> list[int]:
         >>> jobs = [Job("n", {}, name, "n.ipynb") for name in ("a", "b", "c")]
         >>> longest_first(jobs, out)
         [0, 1, 2]
-        >>> _ = (out / "index.json").write_text('{"jobs": [{"name": "a", "duration": 1}, {"name": "b", "duration": 5}]}')
+        >>> last_run = '{"jobs": [{"name": "a", "duration": 1}, {"name": "b", "duration": 5}]}'
+        >>> _ = (out / "index.json").write_text(last_run)
         >>> longest_first(jobs, out)
         [2, 1, 0]
     """
     try:
         index = json.loads((out_dir / "index.json").read_text(encoding="utf-8"))
-        last = {job["name"]: float(job["duration"]) for job in index["jobs"]
-                if isinstance(job.get("duration"), (int, float))}  # None: the job did not finish
+        last = {
+            job["name"]: float(job["duration"])
+            for job in index["jobs"]
+            if isinstance(job.get("duration"), (int, float))
+        }  # None: the job did not finish
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # no last run, or not an index of this runner
         last = {}
     return sorted(range(len(jobs)), key=lambda i: -last.get(jobs[i].name, math.inf))
 
 
-def run_jobs(jobs, settings: RunSettings, *, workers: int, executor: cf.Executor | None = None,
-             on_result=None, task=execute_job) -> list[JobResult]:
+def run_jobs(
+    jobs, settings: RunSettings, *, workers: int, executor: cf.Executor | None = None, on_result=None, task=execute_job
+) -> list[JobResult]:
     """Run jobs in parallel and return their results in the order of ``jobs``.
 
     At most ``workers`` jobs are submitted at a time, so the parent knows when
@@ -558,8 +606,11 @@ def run_jobs(jobs, settings: RunSettings, *, workers: int, executor: cf.Executor
     jobs = list(jobs)
     Path(settings.out_dir).mkdir(parents=True, exist_ok=True)
     own_pool = executor is None
-    settings = dataclasses.replace(settings, socket_dir=tempfile.mkdtemp(prefix="grassroots-"),
-                                   warm_kernels=settings.warm_kernels and own_pool and len(jobs) > workers)
+    settings = dataclasses.replace(
+        settings,
+        socket_dir=tempfile.mkdtemp(prefix="grassroots-"),
+        warm_kernels=settings.warm_kernels and own_pool and len(jobs) > workers,
+    )
     pending = collections.deque(longest_first(jobs, Path(settings.out_dir)))
     results: dict[int, JobResult] = {}
     lost = collections.Counter()
@@ -588,14 +639,33 @@ def run_jobs(jobs, settings: RunSettings, *, workers: int, executor: cf.Executor
                     if lost[index] < 2:
                         pending.appendleft(index)
                     else:
-                        finish(index, _lost_result(jobs[index], settings, started, clock, "worker lost",
-                                                   "the worker process died twice while running this job"))
+                        finish(
+                            index,
+                            _lost_result(
+                                jobs[index],
+                                settings,
+                                started,
+                                clock,
+                                "worker lost",
+                                "the worker process died twice while running this job",
+                            ),
+                        )
                 except Exception as err:  # the job could not even start (or a remote worker was lost)
-                    finish(index, _lost_result(jobs[index], settings, started, clock, "error",
-                                               f"the job could not run: {type(err).__name__}: {err}"))
+                    finish(
+                        index,
+                        _lost_result(
+                            jobs[index],
+                            settings,
+                            started,
+                            clock,
+                            "error",
+                            f"the job could not run: {type(err).__name__}: {err}",
+                        ),
+                    )
             limit = settings.job_timeout + settings.kill_grace
-            overdue = {f: running.pop(f) for f, (_, _, clock) in list(running.items())
-                       if time.monotonic() - clock > limit}
+            overdue = {
+                f: running.pop(f) for f, (_, _, clock) in list(running.items()) if time.monotonic() - clock > limit
+            }
             if own_pool and (broken or overdue):  # kill before cleaning up after the overdue jobs
                 _kill_pool(pool)
                 for index, _, _ in running.values():
@@ -605,9 +675,18 @@ def run_jobs(jobs, settings: RunSettings, *, workers: int, executor: cf.Executor
                 pool = local_pool(workers)
             for future, (index, started, clock) in overdue.items():
                 future.cancel()
-                finish(index, _lost_result(jobs[index], settings, started, clock, "job timeout",
-                                           f"stopped: the job ran longer than its limit of {settings.job_timeout:g} s "
-                                           "and its worker did not respond"))
+                finish(
+                    index,
+                    _lost_result(
+                        jobs[index],
+                        settings,
+                        started,
+                        clock,
+                        "job timeout",
+                        f"stopped: the job ran longer than its limit of {settings.job_timeout:g} s "
+                        "and its worker did not respond",
+                    ),
+                )
     except BaseException:  # Ctrl-C or a bug here: stop the workers, leave no staging folder
         if own_pool:
             _kill_pool(pool)

@@ -249,13 +249,23 @@ def declared_kinds(notebook_path: Path | str) -> dict:
         >>> {name: sorted(kinds) for name, kinds in declared_kinds(path).items()}
         {'benchmark': ['number', 'text'], 'note': ['null', 'text'], 'n': ['number', 'true/false']}
     """
-    found = {name: _annotation_kinds(annotation) for name, (_, annotation) in _parameters_cell(notebook_path).items()
-             if annotation is not None}
+    found = {
+        name: _annotation_kinds(annotation)
+        for name, (_, annotation) in _parameters_cell(notebook_path).items()
+        if annotation is not None
+    }
     return {name: kinds for name, kinds in found.items() if kinds}
 
 
-_TYPE_KINDS = {"str": "text", "int": "number", "float": "number", "bool": "true/false", "list": "list",
-               "dict": "mapping", "None": "null"}
+_TYPE_KINDS = {
+    "str": "text",
+    "int": "number",
+    "float": "number",
+    "bool": "true/false",
+    "list": "list",
+    "dict": "mapping",
+    "None": "null",
+}
 
 
 def _annotation_kinds(node: ast.expr) -> set | None:
@@ -382,8 +392,9 @@ def read_schedule(path: Path | str) -> dict:
     try:
         data = path.read_bytes()
         if len(data) > MAX_SCHEDULE_BYTES:
-            raise UsageError(f"the schedule is {len(data) / 2**20:.1f} MB; the limit is "
-                             f"{MAX_SCHEDULE_BYTES / 2**20:g} MB", file=path)
+            raise UsageError(
+                f"the schedule is {len(data) / 2**20:.1f} MB; the limit is {MAX_SCHEDULE_BYTES / 2**20:g} MB", file=path
+            )
         text = data.decode("utf-8")
     except FileNotFoundError:
         raise UsageError("schedule not found", file=path) from None
@@ -395,12 +406,17 @@ def read_schedule(path: Path | str) -> dict:
     except yaml.constructor.ConstructorError as err:
         line = err.problem_mark.line + 1 if err.problem_mark else None
         tag = re.search(r"tag '([^']*)'", str(err.problem))
-        raise UsageError(f"YAML tag {tag.group(1) if tag else ''!r} is not allowed: a schedule holds plain "
-                         "values only (text, numbers, true/false, null, lists, mappings)", file=path, row=line) from None
+        raise UsageError(
+            f"YAML tag {tag.group(1) if tag else ''!r} is not allowed: a schedule holds plain "
+            "values only (text, numbers, true/false, null, lists, mappings)",
+            file=path,
+            row=line,
+        ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise UsageError(f"not valid YAML: {getattr(err, 'problem', None) or err}", file=path,
-                         row=mark.line + 1 if mark else None) from None
+        raise UsageError(
+            f"not valid YAML: {getattr(err, 'problem', None) or err}", file=path, row=mark.line + 1 if mark else None
+        ) from None
     if not isinstance(spec, dict):
         raise UsageError("a schedule is a mapping with a 'jobs' list", file=path)
     return _normalised(spec)
@@ -435,8 +451,11 @@ def _check_limits(events, path: Path) -> None:
         elif isinstance(event, yaml.ScalarEvent):
             digits = sum(c.isdigit() for c in event.value)
             if event.style is None and digits > MAX_DIGITS and _NUMBER_RE.fullmatch(event.value):
-                raise UsageError(f"a number of {digits} digits; the limit is {MAX_DIGITS} (quote it if it is text)",
-                                 file=path, row=line)
+                raise UsageError(
+                    f"a number of {digits} digits; the limit is {MAX_DIGITS} (quote it if it is text)",
+                    file=path,
+                    row=line,
+                )
             anchor, count = event.anchor, 1
         else:
             continue
@@ -483,8 +502,9 @@ def load_schedule(path: Path | str, *, notebooks_dir: Path | None = None, datase
     return build_schedule(read_schedule(path), source=str(path), notebooks_dir=notebooks_dir, dataset=dataset)
 
 
-def build_schedule(spec: dict, *, source: str = "<schedule>", notebooks_dir: Path | None = None,
-                   dataset=None) -> Schedule:
+def build_schedule(
+    spec: dict, *, source: str = "<schedule>", notebooks_dir: Path | None = None, dataset=None
+) -> Schedule:
     """Check a parsed schedule and expand it into jobs.
 
     Args:
@@ -515,17 +535,23 @@ def build_schedule(spec: dict, *, source: str = "<schedule>", notebooks_dir: Pat
         count = len(checker.problems)
         listing = "\n".join(f"  {p}" for p in checker.problems)
         raise UsageError(f"{count} problem{'s' if count > 1 else ''}:\n{listing}", file=source)
-    return Schedule(source=source, jobs=tuple(_named(jobs)), cell_timeout=timeouts["cell"],
-                    job_timeout=timeouts["job"])
+    return Schedule(source=source, jobs=tuple(_named(jobs)), cell_timeout=timeouts["cell"], job_timeout=timeouts["job"])
 
 
 def _named(jobs: list[tuple[str, dict, Path, bool]]) -> list[Job]:
     """Jobs with output names; names that collide get a hash of their parameters."""
     names = [output_name(nb, params) for nb, params, _, _ in jobs]
     clash = {n for n in names if names.count(n) > 1}
-    return [Job(notebook=nb, parameters=params, input_path=str(path), writes_json=writes,
-                name=f"{name[: MAX_NAME - 9]}-{_parameters_hash(nb, params)}" if name in clash else name)
-            for (nb, params, path, writes), name in zip(jobs, names)]
+    return [
+        Job(
+            notebook=nb,
+            parameters=params,
+            input_path=str(path),
+            writes_json=writes,
+            name=f"{name[: MAX_NAME - 9]}-{_parameters_hash(nb, params)}" if name in clash else name,
+        )
+        for (nb, params, path, writes), name in zip(jobs, names)
+    ]
 
 
 def _suggest(word: str, choices) -> str:
@@ -554,7 +580,8 @@ def seconds_problem(value) -> str | None:
 
     Examples:
         >>> seconds_problem(300), seconds_problem(float("inf")), seconds_problem(-1)
-        (None, 'must be a positive number of seconds up to 604800 (a week), not inf', 'must be a positive number of seconds up to 604800 (a week), not -1')
+        (None, 'must be a positive number of seconds up to 604800 (a week), not inf',
+         'must be a positive number of seconds up to 604800 (a week), not -1')
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_SECONDS:
         return f"must be a positive number of seconds up to {MAX_SECONDS:g} (a week), not {value!r}"
@@ -609,16 +636,20 @@ class _Checker:
             for notebook, params, path, writes in self.check_job(number, entry, defaults, used_defaults):
                 key = (notebook, json.dumps(params, sort_keys=True))
                 if key in seen:
-                    self.problem(f"job {number} ({notebook})",
-                                 f"duplicates a job of job {seen[key]}: {json.dumps(params, ensure_ascii=False)}")
+                    self.problem(
+                        f"job {number} ({notebook})",
+                        f"duplicates a job of job {seen[key]}: {json.dumps(params, ensure_ascii=False)}",
+                    )
                     continue
                 seen[key] = number
                 jobs.append((notebook, params, path, writes))
         declared_anywhere = {n for d in self._declared.values() if d for n in d}
         for name in defaults:  # their values are checked in each job that takes them
             if self._declared and name not in used_defaults:
-                self.problem("defaults", f"{name!r} is declared by none of the scheduled notebooks"
-                             f"{_suggest(str(name), declared_anywhere)}")
+                self.problem(
+                    "defaults",
+                    f"{name!r} is declared by none of the scheduled notebooks{_suggest(str(name), declared_anywhere)}",
+                )
         return jobs, timeouts
 
     def check_timeouts(self, spec) -> dict:
@@ -700,8 +731,10 @@ class _Checker:
             return []
         path = self.notebooks_dir / f"{notebook}.ipynb"
         writes = "output_json" in declared
-        return [(notebook, {k: v for part in (fixed, *combo) for k, v in part.items()}, path, writes)
-                for combo in itertools.product(*axes)]
+        return [
+            (notebook, {k: v for part in (fixed, *combo) for k, v in part.items()}, path, writes)
+            for combo in itertools.product(*axes)
+        ]
 
     def check_names(self, where: str, names: list, declared: dict) -> bool:
         ok = True
@@ -728,28 +761,34 @@ class _Checker:
         if name in kinds:
             if got in kinds[name] or value is None:
                 return True
-            self.problem(f"{where}: {name}", f"expected {' or '.join(sorted(kinds[name]))} as the notebook "
-                                             f"annotates it, got {got} {value!r}{hint}")
+            self.problem(
+                f"{where}: {name}",
+                f"expected {' or '.join(sorted(kinds[name]))} as the notebook annotates it, got {got} {value!r}{hint}",
+            )
             return False
         if default is None or default is NOT_LITERAL or value is None:
             return True
         want = _kind(default)
         if want == got:
             return True
-        self.problem(f"{where}: {name}", f"expected {want} like the notebook's default {default!r}, "
-                                         f"got {got} {value!r}{hint}")
+        self.problem(
+            f"{where}: {name}", f"expected {want} like the notebook's default {default!r}, got {got} {value!r}{hint}"
+        )
         return False
 
     def grid_axis(self, where: str, name: str, values, declared: dict, given: set) -> list[dict]:
         """One grid parameter's values, as parameter mappings (a shorthand may set two)."""
         if isinstance(values, dict) and len(values) == 1 and next(iter(values)) in SHORTHANDS:
-            (shorthand, argument), = values.items()
+            ((shorthand, argument),) = values.items()
             return self.every_district(where, name, shorthand, argument, declared, given)
         if isinstance(values, dict):
             keys = ", ".join(map(repr, values))
-            self.problem(f"{where}: {name}", f"unknown grid shorthand {keys}"
-                                             f"{_suggest(str(next(iter(values), '')), SHORTHANDS)}; "
-                                             f"known: {', '.join(SHORTHANDS)}")
+            self.problem(
+                f"{where}: {name}",
+                f"unknown grid shorthand {keys}"
+                f"{_suggest(str(next(iter(values), '')), SHORTHANDS)}; "
+                f"known: {', '.join(SHORTHANDS)}",
+            )
             return []
         if not isinstance(values, list):
             self.problem(f"{where}: {name}", f"grid values must be a list, not {values!r}")
@@ -758,8 +797,7 @@ class _Checker:
             self.problem(f"{where}: {name}", "empty grid: no value to run")
         return [{name: value} for value in values]
 
-    def every_district(self, where: str, name: str, shorthand: str, argument, declared: dict,
-                       given: set) -> list[dict]:
+    def every_district(self, where: str, name: str, shorthand: str, argument, declared: dict, given: set) -> list[dict]:
         """``{every_district_with_data: PROVINCE}``: one mapping per district with data.
 
         A notebook that declares ``province`` also gets each district's province.
@@ -787,7 +825,10 @@ class _Checker:
         names = [district for district, _ in pairs]
         shared = sorted({n for n in names if names.count(n) > 1})
         if shared:
-            self.problem(where, f"district name(s) {', '.join(shared)} belong to several provinces, and "
-                                "the notebook declares no 'province' parameter to tell them apart")
+            self.problem(
+                where,
+                f"district name(s) {', '.join(shared)} belong to several provinces, and "
+                "the notebook declares no 'province' parameter to tell them apart",
+            )
             return []
         return [{name: district} for district in names]

@@ -49,14 +49,19 @@ from analysis.stats.table import pool_keys, pooled_values, read_rows
 
 #: How a polarity renames the neutral labels.
 POLARITIES = {
-    "higher is better": {"much higher": "much better", "higher": "better",
-                         "lower": "worse", "much lower": "much worse"},
-    "lower is better": {"much higher": "much worse", "higher": "worse",
-                        "lower": "better", "much lower": "much better"},
+    "higher is better": {
+        "much higher": "much better",
+        "higher": "better",
+        "lower": "worse",
+        "much lower": "much worse",
+    },
+    "lower is better": {"much higher": "much worse", "higher": "worse", "lower": "better", "much lower": "much better"},
 }
 #: Classification methods for counts: the peer each follows.
-METHODS = {"interval": "PHEindicatormethods assign_funnel_significance (benchmark in the district's interval)",
-           "spc": "Fingertips SpcForProportionsComparer / SpcForDsrComparer (value in the benchmark's limits)"}
+METHODS = {
+    "interval": "PHEindicatormethods assign_funnel_significance (benchmark in the district's interval)",
+    "spc": "Fingertips SpcForProportionsComparer / SpcForDsrComparer (value in the benchmark's limits)",
+}
 RATE_METHODS = ("exact", "phe")
 NOT_COMPARED = "not compared"
 
@@ -86,9 +91,11 @@ def _polarity(labels: np.ndarray, polarity) -> np.ndarray:
 def _labels(above: list[np.ndarray], below: list[np.ndarray], compared: np.ndarray) -> np.ndarray:
     """Labels from the levels exceeded, inner first: similar, higher/lower, much higher/much lower."""
     much = len(above) > 1
-    return np.select([~compared, above[-1] & much, below[-1] & much, above[0], below[0]],
-                     [NOT_COMPARED, "much higher", "much lower", "higher", "lower"],
-                     default="similar").astype(object)
+    return np.select(
+        [~compared, above[-1] & much, below[-1] & much, above[0], below[0]],
+        [NOT_COMPARED, "much higher", "much lower", "higher", "lower"],
+        default="similar",
+    ).astype(object)
 
 
 def _limits(count, base, raw_bench, kind, level, method, rate_method):
@@ -114,19 +121,20 @@ def _limits(count, base, raw_bench, kind, level, method, rate_method):
 def _decide(count, base, bench, multiplier, kind, levels, method, rate_method, valid):
     """Labels and the per-level limits (display units) for arrays of rows."""
     if method not in METHODS:
-        raise UsageError(f"unknown classification method {method!r}; use one of {', '.join(METHODS)}",
-                         field="method")
+        raise UsageError(f"unknown classification method {method!r}; use one of {', '.join(METHODS)}", field="method")
     if rate_method not in RATE_METHODS:
-        raise UsageError(f"unknown rate_method {rate_method!r}; use one of {', '.join(RATE_METHODS)}",
-                         field="rate_method")
+        raise UsageError(
+            f"unknown rate_method {rate_method!r}; use one of {', '.join(RATE_METHODS)}", field="rate_method"
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         value = count / base * multiplier
         raw_bench = bench / multiplier
     compared = valid & ~np.isnan(bench)
     above, below, limits = [], [], []
     for level in levels:  # compared in display units, as printed
-        lower, upper = (limit * multiplier for limit in
-                        _limits(count, base, raw_bench, kind, level, method, rate_method))
+        lower, upper = (
+            limit * multiplier for limit in _limits(count, base, raw_bench, kind, level, method, rate_method)
+        )
         with np.errstate(invalid="ignore"):
             if method == "interval":
                 above.append(bench < lower)
@@ -153,8 +161,18 @@ def _shaped_labels(labels: np.ndarray, like, scalar: bool):
     return labels
 
 
-def compare_counts(x, n, benchmark, *, kind: str = "proportion", conf_level=(0.95, 0.998),
-                   method: str = "interval", rate_method: str = "exact", multiplier: float = 1.0, polarity=None):
+def compare_counts(
+    x,
+    n,
+    benchmark,
+    *,
+    kind: str = "proportion",
+    conf_level=(0.95, 0.998),
+    method: str = "interval",
+    rate_method: str = "exact",
+    multiplier: float = 1.0,
+    polarity=None,
+):
     """Classify ``x`` out of ``n`` against a benchmark: scalars, arrays or Series.
 
     Args:
@@ -195,13 +213,32 @@ def compare_counts(x, n, benchmark, *, kind: str = "proportion", conf_level=(0.9
     kinds = _kind_array(kind, count.shape)
     with np.errstate(invalid="ignore"):
         valid = (count >= 0) & (base > 0) & ((kinds != "share") | (count <= base))
-    labels, _ = _decide(count.ravel(), base.ravel(), bench.ravel(), float(multiplier), kinds.ravel(), levels,
-                        method, rate_method, valid.ravel())
+    labels, _ = _decide(
+        count.ravel(),
+        base.ravel(),
+        bench.ravel(),
+        float(multiplier),
+        kinds.ravel(),
+        levels,
+        method,
+        rate_method,
+        valid.ravel(),
+    )
     return _shaped_labels(_polarity(labels, polarity).reshape(count.shape), like, scalar)
 
 
-def compare_intervals(value, lower, upper, benchmark, *, lower_outer=None, upper_outer=None,
-                      benchmark_lower=None, benchmark_upper=None, polarity=None):
+def compare_intervals(
+    value,
+    lower,
+    upper,
+    benchmark,
+    *,
+    lower_outer=None,
+    upper_outer=None,
+    benchmark_lower=None,
+    benchmark_upper=None,
+    polarity=None,
+):
     """Classify published values with their intervals against a benchmark (Fingertips' CI-overlap comparers).
 
     * One interval (``SingleOverlappingCIsForOneCILevelComparer``): the
@@ -293,14 +330,23 @@ def pooled_benchmark(metrics: pd.DataFrame, metric: str) -> float:
         7.5
     """
     if "basis" in metrics and metrics.loc[metrics["metric"] == metric, "basis"].fillna("").nunique() > 1:
-        raise UsageError(f"metric {metric!r} pools apart by basis; use classify, which gives each row its pool",
-                         field="metric")
+        raise UsageError(
+            f"metric {metric!r} pools apart by basis; use classify, which gives each row its pool", field="metric"
+        )
     pooled = pooled_values(metrics.drop(columns="basis", errors="ignore"), read_rows(metrics))
     return float(pooled.get(f"{metric}|", np.nan))
 
 
-def classify(metrics: pd.DataFrame, benchmark=None, conf_level=(0.95, 0.998), polarity=None, *,
-             method: str = "interval", rate_method: str = "exact", levels=None) -> pd.DataFrame:
+def classify(
+    metrics: pd.DataFrame,
+    benchmark=None,
+    conf_level=(0.95, 0.998),
+    polarity=None,
+    *,
+    method: str = "interval",
+    rate_method: str = "exact",
+    levels=None,
+) -> pd.DataFrame:
     """Classify each row of a metrics table against a benchmark, at one or two levels.
 
     With ``method="interval"`` (default): the benchmark inside the row's
@@ -365,8 +411,11 @@ def classify(metrics: pd.DataFrame, benchmark=None, conf_level=(0.95, 0.998), po
         conf_level = levels
     chosen = conf_levels(conf_level)
     if "multiplier" not in metrics:
-        raise InputError("the metrics table has no 'multiplier' column: give the display scale of each row "
-                         "(1 for fractions, 100 for percent, 1000 for per 1,000)", field="multiplier")
+        raise InputError(
+            "the metrics table has no 'multiplier' column: give the display scale of each row "
+            "(1 for fractions, 100 for percent, 1000 for per 1,000)",
+            field="multiplier",
+        )
     out = metrics.copy()
     rows = read_rows(out)
     metric = out["metric"].astype(str)
@@ -378,8 +427,9 @@ def classify(metrics: pd.DataFrame, benchmark=None, conf_level=(0.95, 0.998), po
         try:
             values = metric.map({k: float(v) for k, v in given.items()}).to_numpy(float)
         except (TypeError, ValueError):
-            raise UsageError(f"benchmark must be a number or a mapping metric -> number; got {benchmark!r}",
-                             field="benchmark") from None
+            raise UsageError(
+                f"benchmark must be a number or a mapping metric -> number; got {benchmark!r}", field="benchmark"
+            ) from None
         has = ~np.isnan(values)
         bench = np.where(has, values, bench)
         source = np.where(has, "given", source)
@@ -387,8 +437,9 @@ def classify(metrics: pd.DataFrame, benchmark=None, conf_level=(0.95, 0.998), po
     alone = (source == "pooled") & rows.valid & (comparable < 2)
     bench = np.where(alone, np.nan, bench)
     kind = np.where(rows.kind == "share", "share", "rate").astype(object)
-    comparison, limits = _decide(rows.count, rows.base, bench, rows.multiplier, kind, chosen, method,
-                                 rate_method, rows.valid)
+    comparison, limits = _decide(
+        rows.count, rows.base, bench, rows.multiplier, kind, chosen, method, rate_method, rows.valid
+    )
     if len(limits) == 1:
         limits.append((np.full(len(out), np.nan), np.full(len(out), np.nan)))
     (lower_in, upper_in), (lower_out, upper_out) = limits
@@ -397,13 +448,18 @@ def classify(metrics: pd.DataFrame, benchmark=None, conf_level=(0.95, 0.998), po
         array[invalid] = np.nan
     reason = np.select(
         [alone, rows.valid & np.isnan(bench)],
-        ["the only comparable district: a pooled benchmark would be its own value; give a benchmark",
-         "no benchmark given for this metric"], default=rows.reason)
+        [
+            "the only comparable district: a pooled benchmark would be its own value; give a benchmark",
+            "no benchmark given for this metric",
+        ],
+        default=rows.reason,
+    )
     comparison = pd.Series(comparison, index=out.index, dtype=object)
     for name, direction in (polarity or {}).items():
         if direction not in POLARITIES:
-            raise UsageError(f"polarity of {name!r} must be one of {sorted(POLARITIES)}; got {direction!r}",
-                             field="polarity")
+            raise UsageError(
+                f"polarity of {name!r} must be one of {sorted(POLARITIES)}; got {direction!r}", field="polarity"
+            )
         mine = (metric == name).to_numpy()
         comparison[mine] = comparison[mine].replace(POLARITIES[direction])
     if "kind" not in out:
@@ -415,4 +471,3 @@ def classify(metrics: pd.DataFrame, benchmark=None, conf_level=(0.95, 0.998), po
     out["comparison"] = comparison.astype(str)
     out["comparison_reason"] = pd.Series(reason, index=out.index).where(reason != "", pd.NA).astype("str")
     return out
-

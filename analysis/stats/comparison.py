@@ -38,9 +38,17 @@ from analysis.stats.table import Rows, as_bool, read_rows
 AVAILABILITY = ("computed", "reported without denominator", "not reported")
 
 # Names that lived here before the statistics were split by idea: still importable, with a warning.
-_MOVED = {"classify": "classification", "pooled_benchmark": "classification", "check_levels": "classification",
-          "POLARITIES": "classification", "funnel_limits": "funnels", "overdispersion": "funnels",
-          "Overdispersion": "funnels", "shrink": "shrinkage", "rank_intervals": "shrinkage"}
+_MOVED = {
+    "classify": "classification",
+    "pooled_benchmark": "classification",
+    "check_levels": "classification",
+    "POLARITIES": "classification",
+    "funnel_limits": "funnels",
+    "overdispersion": "funnels",
+    "Overdispersion": "funnels",
+    "shrink": "shrinkage",
+    "rank_intervals": "shrinkage",
+}
 
 
 def __getattr__(name: str):
@@ -54,8 +62,9 @@ def _one_metric(metrics: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, Rows]
     rows = read_rows(metrics)
     mine = rows.valid & (metrics["metric"].astype(str) == metric).to_numpy()
     if mine.sum() < 2:
-        raise UsageError(f"metric {metric!r} has {int(mine.sum())} comparable row(s); a test needs two or more",
-                         field="metric")
+        raise UsageError(
+            f"metric {metric!r} has {int(mine.sum())} comparable row(s); a test needs two or more", field="metric"
+        )
     return metrics[mine], Rows(*(getattr(rows, f)[mine] for f in Rows.__dataclass_fields__))
 
 
@@ -121,12 +130,23 @@ def pairwise_tests(metrics: pd.DataFrame, metric: str, method: str = "fdr_bh", a
         reject[finite], adjusted[finite] = multipletests(p[finite], alpha=alpha, method=method)[:2]
     codes, labels = frame["unit_code"].astype(str).to_numpy(), _unit_labels(frame).to_numpy()
     value = rows.count / rows.base * rows.multiplier
-    return pd.DataFrame({
-        "metric": metric,
-        "unit_code_1": codes[first], "unit_label_1": labels[first], "estimate_1": value[first],
-        "unit_code_2": codes[second], "unit_label_2": labels[second], "estimate_2": value[second],
-        "statistic": np.asarray(result.statistic, dtype=float), "p_value": p, "p_adjusted": adjusted,
-        "reject": reject, "test": test, "adjustment": method})
+    return pd.DataFrame(
+        {
+            "metric": metric,
+            "unit_code_1": codes[first],
+            "unit_label_1": labels[first],
+            "estimate_1": value[first],
+            "unit_code_2": codes[second],
+            "unit_label_2": labels[second],
+            "estimate_2": value[second],
+            "statistic": np.asarray(result.statistic, dtype=float),
+            "p_value": p,
+            "p_adjusted": adjusted,
+            "reject": reject,
+            "test": test,
+            "adjustment": method,
+        }
+    )
 
 
 def all_district_test(metrics: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -167,14 +187,23 @@ def all_district_test(metrics: pd.DataFrame, metric: str) -> pd.DataFrame:
         df = len(frame) - 1
         test = "chi-square test of homogeneity of proportions"
     else:
-        fit = GLM(rows.count, np.ones((len(frame), 1)), family=families.Poisson(),
-                     offset=np.log(rows.base)).fit(scale="X2")
+        fit = GLM(rows.count, np.ones((len(frame), 1)), family=families.Poisson(), offset=np.log(rows.base)).fit(
+            scale="X2"
+        )
         statistic, df = fit.pearson_chi2, int(round(fit.df_resid))
         p_value = chi2.sf(statistic, df)
         test = "Pearson chi-square of a Poisson GLM with log-exposure offset"
-    return pd.DataFrame({"metric": [metric], "test": [test], "statistic": [float(statistic)], "df": [df],
-                         "p_value": [float(p_value)], "dispersion": [float(statistic) / df],
-                         "units": [len(frame)]})
+    return pd.DataFrame(
+        {
+            "metric": [metric],
+            "test": [test],
+            "statistic": [float(statistic)],
+            "df": [df],
+            "p_value": [float(p_value)],
+            "dispersion": [float(statistic) / df],
+            "units": [len(frame)],
+        }
+    )
 
 
 # --------------------------------------------------------------------------
@@ -211,17 +240,30 @@ def availability(observations: pd.DataFrame, metrics: pd.DataFrame, metric_names
         0       614    Kon Rẫy                      computed  not reported
         1       615     Đắk Hà  reported without denominator  not reported
     """
-    districts = (observations.loc[observations["unit_level"].astype(str) == "district", ["unit_code", "unit_label"]]
-                 .astype(str).drop_duplicates("unit_code").sort_values("unit_code"))
+    districts = (
+        observations.loc[observations["unit_level"].astype(str) == "district", ["unit_code", "unit_label"]]
+        .astype(str)
+        .drop_duplicates("unit_code")
+        .sort_values("unit_code")
+    )
     names = list(pd.unique(metrics["metric"].astype(str))) if metric_names is None else list(metric_names)
-    found = pd.DataFrame({"unit_code": metrics["unit_code"].astype(str).to_numpy(),
-                          "metric": metrics["metric"].astype(str).to_numpy(),
-                          "computable": as_bool(metrics["computable"])})
-    status = found.groupby(["unit_code", "metric"])["computable"].any().map(
-        {True: AVAILABILITY[0], False: AVAILABILITY[1]})
+    found = pd.DataFrame(
+        {
+            "unit_code": metrics["unit_code"].astype(str).to_numpy(),
+            "metric": metrics["metric"].astype(str).to_numpy(),
+            "computable": as_bool(metrics["computable"]),
+        }
+    )
+    status = (
+        found.groupby(["unit_code", "metric"])["computable"].any().map({True: AVAILABILITY[0], False: AVAILABILITY[1]})
+    )
     grid = pd.MultiIndex.from_product([districts["unit_code"], names], names=["unit_code", "metric"])
-    matrix = (status.reindex(grid).fillna(AVAILABILITY[2]).unstack("metric")
-              .reindex(index=districts["unit_code"], columns=names))
+    matrix = (
+        status.reindex(grid)
+        .fillna(AVAILABILITY[2])
+        .unstack("metric")
+        .reindex(index=districts["unit_code"], columns=names)
+    )
     matrix.index = pd.MultiIndex.from_arrays([districts["unit_code"], districts["unit_label"]])
     matrix.columns.name = None
     return matrix
@@ -242,14 +284,19 @@ def _provinces_of(region, units) -> list[str] | None:
     if region is None:
         return None
     if units is None or not len(units):
-        raise UsageError(f"region {region!r} needs the unit table (a Dataset), not bare observations",
-                         field="region")
+        raise UsageError(f"region {region!r} needs the unit table (a Dataset), not bare observations", field="region")
     from analysis.data.units import resolve_unit
 
-    code = str(region) if str(region) in set(units["unit_code"].astype(str)) else resolve_unit(
-        str(region), level="region", units=units)
-    members = units.loc[(units["level"].astype(str) == "province")
-                        & (units["parent_code"].astype(str) == code), "unit_code"].astype(str).tolist()
+    code = (
+        str(region)
+        if str(region) in set(units["unit_code"].astype(str))
+        else resolve_unit(str(region), level="region", units=units)
+    )
+    members = (
+        units.loc[(units["level"].astype(str) == "province") & (units["parent_code"].astype(str) == code), "unit_code"]
+        .astype(str)
+        .tolist()
+    )
     if not members:
         raise UsageError(f"region {region!r} has no provinces in the unit table", field="region")
     return members
@@ -274,8 +321,7 @@ def _period_window(period) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         start = pd.Period(str(first)).start_time.normalize()
         end = pd.Period(str(last)).end_time.normalize()
     except (ValueError, TypeError) as err:
-        raise UsageError(f"period must be a year, a date or a pair of them; got {period!r}",
-                         field="period") from err
+        raise UsageError(f"period must be a year, a date or a pair of them; got {period!r}", field="period") from err
     if end < start:
         raise UsageError(f"period ends before it starts: {period!r}", field="period")
     return start, end
@@ -294,8 +340,13 @@ def _roster(observations: pd.DataFrame, units, provinces) -> pd.DataFrame:
         chosen = units[units["level"].astype(str) == "district"]
         if provinces is not None:
             chosen = chosen[chosen["parent_code"].astype(str).isin(provinces)]
-        roster = pd.DataFrame({"unit_code": chosen["unit_code"].astype(str), "unit_label": chosen["name"].astype(str),
-                               "province_code": chosen["parent_code"].astype(str)})
+        roster = pd.DataFrame(
+            {
+                "unit_code": chosen["unit_code"].astype(str),
+                "unit_label": chosen["name"].astype(str),
+                "province_code": chosen["parent_code"].astype(str),
+            }
+        )
     else:
         chosen = observations[observations["unit_level"].astype(str) == "district"]
         roster = chosen[["unit_code", "unit_label", "province_code"]].astype(str)
@@ -305,17 +356,33 @@ def _roster(observations: pd.DataFrame, units, provinces) -> pd.DataFrame:
 def _latest(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per unit × metric: computable first, then the latest period, then the largest base."""
     rows = read_rows(metrics)
-    ranked = metrics.assign(_valid=rows.valid, _base=np.nan_to_num(rows.base, nan=-1.0),
-                            _end=pd.to_datetime(metrics["period_end"], errors="coerce"))
+    ranked = metrics.assign(
+        _valid=rows.valid,
+        _base=np.nan_to_num(rows.base, nan=-1.0),
+        _end=pd.to_datetime(metrics["period_end"], errors="coerce"),
+    )
     ranked = ranked.sort_values(["_valid", "_end", "_base"], ascending=False, na_position="last", kind="stable")
     size = ranked.groupby(["unit_code", "metric"])["metric"].transform("size")
     ranked = ranked.assign(other_periods=size - 1)
     return ranked.drop_duplicates(["unit_code", "metric"]).drop(columns=["_valid", "_base", "_end"])
 
 
-def compare_districts(data, *, province=None, region=None, districts=None, family="discipline",
-                      benchmark="pooled", conf_level=(0.95, 0.998), polarity=None, metrics=None,
-                      period=None, method="interval", rate_method="exact", levels=None) -> pd.DataFrame:
+def compare_districts(
+    data,
+    *,
+    province=None,
+    region=None,
+    districts=None,
+    family="discipline",
+    benchmark="pooled",
+    conf_level=(0.95, 0.998),
+    polarity=None,
+    metrics=None,
+    period=None,
+    method="interval",
+    rate_method="exact",
+    levels=None,
+) -> pd.DataFrame:
     """Compare the districts of a province, a region or the country on one family of metrics.
 
     One row per district × metric of the family, whatever the district
@@ -420,14 +487,14 @@ def compare_districts(data, *, province=None, region=None, districts=None, famil
         definitions = definitions[definitions["family"].astype(str) == family]
     if isinstance(benchmark, str):
         if benchmark != "pooled":
-            raise UsageError(f"benchmark must be 'pooled', a number or a mapping; got {benchmark!r}",
-                             field="benchmark")
+            raise UsageError(f"benchmark must be 'pooled', a number or a mapping; got {benchmark!r}", field="benchmark")
         benchmark = None
     if metrics is None:
-        metrics = compute_metrics(observations, families=None if family is None else [family],
-                                  conf_level=inner)
-    metrics = metrics[metrics["unit_code"].astype(str).isin(roster["unit_code"])
-                      & metrics["metric"].astype(str).isin(definitions["metric"].astype(str))]
+        metrics = compute_metrics(observations, families=None if family is None else [family], conf_level=inner)
+    metrics = metrics[
+        metrics["unit_code"].astype(str).isin(roster["unit_code"])
+        & metrics["metric"].astype(str).isin(definitions["metric"].astype(str))
+    ]
     metrics = metrics.assign(unit_code=metrics["unit_code"].astype(str))
     outside = pd.Index([])
     if window is not None:
@@ -436,18 +503,19 @@ def compare_districts(data, *, province=None, region=None, districts=None, famil
         metrics = metrics[inside]
     metrics = _latest(metrics)
     defs = definitions[["metric", "family", "kind", "multiplier", "label_en", "label_vi"]].astype(
-        {"metric": str, "family": str, "kind": str})
+        {"metric": str, "family": str, "kind": str}
+    )
     grid = defs.merge(roster, how="cross")
     taken = set(grid.columns) - {"unit_code", "metric"}
-    table = grid.merge(metrics[[c for c in metrics.columns if c not in taken]], on=["unit_code", "metric"],
-                       how="left")
+    table = grid.merge(metrics[[c for c in metrics.columns if c not in taken]], on=["unit_code", "metric"], how="left")
     reported = table["computable"].notna()
     table["computable"] = as_bool(table["computable"].where(reported, False))
     elsewhere = pd.MultiIndex.from_frame(table[["unit_code", "metric"]].astype(str)).isin(outside)
     table["reason"] = table["reason"].where(reported, np.where(elsewhere, "no figure in the period", "not reported"))
     table["other_periods"] = table["other_periods"].fillna(0).astype(int)
-    table = classification.classify(table, benchmark=benchmark, conf_level=chosen, polarity=polarity, method=method,
-                                    rate_method=rate_method)
+    table = classification.classify(
+        table, benchmark=benchmark, conf_level=chosen, polarity=polarity, method=method, rate_method=rate_method
+    )
     table = shrinkage.shrink(table, conf_level=inner)
     order = ["unit_code", "unit_label", "province_code", "family", "metric", "label_en", "label_vi", "kind"]
     return table[order + [c for c in table.columns if c not in order]].reset_index(drop=True)

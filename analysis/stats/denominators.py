@@ -33,8 +33,7 @@ from analysis.stats.observations import (
 DAYS_PER_YEAR = 365.25
 
 
-def nearest_stock(flows: pd.DataFrame, stocks: pd.DataFrame, indicator: str,
-                  tolerance_days: int = 730) -> pd.DataFrame:
+def nearest_stock(flows: pd.DataFrame, stocks: pd.DataFrame, indicator: str, tolerance_days: int = 730) -> pd.DataFrame:
     """For each row, the stock figure of the same unit nearest its date or period.
 
     Distance is 0 for a stock dated inside a flow's period, else the days to
@@ -79,17 +78,26 @@ def nearest_stock(flows: pd.DataFrame, stocks: pd.DataFrame, indicator: str,
     check_tolerance(tolerance_days)
     target = with_reference(with_defaults(flows, ("unit_code",), "rows needing a denominator"))
     stock = usable(stocks, None, pd.Index([indicator]))
-    units = pd.factorize(np.concatenate([target["unit_code"].to_numpy(dtype=object),
-                                         stock["unit_code"].to_numpy(dtype=object)]))[0]
-    target = target.assign(unit_id=units[:len(target)], denominator=indicator, den_id=0)
-    found = _nearest(target, stock.assign(unit_id=units[len(target):]), tolerance_days)
+    units = pd.factorize(
+        np.concatenate([target["unit_code"].to_numpy(dtype=object), stock["unit_code"].to_numpy(dtype=object)])
+    )[0]
+    target = target.assign(unit_id=units[: len(target)], denominator=indicator, den_id=0)
+    found = _nearest(target, stock.assign(unit_id=units[len(target) :]), tolerance_days)
     found.index = flows.index
     return pd.concat([flows, found], axis=1)
 
 
-_SIDE_COLUMNS = {"value": "value", "value_decimals": "decimals", "obs_id": "obs",
-                 "approximate": "approx", "flags": "flags", "source_id": "source",
-                 "unit_code": "code", "unit_label": "label", "province_code": "province"}
+_SIDE_COLUMNS = {
+    "value": "value",
+    "value_decimals": "decimals",
+    "obs_id": "obs",
+    "approximate": "approx",
+    "flags": "flags",
+    "source_id": "source",
+    "unit_code": "code",
+    "unit_label": "label",
+    "province_code": "province",
+}
 
 
 def _side(obs: pd.DataFrame, link: pd.DataFrame, prefix: str) -> pd.DataFrame:
@@ -115,23 +123,38 @@ def pair_denominators(obs: pd.DataFrame, defs: pd.DataFrame, names: pd.Index, to
     """
     keys = ["m_order", *KEY]
     rows = _side(obs, _links(defs, "numerator", names), "n").merge(
-        _side(obs, _links(defs, "printed", names), "p"), on=keys, how="outer")
+        _side(obs, _links(defs, "printed", names), "p"), on=keys, how="outer"
+    )
     if rows.empty:
         return rows
     take_p = rows["n_obs"].isna()
     metric = rows["m_order"].to_numpy()
     rows = rows.assign(
-        **{name: rows[f"n_{col}"].where(~take_p, rows[f"p_{col}"]) for name, col in
-           (("unit_code", "code"), ("unit_label", "label"), ("province_code", "province"),
-            ("source_id", "source"))},
-        **{col: defs[col].to_numpy()[metric] for col in
-           ("metric", "family", "kind", "denominator", "match", "multiplier", "basis")},
+        **{
+            name: rows[f"n_{col}"].where(~take_p, rows[f"p_{col}"])
+            for name, col in (
+                ("unit_code", "code"),
+                ("unit_label", "label"),
+                ("province_code", "province"),
+                ("source_id", "source"),
+            )
+        },
+        **{
+            col: defs[col].to_numpy()[metric]
+            for col in ("metric", "family", "kind", "denominator", "match", "multiplier", "basis")
+        },
         den_id=names.get_indexer(defs["denominator"])[metric],
-        period_start=rows["ref_start"], period_end=rows["ref_end"])
+        period_start=rows["ref_start"],
+        period_end=rows["ref_end"],
+    )
 
-    den = {"d_value": np.full(len(rows), np.nan), "d_obs": np.full(len(rows), np.nan, dtype=object),
-           "d_approx": np.zeros(len(rows), bool), "d_flags": np.full(len(rows), "", dtype=object),
-           "d_reason": np.full(len(rows), "", dtype=object)}
+    den = {
+        "d_value": np.full(len(rows), np.nan),
+        "d_obs": np.full(len(rows), np.nan, dtype=object),
+        "d_approx": np.zeros(len(rows), bool),
+        "d_flags": np.full(len(rows), "", dtype=object),
+        "d_reason": np.full(len(rows), "", dtype=object),
+    }
     same_period = rows["match"].eq("same_period").to_numpy()
     if same_period.any():
         totals = _side(obs, _links(defs[defs["match"].eq("same_period")], "denominator", names), "d")
@@ -139,13 +162,21 @@ def pair_denominators(obs: pd.DataFrame, defs: pd.DataFrame, names: pd.Index, to
         for col in ("d_value", "d_obs", "d_approx", "d_flags"):
             den[col][same_period] = hit[col].to_numpy()
         den["d_reason"][same_period] = np.where(
-            hit["d_obs"].isna(), "no denominator: " + rows.loc[same_period, "denominator"].to_numpy(dtype=object)
-            + " not reported for the same period", "")
+            hit["d_obs"].isna(),
+            "no denominator: "
+            + rows.loc[same_period, "denominator"].to_numpy(dtype=object)
+            + " not reported for the same period",
+            "",
+        )
     if (~same_period).any():
         found = _nearest(rows[~same_period], obs, tolerance_days)
-        for col, stock_col in (("d_value", "stock_value"), ("d_obs", "stock_obs_id"),
-                               ("d_approx", "stock_approximate"), ("d_flags", "stock_flags"),
-                               ("d_reason", "stock_reason")):
+        for col, stock_col in (
+            ("d_value", "stock_value"),
+            ("d_obs", "stock_obs_id"),
+            ("d_approx", "stock_approximate"),
+            ("d_flags", "stock_flags"),
+            ("d_reason", "stock_reason"),
+        ):
             den[col][~same_period] = found[stock_col].to_numpy()
 
     rate = rows["kind"].eq("rate").to_numpy()
@@ -155,8 +186,7 @@ def pair_denominators(obs: pd.DataFrame, defs: pd.DataFrame, names: pd.Index, to
     # A flow needs a length of time: a period that starts when it ends (or a single date) has none.
     den["d_reason"][rate & (rows["ref_start"] == rows["ref_end"]).to_numpy()] = "period of zero days"
     den["d_flags"] = texts(den["d_flags"])
-    rows = rows.assign(**den,
-                       exposure=np.where(rate, den["d_value"] * days / DAYS_PER_YEAR, np.nan))
+    rows = rows.assign(**den, exposure=np.where(rate, den["d_value"] * days / DAYS_PER_YEAR, np.nan))
 
     parts = obs.merge(_links(defs, "breakdown", names), on="ind_id")
     if parts.empty:
@@ -193,10 +223,18 @@ def _nearest_each(target: pd.DataFrame, stock: pd.DataFrame, tolerance_days: int
     end = target["ref_end"].fillna(target["ref_start"]).to_numpy()
     source = texts(target["source_id"])
     indicator = target["denominator"].to_numpy(dtype=object)
-    pairs = pd.DataFrame({"unit_id": target["unit_id"].to_numpy(), "ind_id": target["den_id"].to_numpy(),
-                          "_row": np.arange(len(target))}) \
-        .merge(pd.DataFrame({"unit_id": stock["unit_id"].to_numpy(), "ind_id": stock["ind_id"].to_numpy(),
-                             "_cand": np.arange(len(stock))}), on=["unit_id", "ind_id"])
+    pairs = pd.DataFrame(
+        {"unit_id": target["unit_id"].to_numpy(), "ind_id": target["den_id"].to_numpy(), "_row": np.arange(len(target))}
+    ).merge(
+        pd.DataFrame(
+            {
+                "unit_id": stock["unit_id"].to_numpy(),
+                "ind_id": stock["ind_id"].to_numpy(),
+                "_cand": np.arange(len(stock)),
+            }
+        ),
+        on=["unit_id", "ind_id"],
+    )
     row, cand = pairs["_row"].to_numpy(), pairs["_cand"].to_numpy()
     as_of = stock["as_of"].to_numpy()[cand]
     day = np.timedelta64(1, "D")
@@ -204,8 +242,12 @@ def _nearest_each(target: pd.DataFrame, stock: pd.DataFrame, tolerance_days: int
     same = (source[row] == texts(stock["source_id"])[cand]) & (source[row] != "")
     days = np.where(same & np.isnan(days), 0.0, days)
     off_middle = np.abs((as_of - (start[row] + (end[row] - start[row]) / 2)) / day)
-    key = ((_capped(days, 17) << 41) | ((~same).astype(np.int64) << 40)
-           | (_capped(2 * off_middle, 18) << 22) | stock["_order"].to_numpy()[cand])
+    key = (
+        (_capped(days, 17) << 41)
+        | ((~same).astype(np.int64) << 40)
+        | (_capped(2 * off_middle, 18) << 22)
+        | stock["_order"].to_numpy()[cand]
+    )
     best = pd.Series(key).groupby(row).idxmin().to_numpy(dtype=np.int64)
     pick = np.full(len(target), -1)
     pick[row[best]] = cand[best]
@@ -217,16 +259,27 @@ def _nearest_each(target: pd.DataFrame, stock: pd.DataFrame, tolerance_days: int
     if too_far.any():
         far = stock.iloc[pick[too_far]]
         far_as_of, far_start, far_end = far["as_of"].to_numpy(), start[too_far], end[too_far]
-        side = np.where(far_as_of < far_start, "before " + fmt_dates(far_start),
-                        "after " + fmt_dates(far_end))
-        reason[too_far] = (indicator[too_far] + " " + fmt_numbers(far["value"]) + " (" + fmt_dates(far_as_of)
-                           + ") is " + fmt_numbers(found_days[too_far]) + " days " + side
-                           + f" (tolerance {tolerance_days} days)").to_numpy()
+        side = np.where(far_as_of < far_start, "before " + fmt_dates(far_start), "after " + fmt_dates(far_end))
+        reason[too_far] = (
+            indicator[too_far]
+            + " "
+            + fmt_numbers(far["value"])
+            + " ("
+            + fmt_dates(far_as_of)
+            + ") is "
+            + fmt_numbers(found_days[too_far])
+            + " days "
+            + side
+            + f" (tolerance {tolerance_days} days)"
+        ).to_numpy()
     for mask, text in (
-            (np.isnan(found_days), "no denominator: {} reported only without a date"),
-            (np.isnan(found_days) & (pd.isna(start) | pd.isna(end)),
-             "no denominator: the figure is undated and its source gives no {}"),
-            (pick < 0, "no denominator: {} not reported")):
+        (np.isnan(found_days), "no denominator: {} reported only without a date"),
+        (
+            np.isnan(found_days) & (pd.isna(start) | pd.isna(end)),
+            "no denominator: the figure is undated and its source gives no {}",
+        ),
+        (pick < 0, "no denominator: {} not reported"),
+    ):
         before, after = text.split("{}")
         reason[mask] = before + indicator[mask] + after
 
@@ -238,18 +291,20 @@ def _nearest_each(target: pd.DataFrame, stock: pd.DataFrame, tolerance_days: int
         out[usable] = stock[column].to_numpy(dtype=dtype)[chosen]
         return out
 
-    return pd.DataFrame({
-        "stock_obs_id": take("obs_id", np.nan, object),
-        "stock_value": take("value", np.nan, float),
-        "stock_as_of": take("as_of", None, stock["as_of"].to_numpy().dtype),
-        "stock_days": np.where(usable, found_days, np.nan),
-        "stock_approximate": take("approximate", False, bool),
-        "stock_flags": take("flags", "", object),
-        "stock_reason": reason,
-    })
+    return pd.DataFrame(
+        {
+            "stock_obs_id": take("obs_id", np.nan, object),
+            "stock_value": take("value", np.nan, float),
+            "stock_as_of": take("as_of", None, stock["as_of"].to_numpy().dtype),
+            "stock_days": np.where(usable, found_days, np.nan),
+            "stock_approximate": take("approximate", False, bool),
+            "stock_flags": take("flags", "", object),
+            "stock_reason": reason,
+        }
+    )
 
 
 def _capped(values: np.ndarray, bits: int) -> np.ndarray:
     """Non-negative numbers as int64 below 2**bits; NaN and overflow map to the top."""
-    top = 2 ** bits - 1
+    top = 2**bits - 1
     return np.where(np.isnan(values), top, np.minimum(np.round(values), top)).astype(np.int64)

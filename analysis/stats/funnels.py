@@ -56,8 +56,16 @@ import pandas as pd
 from analysis.errors import UsageError
 from analysis.stats.intervals import conf_levels, deprecated, z_value
 
-_KINDS = {"proportion": "proportion", "share": "proportion", "pr": "proportion", "rate": "rate",
-          "ratio": "ratio", "sr": "ratio", "count_ratio": "count_ratio", "rc": "count_ratio"}
+_KINDS = {
+    "proportion": "proportion",
+    "share": "proportion",
+    "pr": "proportion",
+    "rate": "rate",
+    "ratio": "ratio",
+    "sr": "ratio",
+    "count_ratio": "count_ratio",
+    "rc": "count_ratio",
+}
 METHODS = ("phe", "funnelplotr", "exact", "approx")
 _RENAMED = {"interval": "phe", "transformed": "funnelplotr"}
 SCALES = ("log", "sqrt")
@@ -67,8 +75,9 @@ def _kind(kind: str) -> str:
     try:
         return _KINDS[str(kind).lower()]
     except KeyError:
-        raise UsageError(f"unknown kind {kind!r}; use 'proportion' (or 'share'), 'rate', 'ratio' or 'count_ratio'",
-                         field="kind") from None
+        raise UsageError(
+            f"unknown kind {kind!r}; use 'proportion' (or 'share'), 'rate', 'ratio' or 'count_ratio'", field="kind"
+        ) from None
 
 
 def _scale(kind: str, scale) -> str | None:
@@ -110,7 +119,7 @@ def _gamma_shape(mu: np.ndarray, q: float) -> np.ndarray:
 
 def _spread(s, z, overdispersion, phi, tau2):
     if overdispersion == "additive":
-        return z * np.sqrt(s ** 2 + tau2)
+        return z * np.sqrt(s**2 + tau2)
     if overdispersion == "multiplicative":
         return z * np.sqrt(phi) * s
     return z * s
@@ -134,15 +143,19 @@ def _limits(theta, n, kind, level, method, scale, overdispersion, phi, tau2):
         return (_gamma_shape(mu, 1 - tail) - 1) / n, _gamma_shape(mu, tail) / n
     if share:
         centre, spread = np.arcsin(np.sqrt(theta)), _spread(1 / (2 * np.sqrt(n)), z, overdispersion, phi, tau2)
-        return (np.sin(np.clip(centre - spread, 0, np.pi / 2)) ** 2,
-                np.sin(np.clip(centre + spread, 0, np.pi / 2)) ** 2)
+        return (
+            np.sin(np.clip(centre - spread, 0, np.pi / 2)) ** 2,
+            np.sin(np.clip(centre + spread, 0, np.pi / 2)) ** 2,
+        )
     if kind == "count_ratio":
         spread = _spread(1 / (2 * np.sqrt(n)), z, overdispersion, phi, tau2)
         return theta * np.exp(-spread), theta * np.exp(spread)
     expected = n if kind == "ratio" else theta * n
     if overdispersion is None:  # FunnelPlotR's unadjusted SR limits: exact Poisson for a count of E
-        return (theta * chi2.ppf(tail, 2 * expected) / (2 * expected),
-                theta * chi2.ppf(1 - tail, 2 * (expected + 1)) / (2 * expected))
+        return (
+            theta * chi2.ppf(tail, 2 * expected) / (2 * expected),
+            theta * chi2.ppf(1 - tail, 2 * (expected + 1)) / (2 * expected),
+        )
     if scale == "log":
         spread = _spread(1 / np.sqrt(expected), z, overdispersion, phi, tau2)
         return theta * np.exp(-spread), theta * np.exp(spread)
@@ -186,9 +199,22 @@ def _old_name(value, old, new, name):
     return value
 
 
-def funnel_limits(target=None, n=None, kind="proportion", conf_level=(0.95, 0.998), method=None, *,
-                  scale=None, overdispersion=None, phi=None, tau2=None, fit: Overdispersion | None = None,
-                  multiplier=1.0, precision=None, levels=None) -> pd.DataFrame:
+def funnel_limits(
+    target=None,
+    n=None,
+    kind="proportion",
+    conf_level=(0.95, 0.998),
+    method=None,
+    *,
+    scale=None,
+    overdispersion=None,
+    phi=None,
+    tau2=None,
+    fit: Overdispersion | None = None,
+    multiplier=1.0,
+    precision=None,
+    levels=None,
+) -> pd.DataFrame:
     """Funnel-plot control limits around a target, vectorised over the precision ``n``.
 
     Args:
@@ -253,24 +279,33 @@ def funnel_limits(target=None, n=None, kind="proportion", conf_level=(0.95, 0.99
     if method not in METHODS:
         raise UsageError(f"unknown funnel method {method!r}; use one of {', '.join(METHODS)}", field="method")
     if kind == "count_ratio" and method != "funnelplotr":
-        raise UsageError("a ratio of two counts has funnel limits only on FunnelPlotR's log scale; "
-                         "use method='funnelplotr'", field="method")
+        raise UsageError(
+            "a ratio of two counts has funnel limits only on FunnelPlotR's log scale; use method='funnelplotr'",
+            field="method",
+        )
     scale = _scale(kind, scale)
     if fit is not None:
         if (fit.kind, fit.multiplier) != (kind, float(multiplier)) or (fit.scale != scale):
-            raise UsageError(f"the overdispersion fit was made for kind {fit.kind!r}, scale {fit.scale!r}, "
-                             f"multiplier {fit.multiplier:g}; these limits are for kind {kind!r}, scale {scale!r}, "
-                             f"multiplier {float(multiplier):g}", field="fit")
+            raise UsageError(
+                f"the overdispersion fit was made for kind {fit.kind!r}, scale {fit.scale!r}, "
+                f"multiplier {fit.multiplier:g}; these limits are for kind {kind!r}, scale {scale!r}, "
+                f"multiplier {float(multiplier):g}",
+                field="fit",
+            )
         phi, tau2 = fit.phi if phi is None else phi, fit.tau2 if tau2 is None else tau2
         target = fit.target if target is None else target
     if target is None or n is None:
         raise UsageError("funnel limits need a target and n (the precision)", field="target" if target is None else "n")
     if overdispersion not in (None, "additive", "multiplicative"):
-        raise UsageError(f"overdispersion must be None, 'additive' or 'multiplicative'; got {overdispersion!r}",
-                         field="overdispersion")
+        raise UsageError(
+            f"overdispersion must be None, 'additive' or 'multiplicative'; got {overdispersion!r}",
+            field="overdispersion",
+        )
     if overdispersion and method != "funnelplotr":
-        raise UsageError(f"overdispersion is adjusted on FunnelPlotR's transformed scale; use "
-                         f"method='funnelplotr', not {method!r}", field="method")
+        raise UsageError(
+            f"overdispersion is adjusted on FunnelPlotR's transformed scale; use method='funnelplotr', not {method!r}",
+            field="method",
+        )
     if overdispersion == "additive" and tau2 is None:
         raise UsageError("additive overdispersion needs tau2 (see overdispersion())", field="tau2")
     if overdispersion == "multiplicative" and phi is None:
@@ -293,10 +328,17 @@ def funnel_limits(target=None, n=None, kind="proportion", conf_level=(0.95, 0.99
     for level in chosen:
         with np.errstate(divide="ignore", invalid="ignore"):
             lower, upper = _limits(theta, rho, kind, level, method, scale, overdispersion, phi, tau2)
-        parts.append(pd.DataFrame({
-            "precision": rho, "level": level, "target": float(target),
-            "lower": np.clip(lower, 0, ceiling) * multiplier,
-            "upper": np.clip(upper, 0, ceiling) * multiplier}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "precision": rho,
+                    "level": level,
+                    "target": float(target),
+                    "lower": np.clip(lower, 0, ceiling) * multiplier,
+                    "upper": np.clip(upper, 0, ceiling) * multiplier,
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -326,8 +368,18 @@ def _truncated(z: np.ndarray, trim: float) -> np.ndarray:
     return np.where((group > 0) & (group < k - 1), z, np.nan)
 
 
-def overdispersion(x=None, n=None, kind="proportion", target=None, trim=0.1, *, scale=None, multiplier=1.0,
-                   numerators=None, denominators=None) -> Overdispersion:
+def overdispersion(
+    x=None,
+    n=None,
+    kind="proportion",
+    target=None,
+    trim=0.1,
+    *,
+    scale=None,
+    multiplier=1.0,
+    numerators=None,
+    denominators=None,
+) -> Overdispersion:
     """Estimate overdispersion as FunnelPlotR does (Spiegelhalter 2005).
 
     z-scores on the transformed scale (proportions: arcsine, s = 1/(2·sqrt(n));
@@ -393,7 +445,19 @@ def overdispersion(x=None, n=None, kind="proportion", target=None, trim=0.1, *, 
     units = int(kept.sum())
     phi = float(np.mean(used[kept] ** 2))
     w = 1 / s[kept] ** 2
-    tau2 = 0.0 if units * phi < units - 1 else max(
-        0.0, float((units * phi - (units - 1)) / (w.sum() - (w ** 2).sum() / w.sum())))
-    return Overdispersion(phi=phi, tau2=tau2, target=float(theta * multiplier), z=z, z_winsorised=used, s=s,
-                          kind=kind, scale=scale, multiplier=multiplier)
+    tau2 = (
+        0.0
+        if units * phi < units - 1
+        else max(0.0, float((units * phi - (units - 1)) / (w.sum() - (w**2).sum() / w.sum())))
+    )
+    return Overdispersion(
+        phi=phi,
+        tau2=tau2,
+        target=float(theta * multiplier),
+        z=z,
+        z_winsorised=used,
+        s=s,
+        kind=kind,
+        scale=scale,
+        multiplier=multiplier,
+    )

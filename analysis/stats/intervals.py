@@ -93,11 +93,13 @@ def conf_levels(conf_level, *, count=None, field="conf_level") -> tuple[float, .
         >>> conf_levels(0.8)
         Traceback (most recent call last):
         ...
-        analysis.errors.UsageError: conf_level: must be one or two confidence levels (inner then outer), each a fraction from 0.9 to 1 or a percent from 90 to 100, e.g. [0.95, 0.998]; got 0.8
+        analysis.errors.UsageError: conf_level: must be one or two confidence levels (inner then outer),
+        each a fraction from 0.9 to 1 or a percent from 90 to 100, e.g. [0.95, 0.998]; got 0.8
     """
     values = list(conf_level) if isinstance(conf_level, (list, tuple, np.ndarray, pd.Series)) else [conf_level]
     ok = 1 <= len(values) <= 2 and all(
-        isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in values)
+        isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in values
+    )
     levels = ()
     if ok:
         levels = tuple(float(v) / 100 if 90 <= float(v) <= 100 else float(v) for v in values)
@@ -106,9 +108,13 @@ def conf_levels(conf_level, *, count=None, field="conf_level") -> tuple[float, .
         ok = len(levels) == count
     if not ok:
         what = {1: "one confidence level,", 2: "two confidence levels, inner then outer, each"}.get(
-            count, "one or two confidence levels (inner then outer), each")
-        raise UsageError(f"must be {what} a fraction from 0.9 to 1 or a percent from 90 to 100, "
-                         f"e.g. {'0.95' if count == 1 else '[0.95, 0.998]'}; got {conf_level!r}", field=field)
+            count, "one or two confidence levels (inner then outer), each"
+        )
+        raise UsageError(
+            f"must be {what} a fraction from 0.9 to 1 or a percent from 90 to 100, "
+            f"e.g. {'0.95' if count == 1 else '[0.95, 0.998]'}; got {conf_level!r}",
+            field=field,
+        )
     return levels
 
 
@@ -139,10 +145,12 @@ def _wilson(x, n, level):
         return np.where(np.isnan(x + n), np.nan, 0.0), np.where(np.isnan(x + n), np.nan, 1.0)
     z = z_value(level)
     with np.errstate(invalid="ignore", divide="ignore"):
-        root = z * np.sqrt(z ** 2 + 4 * x * (1 - x / n))
+        root = z * np.sqrt(z**2 + 4 * x * (1 - x / n))
         bad = (x < 0) | (n <= 0) | (x > n)
-        return (np.where(bad, np.nan, (2 * x + z ** 2 - root) / (2 * (n + z ** 2))),
-                np.where(bad, np.nan, (2 * x + z ** 2 + root) / (2 * (n + z ** 2))))
+        return (
+            np.where(bad, np.nan, (2 * x + z**2 - root) / (2 * (n + z**2))),
+            np.where(bad, np.nan, (2 * x + z**2 + root) / (2 * (n + z**2))),
+        )
 
 
 def _beta(x, n, level):
@@ -257,11 +265,22 @@ def interval(x, n=1.0, conf_level=0.95, *, method: str = "wilson", multiplier: f
         low, upp = limits[0]
         return Interval(_shaped(value, like), _shaped(low * multiplier, like), _shaped(upp * multiplier, like))
     index = like.index if like is not None else None
-    parts = [pd.DataFrame({"x": np.ravel(xs), "n": np.ravel(ns), "value": np.ravel(value),
-                           "lower": np.ravel(low) * multiplier, "upper": np.ravel(upp) * multiplier,
-                           "conf_level": level, "multiplier": multiplier,
-                           "method": np.ravel(method_of(xs, method))}, index=index)
-             for level, (low, upp) in zip(levels, limits)]
+    parts = [
+        pd.DataFrame(
+            {
+                "x": np.ravel(xs),
+                "n": np.ravel(ns),
+                "value": np.ravel(value),
+                "lower": np.ravel(low) * multiplier,
+                "upper": np.ravel(upp) * multiplier,
+                "conf_level": level,
+                "multiplier": multiplier,
+                "method": np.ravel(method_of(xs, method)),
+            },
+            index=index,
+        )
+        for level, (low, upp) in zip(levels, limits)
+    ]
     return pd.concat(parts) if len(parts) > 1 else parts[0]
 
 

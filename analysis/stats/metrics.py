@@ -94,20 +94,57 @@ from analysis.stats.severity import SEVERITY_COLUMNS, SEVERITY_DTYPE, SEVERITY_F
 
 # Re-exported: the metrics' public names, wherever they are defined.
 __all__ = [
-    "DAYS_PER_YEAR", "DISCIPLINING_BODIES", "FAMILIES", "METRICS", "METRIC_COLUMNS", "MetricDefinition",
-    "PARTIAL_FLAG", "SEVERITY_COLUMNS", "SEVERITY_DTYPE", "SEVERITY_FORMS", "SHARE_METHODS", "SUMMED_FLAG",
-    "admission_metrics", "compute_metrics", "coverage_metrics", "discipline_metrics", "metric_definitions",
-    "nearest_stock", "rate_interval", "severity_mix", "share_interval",
+    "DAYS_PER_YEAR",
+    "DISCIPLINING_BODIES",
+    "FAMILIES",
+    "METRICS",
+    "METRIC_COLUMNS",
+    "MetricDefinition",
+    "PARTIAL_FLAG",
+    "SEVERITY_COLUMNS",
+    "SEVERITY_DTYPE",
+    "SEVERITY_FORMS",
+    "SHARE_METHODS",
+    "SUMMED_FLAG",
+    "admission_metrics",
+    "compute_metrics",
+    "coverage_metrics",
+    "discipline_metrics",
+    "metric_definitions",
+    "nearest_stock",
+    "rate_interval",
+    "severity_mix",
+    "share_interval",
 ]
 FAMILIES = ("coverage", "admissions", "discipline")
 SHARE_METHODS = ("wilson", "beta")
 
 METRIC_COLUMNS = (
-    "unit_code", "unit_label", "province_code", "family", "metric",
-    "period_start", "period_end", "numerator", "denominator", "exposure",
-    "estimate", "lower", "upper", "multiplier", "conf_level", "method", "basis",
-    "approximate", "computable", "reason", "obs_ids", "flags",
+    "unit_code",
+    "unit_label",
+    "province_code",
+    "family",
+    "metric",
+    "period_start",
+    "period_end",
+    "numerator",
+    "denominator",
+    "exposure",
+    "estimate",
+    "lower",
+    "upper",
+    "multiplier",
+    "conf_level",
+    "method",
+    "basis",
+    "approximate",
+    "computable",
+    "reason",
+    "obs_ids",
+    "flags",
 )
+
+
 @dataclass(frozen=True)
 class MetricDefinition:
     """One metric: what it divides by what, and how it is labelled.
@@ -173,82 +210,147 @@ PARTIAL_FLAG = "numerator_parts_incomplete"
 
 
 def _village_share(metric, numerator, label_en, label_vi):
-    return MetricDefinition(metric, "coverage", "share", numerator, "villages", "nearest",
-                            100, label_en, label_vi, printed=metric)
+    return MetricDefinition(
+        metric, "coverage", "share", numerator, "villages", "nearest", 100, label_en, label_vi, printed=metric
+    )
 
 
 def _admission_share(metric, numerator, label_en, label_vi, **more):
-    return MetricDefinition(metric, "admissions", "share", numerator, "admissions",
-                            "same_period", 100, label_en, label_vi, **more)
+    return MetricDefinition(
+        metric, "admissions", "share", numerator, "admissions", "same_period", 100, label_en, label_vi, **more
+    )
 
 
 METRICS = (
-    _village_share("village_heads_party_members_share", "village_heads_party_members",
-                   "Village heads who are party members (%)",
-                   "Tỷ lệ trưởng thôn là đảng viên (%)"),
-    _village_share("cell_secretaries_also_village_heads_share",
-                   "cell_secretaries_also_village_heads",
-                   "Villages whose cell secretary is also the village head (%)",
-                   "Tỷ lệ thôn có bí thư chi bộ kiêm trưởng thôn (%)"),
-    _village_share("deputy_secretaries_also_village_heads_share",
-                   "deputy_secretaries_also_village_heads",
-                   "Villages whose deputy cell secretary is also the village head (%)",
-                   "Tỷ lệ thôn có phó bí thư chi bộ kiêm trưởng thôn (%)"),
-    _village_share("cell_committee_members_also_village_heads_share",
-                   "cell_committee_members_also_village_heads",
-                   "Villages whose head is also a cell committee member (%)",
-                   "Tỷ lệ thôn có chi ủy viên kiêm trưởng thôn (%)"),
-    _village_share("villages_with_party_org_share", "villages_with_party_org",
-                   "Villages with a party organisation (%)",
-                   "Tỷ lệ thôn có tổ chức đảng (%)"),
-    _village_share("villages_with_cell_committee_share", "villages_with_cell_committee",
-                   "Villages whose cell has a cell committee (%)",
-                   "Tỷ lệ thôn có chi ủy (%)"),
-    MetricDefinition("party_members_per_1000_population", "coverage", "share",
-                     "party_members", "population", "nearest", 1000,
-                     "Party members per 1,000 population",
-                     "Số đảng viên trên 1.000 dân"),
+    _village_share(
+        "village_heads_party_members_share",
+        "village_heads_party_members",
+        "Village heads who are party members (%)",
+        "Tỷ lệ trưởng thôn là đảng viên (%)",
+    ),
+    _village_share(
+        "cell_secretaries_also_village_heads_share",
+        "cell_secretaries_also_village_heads",
+        "Villages whose cell secretary is also the village head (%)",
+        "Tỷ lệ thôn có bí thư chi bộ kiêm trưởng thôn (%)",
+    ),
+    _village_share(
+        "deputy_secretaries_also_village_heads_share",
+        "deputy_secretaries_also_village_heads",
+        "Villages whose deputy cell secretary is also the village head (%)",
+        "Tỷ lệ thôn có phó bí thư chi bộ kiêm trưởng thôn (%)",
+    ),
+    _village_share(
+        "cell_committee_members_also_village_heads_share",
+        "cell_committee_members_also_village_heads",
+        "Villages whose head is also a cell committee member (%)",
+        "Tỷ lệ thôn có chi ủy viên kiêm trưởng thôn (%)",
+    ),
+    _village_share(
+        "villages_with_party_org_share",
+        "villages_with_party_org",
+        "Villages with a party organisation (%)",
+        "Tỷ lệ thôn có tổ chức đảng (%)",
+    ),
+    _village_share(
+        "villages_with_cell_committee_share",
+        "villages_with_cell_committee",
+        "Villages whose cell has a cell committee (%)",
+        "Tỷ lệ thôn có chi ủy (%)",
+    ),
+    MetricDefinition(
+        "party_members_per_1000_population",
+        "coverage",
+        "share",
+        "party_members",
+        "population",
+        "nearest",
+        1000,
+        "Party members per 1,000 population",
+        "Số đảng viên trên 1.000 dân",
+    ),
     # Not the printed members_assigned_households_share, whose base is the
     # members living in residential areas: this one divides by all members.
-    MetricDefinition("assigned_members_share", "coverage", "share",
-                     "members_assigned_households", "party_members", "nearest", 100,
-                     "Members assigned to follow households (% of all members)",
-                     "Tỷ lệ đảng viên được phân công phụ trách hộ (% tổng số đảng viên)"),
-    MetricDefinition("households_per_assigned_member", "coverage", "ratio",
-                     "households_assigned", "members_assigned_households", "nearest", 1,
-                     "Households per assigned member",
-                     "Số hộ bình quân một đảng viên phụ trách"),
+    MetricDefinition(
+        "assigned_members_share",
+        "coverage",
+        "share",
+        "members_assigned_households",
+        "party_members",
+        "nearest",
+        100,
+        "Members assigned to follow households (% of all members)",
+        "Tỷ lệ đảng viên được phân công phụ trách hộ (% tổng số đảng viên)",
+    ),
+    MetricDefinition(
+        "households_per_assigned_member",
+        "coverage",
+        "ratio",
+        "households_assigned",
+        "members_assigned_households",
+        "nearest",
+        1,
+        "Households per assigned member",
+        "Số hộ bình quân một đảng viên phụ trách",
+    ),
     # The finest breakdown published: village cells; where a unit and period have only the
     # commune-level count (a coarser one: commune organisations include their village cells),
     # that row stands in, and ``basis`` says which one each row uses.
-    _admission_share("admissions_rural_cells_share", "admissions_rural_cells",
-                     "Admissions made in rural (village) cells, or at commune level where only that is published (%)",
-                     "Tỷ lệ đảng viên kết nạp ở chi bộ thôn, làng, hoặc ở cấp xã khi chỉ có số đó (%)",
-                     basis="village cells"),
-    _admission_share("admissions_commune_level_share", "admissions_commune_level",
-                     "Admissions made in commune-level organisations (%)",
-                     "Tỷ lệ đảng viên kết nạp ở tổ chức đảng cấp xã (%)",
-                     printed="admissions_commune_level_share", stands_for="admissions_rural_cells_share",
-                     basis="commune-level organisations"),
-    MetricDefinition("admissions_per_100_member_years", "admissions", "rate",
-                     "admissions", "party_members", "nearest", 100,
-                     "Admissions per 100 member-years",
-                     "Số đảng viên kết nạp trên 100 đảng viên-năm"),
-    _admission_share("admissions_ethnic_minority_share", "admissions_ethnic_minority",
-                     "Admissions of ethnic-minority people (%)",
-                     "Tỷ lệ đảng viên mới là người dân tộc thiểu số (%)"),
-    _admission_share("admissions_female_share", "admissions_female",
-                     "Admissions of women (%)",
-                     "Tỷ lệ đảng viên mới là nữ (%)"),
-    _admission_share("admissions_religious_share", "admissions_religious",
-                     "Admissions of religious believers (%)",
-                     "Tỷ lệ đảng viên mới là người có đạo (%)"),
-    MetricDefinition("disciplined_per_1000_member_years", "discipline", "rate",
-                     "disciplined_members", "party_members", "nearest", 1000,
-                     "Members disciplined per 1,000 member-years",
-                     "Số đảng viên bị kỷ luật trên 1.000 đảng viên-năm",
-                     breakdown=tuple(f[1] for f in SEVERITY_FORMS),
-                     parts=tuple(b[0] for b in DISCIPLINING_BODIES)),
+    _admission_share(
+        "admissions_rural_cells_share",
+        "admissions_rural_cells",
+        "Admissions made in rural (village) cells, or at commune level where only that is published (%)",
+        "Tỷ lệ đảng viên kết nạp ở chi bộ thôn, làng, hoặc ở cấp xã khi chỉ có số đó (%)",
+        basis="village cells",
+    ),
+    _admission_share(
+        "admissions_commune_level_share",
+        "admissions_commune_level",
+        "Admissions made in commune-level organisations (%)",
+        "Tỷ lệ đảng viên kết nạp ở tổ chức đảng cấp xã (%)",
+        printed="admissions_commune_level_share",
+        stands_for="admissions_rural_cells_share",
+        basis="commune-level organisations",
+    ),
+    MetricDefinition(
+        "admissions_per_100_member_years",
+        "admissions",
+        "rate",
+        "admissions",
+        "party_members",
+        "nearest",
+        100,
+        "Admissions per 100 member-years",
+        "Số đảng viên kết nạp trên 100 đảng viên-năm",
+    ),
+    _admission_share(
+        "admissions_ethnic_minority_share",
+        "admissions_ethnic_minority",
+        "Admissions of ethnic-minority people (%)",
+        "Tỷ lệ đảng viên mới là người dân tộc thiểu số (%)",
+    ),
+    _admission_share(
+        "admissions_female_share", "admissions_female", "Admissions of women (%)", "Tỷ lệ đảng viên mới là nữ (%)"
+    ),
+    _admission_share(
+        "admissions_religious_share",
+        "admissions_religious",
+        "Admissions of religious believers (%)",
+        "Tỷ lệ đảng viên mới là người có đạo (%)",
+    ),
+    MetricDefinition(
+        "disciplined_per_1000_member_years",
+        "discipline",
+        "rate",
+        "disciplined_members",
+        "party_members",
+        "nearest",
+        1000,
+        "Members disciplined per 1,000 member-years",
+        "Số đảng viên bị kỷ luật trên 1.000 đảng viên-năm",
+        breakdown=tuple(f[1] for f in SEVERITY_FORMS),
+        parts=tuple(b[0] for b in DISCIPLINING_BODIES),
+    ),
 )
 
 
@@ -327,9 +429,15 @@ def rate_interval(count, exposure, *, conf_level=0.95):
     return result.lower, result.upper
 
 
-def compute_metrics(observations: pd.DataFrame, *, families=None, conf_level: float = 0.95,
-                    tolerance_days: int = 730, method_share: str = "wilson",
-                    as_of=None) -> pd.DataFrame:
+def compute_metrics(
+    observations: pd.DataFrame,
+    *,
+    families=None,
+    conf_level: float = 0.95,
+    tolerance_days: int = 730,
+    method_share: str = "wilson",
+    as_of=None,
+) -> pd.DataFrame:
     """All metrics of the chosen families, for every unit that reports a numerator.
 
     A unit appears for a metric when it reports the numerator (a count or a
@@ -381,7 +489,7 @@ def compute_metrics(observations: pd.DataFrame, *, families=None, conf_level: fl
         >>> m["method"].iloc[0]
         'count derived from printed percent × n; Wilson score (PHEindicatormethods wilson_lower/wilson_upper)'
         >>> m["reason"].iloc[1]
-        'percentage printed without a usable denominator: value kept, no interval (no denominator: villages not reported)'
+        'percentage printed without a usable denominator: value kept, no interval (no denominator: villages...)'
     """
     conf_level = _check_level(conf_level)
     _check_share_method(method_share)
@@ -389,8 +497,7 @@ def compute_metrics(observations: pd.DataFrame, *, families=None, conf_level: fl
     chosen = FAMILIES if families is None else tuple([families] if isinstance(families, str) else families)
     unknown = sorted(set(chosen) - set(FAMILIES))
     if unknown:
-        raise UsageError(f"unknown metric family {unknown[0]!r}; use one of {', '.join(FAMILIES)}",
-                         field="families")
+        raise UsageError(f"unknown metric family {unknown[0]!r}; use one of {', '.join(FAMILIES)}", field="families")
     used = [d for d in METRICS if d.family in chosen]
     defs = _registry(used)
     names = _indicators(used)
@@ -477,6 +584,7 @@ def discipline_metrics(observations: pd.DataFrame, **options) -> pd.DataFrame:
 
 # ---------------------------------------------------------- checks and parts
 
+
 def _check_level(conf_level) -> float:
     """One confidence level as a fraction (0.9–1, or a percent 90–100)."""
     return conf_levels(conf_level, count=1)[0]
@@ -484,8 +592,9 @@ def _check_level(conf_level) -> float:
 
 def _check_share_method(method: str) -> None:
     if method not in SHARE_METHODS:
-        raise UsageError(f"unknown share interval method {method!r}; use one of {', '.join(SHARE_METHODS)}",
-                         field="method_share")
+        raise UsageError(
+            f"unknown share interval method {method!r}; use one of {', '.join(SHARE_METHODS)}", field="method_share"
+        )
 
 
 def _indicators(defs) -> pd.Index:
@@ -516,14 +625,21 @@ def _with_summed_parts(obs: pd.DataFrame, defs, names: pd.Index) -> pd.DataFrame
         flags = union_flags_by_group(parts, KEY, ["flags"])
         grouped = parts.assign(_flags=flags).groupby(KEY, dropna=False, sort=False)
         first = grouped.head(1).set_index(KEY)
-        sums = grouped.agg(value=("value", "sum"), obs_id=("obs_id", ";".join), approximate=("approximate", "any"),
-                           bodies=("indicator", "nunique"))
+        sums = grouped.agg(
+            value=("value", "sum"),
+            obs_id=("obs_id", ";".join),
+            approximate=("approximate", "any"),
+            bodies=("indicator", "nunique"),
+        )
         first = first.assign(**{c: sums[c].to_numpy() for c in ("value", "obs_id", "approximate")})
         complete = sums["bodies"].to_numpy() == len(d.parts)
         marks = np.where(complete, SUMMED_FLAG, SUMMED_FLAG + ";" + PARTIAL_FLAG).astype(object)
         first["flags"] = union_flags(first["_flags"].to_numpy(dtype=object), marks)
-        added.append(first.drop(columns="_flags").reset_index().assign(
-            indicator=d.numerator, ind_id=names.get_loc(d.numerator), value_decimals=np.nan))
+        added.append(
+            first.drop(columns="_flags")
+            .reset_index()
+            .assign(indicator=d.numerator, ind_id=names.get_loc(d.numerator), value_decimals=np.nan)
+        )
     if not added:
         return obs
     return pd.concat([obs, *added], ignore_index=True)
@@ -542,12 +658,16 @@ def _finest_basis(metrics: pd.DataFrame) -> pd.DataFrame:
     covered = out[key].merge(finer, on=key, how="left")["_finer"].notna().to_numpy() & stand_in
     out = out[~covered]
     position = {d.metric: i for i, d in enumerate(METRICS)}
-    return (out.assign(_position=out["metric"].map(position))
-            .sort_values(["unit_code", "_position", "period_end", "period_start"], kind="stable", na_position="last")
-            .drop(columns="_position").reset_index(drop=True))
+    return (
+        out.assign(_position=out["metric"].map(position))
+        .sort_values(["unit_code", "_position", "period_end", "period_start"], kind="stable", na_position="last")
+        .drop(columns="_position")
+        .reset_index(drop=True)
+    )
 
 
 # ------------------------------------------------------------------ estimates
+
 
 def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.DataFrame:
     """Counts, estimates, intervals, reasons and trails for the paired rows."""
@@ -563,19 +683,33 @@ def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.Da
         # A printed percentage must be a whole count of n, to its printed precision
         # (value_decimals from the data layer, else read off the number).
         decimals = rows["p_decimals"].to_numpy(dtype=float)
-        decimals = np.where(np.isnan(decimals), np.select(
-            [np.round(printed, k) == printed for k in range(3)], [0, 1, 2], default=3), decimals)
-        fits = (np.abs(100 * derived / n - printed) <= 0.5 * 10.0 ** -decimals + 1e-9) | p_approx
+        decimals = np.where(
+            np.isnan(decimals),
+            np.select([np.round(printed, k) == printed for k in range(3)], [0, 1, 2], default=3),
+            decimals,
+        )
+        fits = (np.abs(100 * derived / n - printed) <= 0.5 * 10.0**-decimals + 1e-9) | p_approx
         count = np.where(has_count, n_value, np.where(derivable & fits, derived, np.nan))
 
         reason = texts(rows["d_reason"])
         checks = (
             ((n == 0) & ~rate, lambda m: "denominator is zero"),
             (rate & (exposure <= 0), lambda m: "zero exposure"),
-            (share & (count > n), lambda m: "numerator " + fmt_numbers(count[m]) + " exceeds denominator "
-             + fmt_numbers(n[m])),
-            (derivable & ~fits, lambda m: "printed " + fmt_numbers(printed[m]) + "% is no whole count of "
-             + fmt_numbers(n[m]) + " " + rows["denominator"].to_numpy(dtype=object)[m]),
+            (
+                share & (count > n),
+                lambda m: "numerator " + fmt_numbers(count[m]) + " exceeds denominator " + fmt_numbers(n[m]),
+            ),
+            (
+                derivable & ~fits,
+                lambda m: (
+                    "printed "
+                    + fmt_numbers(printed[m])
+                    + "% is no whole count of "
+                    + fmt_numbers(n[m])
+                    + " "
+                    + rows["denominator"].to_numpy(dtype=object)[m]
+                ),
+            ),
         )
     for mask, text in checks:
         mask = mask & (reason == "")
@@ -585,8 +719,9 @@ def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.Da
     computable = (reason == "") & ~np.isnan(count)
     keep_printed = ~computable & p_known
     no_base = keep_printed & (texts(rows["d_reason"]) != "")
-    reason[no_base] = ("percentage printed without a usable denominator: value kept, no interval ("
-                       + reason[no_base] + ")")
+    reason[no_base] = (
+        "percentage printed without a usable denominator: value kept, no interval (" + reason[no_base] + ")"
+    )
     reason[keep_printed & ~no_base] = reason[keep_printed & ~no_base] + "; printed percentage kept, no interval"
 
     multiplier = rows["multiplier"].to_numpy(dtype=float)
@@ -601,39 +736,58 @@ def _estimate(rows: pd.DataFrame, conf_level: float, method_share: str) -> pd.Da
 
     share_text = INTERVAL_METHODS[method_share]
     method = np.select(
-        [computable & share & has_count, computable & share, computable & rate, computable,
-         keep_printed],
-        [share_text, "count derived from printed percent × n; " + share_text,
-         INTERVAL_METHODS["exact"],
-         "ratio of two counts; no interval (neither a proportion nor a rate)",
-         "printed percent; no interval"],
-        default="").astype(object)
+        [computable & share & has_count, computable & share, computable & rate, computable, keep_printed],
+        [
+            share_text,
+            "count derived from printed percent × n; " + share_text,
+            INTERVAL_METHODS["exact"],
+            "ratio of two counts; no interval (neither a proportion nor a rate)",
+            "printed percent; no interval",
+        ],
+        default="",
+    ).astype(object)
 
     summed = computable & pd.Series(texts(rows["n_flags"])).str.contains(SUMMED_FLAG, regex=False).to_numpy()
     method[summed] = "numerator summed from its parts, no total printed; " + method[summed]
     d_found = rows["d_obs"].notna().to_numpy()
     p_used = p_known & (~has_count | keep_printed)
-    out = pd.DataFrame({
-        "unit_code": rows["unit_code"].to_numpy(dtype=object),
-        "unit_label": rows["unit_label"].to_numpy(dtype=object),
-        "province_code": rows["province_code"].to_numpy(dtype=object),
-        "family": rows["family"].to_numpy(dtype=object),
-        "metric": rows["metric"].to_numpy(dtype=object),
-        "period_start": rows["period_start"].to_numpy(), "period_end": rows["period_end"].to_numpy(),
-        "numerator": np.where(np.isnan(count), n_value, count), "denominator": n,
-        "exposure": np.where(rate & d_found, exposure, np.nan),
-        "estimate": estimate, "lower": lower, "upper": upper, "multiplier": multiplier,
-        "conf_level": np.where(computable & (kind != "ratio"), conf_level, np.nan),
-        "method": method, "basis": texts(rows["basis"]),
-        "approximate": _flag(rows["n_approx"]) | (p_approx & p_used) | (_flag(rows["d_approx"]) & d_found),
-        "computable": computable, "reason": reason,
-        "obs_ids": join_texts(rows["n_obs"], texts(rows["p_obs"], p_used), texts(rows["d_obs"], d_found)),
-        "flags": union_flags(rows["n_flags"], texts(rows["p_flags"], p_used),
-                        texts(rows["d_flags"], d_found), rows["b_flags"]),
-    })
-    order = np.lexsort((rows["src_id"].to_numpy(), out["period_start"].to_numpy(),
-                        out["period_end"].to_numpy(), rows["m_order"].to_numpy(),
-                        pd.factorize(out["unit_code"], sort=True)[0]))
+    out = pd.DataFrame(
+        {
+            "unit_code": rows["unit_code"].to_numpy(dtype=object),
+            "unit_label": rows["unit_label"].to_numpy(dtype=object),
+            "province_code": rows["province_code"].to_numpy(dtype=object),
+            "family": rows["family"].to_numpy(dtype=object),
+            "metric": rows["metric"].to_numpy(dtype=object),
+            "period_start": rows["period_start"].to_numpy(),
+            "period_end": rows["period_end"].to_numpy(),
+            "numerator": np.where(np.isnan(count), n_value, count),
+            "denominator": n,
+            "exposure": np.where(rate & d_found, exposure, np.nan),
+            "estimate": estimate,
+            "lower": lower,
+            "upper": upper,
+            "multiplier": multiplier,
+            "conf_level": np.where(computable & (kind != "ratio"), conf_level, np.nan),
+            "method": method,
+            "basis": texts(rows["basis"]),
+            "approximate": _flag(rows["n_approx"]) | (p_approx & p_used) | (_flag(rows["d_approx"]) & d_found),
+            "computable": computable,
+            "reason": reason,
+            "obs_ids": join_texts(rows["n_obs"], texts(rows["p_obs"], p_used), texts(rows["d_obs"], d_found)),
+            "flags": union_flags(
+                rows["n_flags"], texts(rows["p_flags"], p_used), texts(rows["d_flags"], d_found), rows["b_flags"]
+            ),
+        }
+    )
+    order = np.lexsort(
+        (
+            rows["src_id"].to_numpy(),
+            out["period_start"].to_numpy(),
+            out["period_end"].to_numpy(),
+            rows["m_order"].to_numpy(),
+            pd.factorize(out["unit_code"], sort=True)[0],
+        )
+    )
     return as_text(out.iloc[order].reset_index(drop=True))
 
 

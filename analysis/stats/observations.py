@@ -21,9 +21,16 @@ REQUIRED = ("obs_id", "unit_code", "indicator", "value")
 
 
 OPTIONAL = {
-    "unit_label": None, "province_code": None, "source_id": "",
-    "approximate": False, "preferred": True, "flags": "",
-    "as_of": pd.NaT, "period_start": pd.NaT, "period_end": pd.NaT, "value_decimals": np.nan,
+    "unit_label": None,
+    "province_code": None,
+    "source_id": "",
+    "approximate": False,
+    "preferred": True,
+    "flags": "",
+    "as_of": pd.NaT,
+    "period_start": pd.NaT,
+    "period_end": pd.NaT,
+    "value_decimals": np.nan,
 }
 # What makes two figures "the same unit and date or period": integer ids of
 # the unit and of the source key (see with_reference), set by usable.
@@ -39,8 +46,7 @@ TEXT_COLUMNS = ("obs_id", "unit_code", "unit_label", "province_code", "indicator
 
 def check_tolerance(tolerance_days) -> None:
     if tolerance_days < 0:
-        raise UsageError(f"tolerance must be 0 days or more, got {tolerance_days}",
-                         field="tolerance_days")
+        raise UsageError(f"tolerance must be 0 days or more, got {tolerance_days}", field="tolerance_days")
 
 
 def require(frame: pd.DataFrame, required, what: str) -> None:
@@ -88,8 +94,9 @@ def with_reference(frame: pd.DataFrame) -> pd.DataFrame:
     start = frame["period_start"].where(has_period, frame["as_of"])
     end = frame["period_end"].where(has_period, frame["as_of"])
     dated = (start.notna() & end.notna()).to_numpy()
-    return frame.assign(ref_start=start, ref_end=end,
-                        srckey=np.where(dated, "", frame["source_id"].to_numpy()).astype(object))
+    return frame.assign(
+        ref_start=start, ref_end=end, srckey=np.where(dated, "", frame["source_id"].to_numpy()).astype(object)
+    )
 
 
 def usable(observations: pd.DataFrame, as_of, indicators: pd.Index) -> pd.DataFrame:
@@ -115,11 +122,14 @@ def usable(observations: pd.DataFrame, as_of, indicators: pd.Index) -> pd.DataFr
     bad = values.isna() | ~np.isfinite(values)
     if bad.any():
         first = obs.loc[bad.idxmax()]
-        raise InputError(f"observation {first['obs_id']}: value {first['value']!r} is not a number",
-                         field="value")
-    return obs.assign(value=values, _order=np.arange(len(obs)),
-                      unit_id=pd.factorize(obs["unit_code"])[0], src_id=pd.factorize(obs["srckey"])[0],
-                      ind_id=indicators.get_indexer(obs["indicator"])).reset_index(drop=True)
+        raise InputError(f"observation {first['obs_id']}: value {first['value']!r} is not a number", field="value")
+    return obs.assign(
+        value=values,
+        _order=np.arange(len(obs)),
+        unit_id=pd.factorize(obs["unit_code"])[0],
+        src_id=pd.factorize(obs["srckey"])[0],
+        ind_id=indicators.get_indexer(obs["indicator"]),
+    ).reset_index(drop=True)
 
 
 def first_per_key(frame: pd.DataFrame, extra=()) -> pd.DataFrame:
@@ -181,8 +191,14 @@ def union_flags_by_group(frame: pd.DataFrame, keys: list[str], columns: list[str
     items = pd.Series(joined[flagged], index=flagged, dtype=object).str.split(";").explode()
     items = items[items.ne("")]
     labelled = frame[keys].iloc[items.index.to_numpy()].assign(_flag=items.to_numpy())
-    grouped = (labelled.drop_duplicates().sort_values("_flag")
-               .groupby(keys, dropna=False)["_flag"].agg(";".join).rename("_all").reset_index())
+    grouped = (
+        labelled.drop_duplicates()
+        .sort_values("_flag")
+        .groupby(keys, dropna=False)["_flag"]
+        .agg(";".join)
+        .rename("_all")
+        .reset_index()
+    )
     return frame[keys].merge(grouped, on=keys, how="left")["_all"].fillna("").to_numpy(dtype=object)
 
 
@@ -194,8 +210,24 @@ def as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def empty_table(columns, dtypes=None) -> pd.DataFrame:
     """A table with no rows and the dtypes the filled one has (``dtypes``: more column -> dtype)."""
-    text = {"unit_code", "unit_label", "province_code", "family", "metric", "method", "basis", "reason",
-            "obs_ids", "flags", "note"}
-    special = {"approximate": bool, "computable": bool,
-               "period_start": "datetime64[us]", "period_end": "datetime64[us]", **(dtypes or {})}
+    text = {
+        "unit_code",
+        "unit_label",
+        "province_code",
+        "family",
+        "metric",
+        "method",
+        "basis",
+        "reason",
+        "obs_ids",
+        "flags",
+        "note",
+    }
+    special = {
+        "approximate": bool,
+        "computable": bool,
+        "period_start": "datetime64[us]",
+        "period_end": "datetime64[us]",
+        **(dtypes or {}),
+    }
     return pd.DataFrame({c: pd.Series(dtype=special.get(c, "str" if c in text else float)) for c in columns})

@@ -17,9 +17,20 @@ from analysis.stats.observations import (
 )
 
 SEVERITY_COLUMNS = (
-    "unit_code", "unit_label", "province_code", "period_start", "period_end",
-    "form", "count", "share", "breakdown_total", "total_printed",
-    "approximate", "flags", "note", "obs_ids",
+    "unit_code",
+    "unit_label",
+    "province_code",
+    "period_start",
+    "period_end",
+    "form",
+    "count",
+    "share",
+    "breakdown_total",
+    "total_printed",
+    "approximate",
+    "flags",
+    "note",
+    "obs_ids",
 )
 
 
@@ -83,25 +94,32 @@ def severity_mix(observations: pd.DataFrame) -> pd.DataFrame:
     parts = first_per_key(parts, ["form"])
     groups = parts[KEY + ["unit_code", "unit_label", "province_code"]].drop_duplicates(KEY)
     grid = groups.merge(forms[["form"]], how="cross").merge(
-        parts[KEY + ["form", "value", "obs_id", "approximate", "flags"]], on=KEY + ["form"], how="left")
+        parts[KEY + ["form", "value", "obs_id", "approximate", "flags"]], on=KEY + ["form"], how="left"
+    )
     totals = first_per_key(obs[obs["indicator"] == "disciplined_members"])
     totals = totals[KEY + ["value", "obs_id", "approximate", "flags"]].rename(
-        columns={"value": "total_printed", "obs_id": "total_obs", "approximate": "total_approx",
-                 "flags": "total_flags"})
+        columns={"value": "total_printed", "obs_id": "total_obs", "approximate": "total_approx", "flags": "total_flags"}
+    )
     grid = grid.merge(totals, on=KEY, how="left")
     grid["breakdown_total"] = grid.groupby(KEY, dropna=False)["value"].transform("sum")
     grid["share"] = 100 * grid["value"] / grid["breakdown_total"].where(grid["breakdown_total"] > 0)
     grid["flags"] = union_flags_by_group(grid, KEY, ["flags", "total_flags"])
-    grid["approximate"] = (grid["approximate"].fillna(False).astype(bool) & grid["value"].notna()) \
-        | grid["total_approx"].fillna(False).astype(bool)
+    grid["approximate"] = (grid["approximate"].fillna(False).astype(bool) & grid["value"].notna()) | grid[
+        "total_approx"
+    ].fillna(False).astype(bool)
     grid["obs_ids"] = join_texts(grid["obs_id"], grid["total_obs"])
     note = np.full(len(grid), "", dtype=object)
     parts_sum, total = grid["breakdown_total"], grid["total_printed"]
     note[total.isna().to_numpy()] = "no printed total for this period"
     for above, word, tail in ((True, "above", ""), (False, "below", " (forms not reported, or other forms)")):
         mask = (parts_sum > total if above else parts_sum < total).to_numpy()
-        note[mask] = ("parts sum to " + fmt_numbers(parts_sum[mask]) + f", {word} the printed total of "
-                      + fmt_numbers(total[mask]) + tail).to_numpy()
+        note[mask] = (
+            "parts sum to "
+            + fmt_numbers(parts_sum[mask])
+            + f", {word} the printed total of "
+            + fmt_numbers(total[mask])
+            + tail
+        ).to_numpy()
     grid["note"] = note
     grid["form"] = grid["form"].astype(SEVERITY_DTYPE)
     out = grid.rename(columns={"value": "count", "ref_start": "period_start", "ref_end": "period_end"})

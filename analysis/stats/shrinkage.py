@@ -57,8 +57,9 @@ def shrink(metrics: pd.DataFrame, conf_level=0.95) -> pd.DataFrame:
     (conf_level,) = conf_levels(conf_level, count=1)
     out = metrics.copy()
     rows = read_rows(out)
-    result = {name: np.full(len(out), np.nan) for name in
-              ("shrunk_estimate", "shrunk_lower", "shrunk_upper", "shrinkage")}
+    result = {
+        name: np.full(len(out), np.nan) for name in ("shrunk_estimate", "shrunk_lower", "shrunk_upper", "shrinkage")
+    }
     tail = (1 - conf_level) / 2
     metric = out["metric"].astype(str).to_numpy()
     for name in pd.unique(metric[rows.valid]):
@@ -96,8 +97,9 @@ def shrink(metrics: pd.DataFrame, conf_level=0.95) -> pd.DataFrame:
     return out
 
 
-def rank_intervals(metrics: pd.DataFrame, n_sim: int = 2000, seed: int = 0, conf_level=0.95, *,
-                   level=None) -> pd.DataFrame:
+def rank_intervals(
+    metrics: pd.DataFrame, n_sim: int = 2000, seed: int = 0, conf_level=0.95, *, level=None
+) -> pd.DataFrame:
     """Ranks with simulation intervals, per metric (rank 1 = highest value).
 
     Each comparable row is drawn ``n_sim`` times from its Jeffreys posterior

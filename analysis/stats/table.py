@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis.errors import InputError, UsageError
 
+
 def as_bool(values: pd.Series) -> np.ndarray:
     """Booleans from a bool column, or from 'True'/'False' text read back from CSV."""
     if pd.api.types.is_bool_dtype(values):
@@ -35,8 +36,7 @@ def kinds_of(metrics: pd.DataFrame) -> np.ndarray:
     if "kind" in metrics:
         return metrics["kind"].astype(str).replace({"proportion": "share"}).to_numpy(object)
     exposure, denominator = numeric_column(metrics, "exposure"), numeric_column(metrics, "denominator")
-    return np.where(~np.isnan(exposure), "rate",
-                    np.where(~np.isnan(denominator), "share", "unknown")).astype(object)
+    return np.where(~np.isnan(exposure), "rate", np.where(~np.isnan(denominator), "share", "unknown")).astype(object)
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,11 @@ def read_rows(metrics: pd.DataFrame) -> Rows:
     base = np.where(kind == "rate", numeric_column(metrics, "exposure"), numeric_column(metrics, "denominator"))
     multiplier = numeric_column(metrics, "multiplier")
     computable = as_bool(metrics["computable"]) if "computable" in metrics else np.ones(len(metrics), bool)
-    stated = (metrics["reason"].astype(str).where(metrics["reason"].notna(), "").str.strip().to_numpy(object)
-              if "reason" in metrics else np.full(len(metrics), "", object))
+    stated = (
+        metrics["reason"].astype(str).where(metrics["reason"].notna(), "").str.strip().to_numpy(object)
+        if "reason" in metrics
+        else np.full(len(metrics), "", object)
+    )
     base_word = np.where(kind == "rate", "exposure", "denominator")
     with np.errstate(invalid="ignore"):
         conditions = [
@@ -88,13 +91,13 @@ def read_rows(metrics: pd.DataFrame) -> Rows:
     return Rows(kind, count, base, multiplier, reason == "", reason)
 
 
-
 def pool_keys(metrics: pd.DataFrame) -> pd.Series:
     """What rows pool together: the metric, and its ``basis`` where rows carry one (the rural-cell share of
     admissions counts village cells or commune-level organisations; the two are pooled apart).
 
     Examples:
-        >>> pool_keys(pd.DataFrame({"metric": ["s", "s", "r"], "basis": ["village cells", "commune level", ""]})).tolist()
+        >>> rows = pd.DataFrame({"metric": ["s", "s", "r"], "basis": ["village cells", "commune level", ""]})
+        >>> pool_keys(rows).tolist()
         ['s|village cells', 's|commune level', 'r|']
     """
     basis = metrics["basis"].fillna("").astype(str) if "basis" in metrics else ""
@@ -103,12 +106,13 @@ def pool_keys(metrics: pd.DataFrame) -> pd.Series:
 
 def pooled_values(metrics: pd.DataFrame, rows: Rows) -> pd.Series:
     """Pooled value per :func:`pool_keys` key over the comparable rows, in display units."""
-    table = pd.DataFrame({"metric": pool_keys(metrics).to_numpy(), "count": rows.count,
-                          "base": rows.base, "multiplier": rows.multiplier})[rows.valid]
-    sums = table.groupby("metric", sort=False).agg(count=("count", "sum"), base=("base", "sum"),
-                                                   low=("multiplier", "min"), high=("multiplier", "max"))
+    table = pd.DataFrame(
+        {"metric": pool_keys(metrics).to_numpy(), "count": rows.count, "base": rows.base, "multiplier": rows.multiplier}
+    )[rows.valid]
+    sums = table.groupby("metric", sort=False).agg(
+        count=("count", "sum"), base=("base", "sum"), low=("multiplier", "min"), high=("multiplier", "max")
+    )
     mixed = sums.index[sums["low"] != sums["high"]]
     if len(mixed):
         raise UsageError(f"metric {mixed[0].split('|')[0]!r} has rows with different multipliers", field="multiplier")
     return sums["count"] / sums["base"] * sums["low"]
-

@@ -40,9 +40,9 @@ Examples:
     >>> text = "Tính đến ngày 20/6/2021, Đảng bộ huyện có 1.639 đảng viên."
     >>> found = extract_figures(text, unit="Kon Rẫy, Kon Tum", published="2021-08-23", source_id="S000")
     >>> found[["indicator", "value", "as_of", "period_end_basis", "phrase"]].to_dict("records")
-    [{'indicator': 'party_members', 'value': '1639', 'as_of': '2021-06-20', 'period_end_basis': 'stated', 'phrase': '1.639 đảng viên'}]
+    [{'indicator': 'party_members', 'value': '1639', 'as_of': '2021-06-20', 'period_end_basis': 'stated',
+      'phrase': '1.639 đảng viên'}]
 """
-
 
 from __future__ import annotations
 
@@ -61,7 +61,6 @@ from analysis.text.vocabulary import Vocabulary, read_codebook
 
 #: Articles larger than this are refused (a newspaper article is a few kB).
 MAX_ARTICLE_BYTES = 20 * 1024 * 1024
-
 
 
 # ---------------------------------------------------------------- reading an article
@@ -97,8 +96,9 @@ def read_article(path: Path | str, max_bytes: int = MAX_ARTICLE_BYTES) -> str:
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
     if size > max_bytes:
-        raise InputError(f"file is {size / 2**20:.1f} MB; the limit for an article is {max_bytes / 2**20:g} MB",
-                         file=path)
+        raise InputError(
+            f"file is {size / 2**20:.1f} MB; the limit for an article is {max_bytes / 2**20:g} MB", file=path
+        )
     data = path.read_bytes()
     nul = data.find(b"\x00")
     if nul >= 0:
@@ -106,8 +106,10 @@ def read_article(path: Path | str, max_bytes: int = MAX_ARTICLE_BYTES) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text: byte 0x{data[err.start]:02x} at byte offset {err.start}; "
-                         "save the article as UTF-8", file=path) from None
+        raise InputError(
+            f"not UTF-8 text: byte 0x{data[err.start]:02x} at byte offset {err.start}; save the article as UTF-8",
+            file=path,
+        ) from None
     if not text.strip():
         raise InputError("empty file: no article text", file=path)
     return fix_text(text)
@@ -116,8 +118,15 @@ def read_article(path: Path | str, max_bytes: int = MAX_ARTICLE_BYTES) -> str:
 # ---------------------------------------------------------------- extraction
 
 
-def extract_figures(text: str, *, unit: str, published: str | date | None, source_id: str,
-                    codebook: pd.DataFrame | Vocabulary | None = None, language: str = "vi") -> pd.DataFrame:
+def extract_figures(
+    text: str,
+    *,
+    unit: str,
+    published: str | date | None,
+    source_id: str,
+    codebook: pd.DataFrame | Vocabulary | None = None,
+    language: str = "vi",
+) -> pd.DataFrame:
     """Propose the figures of a Vietnamese article as candidate observations.
 
     Args:
@@ -199,7 +208,7 @@ def split_unit(unit: str) -> tuple[str, str]:
         depth += {"(": 1, ")": -1}.get(char, 0)
         if char == "," and depth == 0:
             cut = i
-    name, province = (unit[:cut], unit[cut + 1:]) if cut >= 0 else (unit, "")
+    name, province = (unit[:cut], unit[cut + 1 :]) if cut >= 0 else (unit, "")
     name = strip_prefix(name) if name.strip() else ""
     if not name:
         raise UsageError(f"expected 'District, Province', got {unit!r}", field="unit")
@@ -237,6 +246,7 @@ def _deduplicate(found: list[Found]) -> list[Found]:
     The kept candidate takes the best-dated period among them (a stated period before an inferred one,
     before the publication date) and its note says where else the figure is printed.
     """
+
     def key(f):
         return f.indicator, f.value, f.unit, f.qualifier, f.scope, f.names
 
@@ -277,17 +287,30 @@ def _to_frame(found: list[Found], text: str, *, source_id: str, province: str) -
         a, b = f.span
         where = "title" if f.title else f"para {f.para}"
         stock = f.kind == "stock"
-        rows.append({
-            "obs_id": f"NEW-{n:03d}", "source_id": source_id, "locator": f"{where}, chars {a}-{b}",
-            "unit_name": f.names[0], "province": province, "scope": f.scope, "indicator": f.indicator,
-            "value": value_text(f.value), "unit": f.unit, "qualifier": f.qualifier,
-            "as_of": (f.period.end or "") if stock else "",
-            "period_start": "" if stock else (f.period.start or ""),
-            "period_end": "" if stock else (f.period.end or ""),
-            "period_end_basis": f.period.basis, "status": "published",
-            "note": "; ".join([f"chars {a}-{b}: {f.gloss}"] + f.notes),
-            "span_start": str(a), "span_end": str(b), "phrase": text[a:b], "confidence": f"{f.confidence:.2f}",
-            "parent_candidate": f"NEW-{f.parent:03d}" if f.parent else "", "accept": "",
-        })
+        rows.append(
+            {
+                "obs_id": f"NEW-{n:03d}",
+                "source_id": source_id,
+                "locator": f"{where}, chars {a}-{b}",
+                "unit_name": f.names[0],
+                "province": province,
+                "scope": f.scope,
+                "indicator": f.indicator,
+                "value": value_text(f.value),
+                "unit": f.unit,
+                "qualifier": f.qualifier,
+                "as_of": (f.period.end or "") if stock else "",
+                "period_start": "" if stock else (f.period.start or ""),
+                "period_end": "" if stock else (f.period.end or ""),
+                "period_end_basis": f.period.basis,
+                "status": "published",
+                "note": "; ".join([f"chars {a}-{b}: {f.gloss}"] + f.notes),
+                "span_start": str(a),
+                "span_end": str(b),
+                "phrase": text[a:b],
+                "confidence": f"{f.confidence:.2f}",
+                "parent_candidate": f"NEW-{f.parent:03d}" if f.parent else "",
+                "accept": "",
+            }
+        )
     return pd.DataFrame({c: [r[c] for r in rows] for c in CANDIDATE_COLUMNS}, dtype="str")
-

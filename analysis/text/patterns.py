@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from analysis.text.vietnamese import spellings, tone_variants
 
+
 def _lower(pattern: str) -> re.Pattern:
     """A pattern for the lowercased article (both tone-mark placements, no IGNORECASE)."""
     return tone_variants(pattern, 0)
@@ -26,13 +27,20 @@ _V = r"(?:thôn|làng|buôn|bon|plei|bản|tổ dân phố|khu dân cư|ấp|xó
 _HEADMAN = r"(?:trưởng (?:thôn|làng|buôn|bon|plei|bản|ấp|xóm|khu dân cư)|thôn trưởng|tổ trưởng tổ dân phố)"
 
 #: The disciplinary forms, mildest first.
-_FORMS = {"reprimand": r"khiển trách", "warning": r"cảnh cáo", "dismissal": r"cách chức",
-          "expulsion": r"khai trừ(?: ra khỏi đảng)?"}
+_FORMS = {
+    "reprimand": r"khiển trách",
+    "warning": r"cảnh cáo",
+    "dismissal": r"cách chức",
+    "expulsion": r"khai trừ(?: ra khỏi đảng)?",
+}
 
 #: Nouns that say what a number counts, tried in this order right after it.
 HEADS = (
-    ("district_committee_member", r"(?:đồng chí )?(?:huyện|thị|thành) ủy viên"
-                                  r"|đồng chí ủy viên ban chấp hành đảng bộ (?:huyện|thị xã|thành phố)"),
+    (
+        "district_committee_member",
+        r"(?:đồng chí )?(?:huyện|thị|thành) ủy viên"
+        r"|đồng chí ủy viên ban chấp hành đảng bộ (?:huyện|thị xã|thành phố)",
+    ),
     ("commune_committee_member", r"(?:đồng chí )?(?:cấp ủy viên cấp xã|cấp ủy viên xã|đảng ủy viên)"),
     ("committee_member", r"(?:đồng chí )?(?:chi ủy viên|cấp ủy viên chi bộ)"),
     ("any_committee_member", r"(?:đồng chí )?cấp ủy viên(?: các cấp)?"),
@@ -71,8 +79,11 @@ HEAD_BEFORE_RE = _lower(rf"(?<!\w)(?:tổng\s+)?số\s+(?:{_HEAD_ALTERNATIVES})(
 #: Action words: the nearest one before a number sets its family.
 TRIGGERS = (
     ("admit", r"kết nạp|nạp mới|phát triển(?: mới)?"),
-    ("official", r"chuyển(?: đảng)? chính thức|công nhận(?: đảng viên)? chính thức"
-                 r"|chuyển(?=\s+[\d.]+\s+đảng viên dự bị)"),
+    (
+        "official",
+        r"chuyển(?: đảng)? chính thức|công nhận(?: đảng viên)? chính thức"
+        r"|chuyển(?=\s+[\d.]+\s+đảng viên dự bị)",
+    ),
     ("removed", r"cho ra khỏi đảng|đưa ra khỏi đảng"),
     ("transfer_in", r"tiếp nhận"),
     ("propose_expel", r"đề nghị(?:\s+\S+){0,6}?\s+khai trừ"),
@@ -91,9 +102,12 @@ TRIGGERS = (
     ("establish", r"thành lập"),
     ("change", r"tăng(?! cường)|giảm"),
     ("stock", r"tổng số|hiện có|có tổng|đại diện cho"),
-    ("other", r"khen thưởng|tặng|trao|huy hiệu|tập huấn|bồi dưỡng|học tập|quán triệt|"
-              r"biểu dương|điều động|luân chuyển|chuyển sinh hoạt|miễn sinh hoạt|tham dự|tham gia|"
-              r"phát hiện"),
+    (
+        "other",
+        r"khen thưởng|tặng|trao|huy hiệu|tập huấn|bồi dưỡng|học tập|quán triệt|"
+        r"biểu dương|điều động|luân chuyển|chuyển sinh hoạt|miễn sinh hoạt|tham dự|tham gia|"
+        r"phát hiện",
+    ),
 )
 
 #: Every word list, as (kind, name, pattern); earlier entries win where phrases overlap.
@@ -148,8 +162,10 @@ CHANGE_WORDS = spellings(("tăng", "giảm", "vượt", "hơn so với"))
 # ---------------------------------------------------------------- the table of indicator patterns
 
 #: Ethnic-minority groups of the Central Highlands and the north named in party press.
-_GROUPS = (r"jrai|gia rai|ba na|bahnar|xơ đăng|ê đê|m'nông|mnông|cơ ho|mạ|giẻ triêng|brâu|rơ măm|hrê|chu ru|"
-           r"tày|nùng|thái|mường|h'mông|mông|dao|khmer|chăm|sán chay|sán dìu|cơ tu|tà ôi|vân kiều")
+_GROUPS = (
+    r"jrai|gia rai|ba na|bahnar|xơ đăng|ê đê|m'nông|mnông|cơ ho|mạ|giẻ triêng|brâu|rơ măm|hrê|chu ru|"
+    r"tày|nùng|thái|mường|h'mông|mông|dao|khmer|chăm|sán chay|sán dìu|cơ tu|tà ôi|vân kiều"
+)
 _ETHNIC = rf"(?:là )?(?:người )?(?:đồng bào )?(?:dân tộc thiểu số|dtts|(?:dân tộc )?(?:{_GROUPS})(?!\w))"
 _FEMALE = r"(?:là )?(?:phụ )?nữ"
 _RELIGIOUS = r"(?:là )?(?:người )?(?:có đạo|theo đạo|có tín ngưỡng|theo tôn giáo|tôn giáo)"
@@ -213,21 +229,46 @@ class Rule(NamedTuple):
     sentence_subject: bool = False
 
 
-def _rule(indicator, families, heads, *, label=None, tail=None, context=None, subject=None, confidence=0.9,
-          generic=False, sentence_subject=False):
-    return Rule(indicator, frozenset(families), frozenset(heads),
-                label and _lower(rf"(?<!\w)(?:đảng viên\s+)?(?:{label})\s*(?:là|:|có|\()?\s*$"),
-                tail and _lower(tail), context and _lower(context), subject, confidence, generic,
-                sentence_subject)
+def _rule(
+    indicator,
+    families,
+    heads,
+    *,
+    label=None,
+    tail=None,
+    context=None,
+    subject=None,
+    confidence=0.9,
+    generic=False,
+    sentence_subject=False,
+):
+    return Rule(
+        indicator,
+        frozenset(families),
+        frozenset(heads),
+        label and _lower(rf"(?<!\w)(?:đảng viên\s+)?(?:{label})\s*(?:là|:|có|\()?\s*$"),
+        tail and _lower(tail),
+        context and _lower(context),
+        subject,
+        confidence,
+        generic,
+        sentence_subject,
+    )
 
 
 def _part(indicator, families, heads, words):
     """A breakdown part named before its number ("nữ 37") or after its noun ("37 đảng viên nữ")."""
-    return (_rule(indicator, families, heads | {None}, label=words),
-            _rule(indicator, families, heads,
-                  tail=rf"^(?:(?!trong đó|gồm)[^,;:()\d]){{0,25}}?(?<!\w)"
-                       rf"(?:bị |với hình thức |bằng hình thức |hình thức |ở |tại )?"
-                       rf"(?:{words})(?!\w)(?!\s*\()"))  # "... khiển trách (6 trường hợp)": a list follows
+    return (
+        _rule(indicator, families, heads | {None}, label=words),
+        _rule(
+            indicator,
+            families,
+            heads,
+            tail=rf"^(?:(?!trong đó|gồm)[^,;:()\d]){{0,25}}?(?<!\w)"
+            rf"(?:bị |với hình thức |bằng hình thức |hình thức |ở |tại )?"
+            rf"(?:{words})(?!\w)(?!\s*\()",
+        ),
+    )  # "... khiển trách (6 trường hợp)": a list follows
 
 
 _MEMBER = {"member", "person"}
@@ -256,21 +297,38 @@ RULES = (
     *_part("admissions_youth_union", _ADMIT, _NEW, r"(?:là )?đoàn viên(?: thanh niên)?"),
     *_part("admissions_mobile_militia", _ADMIT, _NEW, r"(?:là )?(?:lldbđv|lực lượng dự bị động viên|dân quân cơ động)"),
     *_part("admissions_militia", _ADMIT, _NEW, r"(?:là )?(?:lldq|(?:lực lượng )?dân quân(?: tự vệ)?)"),
-    _rule("admissions_above_target", _ADMIT, _NEW,
-          label=r"vượt (?:so với )?(?:chỉ tiêu|kế hoạch)(?: đặt ra| đề ra| được giao)?(?: là)?"),
+    _rule(
+        "admissions_above_target",
+        _ADMIT,
+        _NEW,
+        label=r"vượt (?:so với )?(?:chỉ tiêu|kế hoạch)(?: đặt ra| đề ra| được giao)?(?: là)?",
+    ),
     *_part("admissions_commune_level", _ADMIT, _NEW, r"(?:ở |tại |thuộc )?(?:khối |cấp )xã(?:, thị trấn)?"),
-    _rule("admissions_commune_level", _ADMIT, _NEW,
-          label=r"(?:khối|cấp) xã(?:, thị trấn)?[^;\d]{0,20}?(?:phát triển|kết nạp)(?: mới)?(?: được)?"),
+    _rule(
+        "admissions_commune_level",
+        _ADMIT,
+        _NEW,
+        label=r"(?:khối|cấp) xã(?:, thị trấn)?[^;\d]{0,20}?(?:phát triển|kết nạp)(?: mới)?(?: được)?",
+    ),
     _rule("admissions", _ADMIT, _NEW | {"candidate"}),
     _rule("members_made_official", {"official"}, _MEMBER),
     _rule("members_made_official", ANY_FAMILY, _MEMBER, tail=r"^\s*dự bị (?:thành|sang|lên) (?:đảng viên )?chính thức"),
     _rule("members_removed_from_party", {"removed"}, _CASE),
     _rule("members_transferred_in", {"transfer_in"}, _MEMBER),
     _rule("expulsions_proposed", {"propose_expel"}, _CASE),
-    _rule("members_found_warranting_discipline", ANY_FAMILY, _MEMBER,
-          tail=r"^[^;]{0,20}?vi phạm đến mức (?:phải )?(?:xem xét )?(?:thi hành |xử lý )?kỷ luật"),
-    _rule("disciplined_party_orgs_by_inspection_commissions", _DISCIPLINE, {"party_org"}, subject="ic",
-          sentence_subject=True),
+    _rule(
+        "members_found_warranting_discipline",
+        ANY_FAMILY,
+        _MEMBER,
+        tail=r"^[^;]{0,20}?vi phạm đến mức (?:phải )?(?:xem xét )?(?:thi hành |xử lý )?kỷ luật",
+    ),
+    _rule(
+        "disciplined_party_orgs_by_inspection_commissions",
+        _DISCIPLINE,
+        {"party_org"},
+        subject="ic",
+        sentence_subject=True,
+    ),
     _rule("disciplined_party_orgs", _DISCIPLINE, {"party_org"}),
     *(r for form, words in _FORMS.items() for r in _part(f"disciplined_{form}", _DISCIPLINE, _CASE, words)),
     *(_rule(f"disciplined_{form}", _DISCIPLINE, {f"form_{form}"}) for form in _FORMS),
@@ -278,15 +336,36 @@ RULES = (
     *_part("disciplined_prohibited_acts", _DISCIPLINE, _CASE, _PROHIBITED),
     *(r for indicator, words in _REASONS for r in _part(indicator, _DISCIPLINE, _CASE, words)),
     _rule("disciplined_district_committee_members", _DISCIPLINE, {"district_committee_member"}),
-    _rule("disciplined_committee_members", _DISCIPLINE,
-          {"commune_committee_member", "committee_member", "any_committee_member"}),
+    _rule(
+        "disciplined_committee_members",
+        _DISCIPLINE,
+        {"commune_committee_member", "committee_member", "any_committee_member"},
+    ),
     _rule("disciplined_members_change", {"discipline_change"}, _CASE),
-    _rule("disciplined_members_by_inspection_commissions", _DISCIPLINE, _CASE, subject="ic", sentence_subject=True,
-          confidence=0.7),
-    _rule("disciplined_members_by_party_committees", _DISCIPLINE, _CASE, subject="committee", sentence_subject=True,
-          confidence=0.7),
-    _rule("disciplined_members_by_party_committees", _DISCIPLINE, _CASE, subject="sc", sentence_subject=True,
-          confidence=0.7),
+    _rule(
+        "disciplined_members_by_inspection_commissions",
+        _DISCIPLINE,
+        _CASE,
+        subject="ic",
+        sentence_subject=True,
+        confidence=0.7,
+    ),
+    _rule(
+        "disciplined_members_by_party_committees",
+        _DISCIPLINE,
+        _CASE,
+        subject="committee",
+        sentence_subject=True,
+        confidence=0.7,
+    ),
+    _rule(
+        "disciplined_members_by_party_committees",
+        _DISCIPLINE,
+        _CASE,
+        subject="sc",
+        sentence_subject=True,
+        confidence=0.7,
+    ),
     _rule("disciplined_members_by_cells", _DISCIPLINE, _CASE, subject="cell", sentence_subject=True, confidence=0.7),
     _rule("disciplined_members", _DISCIPLINE, _CASE),
     _rule("members_struck_off", {"struck_off"}, _CASE),
@@ -297,8 +376,12 @@ RULES = (
     _rule("inspection_commission_inspected_org_visits", {"inspect"}, {"org_visit"}, subject="ic"),
     _rule("standing_committee_inspected_members", {"inspect"}, _MEMBER, subject="sc"),
     _rule("standing_committee_supervised_orgs", {"supervise"}, _BODY_ORG, subject="sc"),
-    _rule("grassroots_inspection_commissions_inspected_members_signs_of_violation", {"inspect_signs", "inspect"},
-          _MEMBER, subject="gic"),
+    _rule(
+        "grassroots_inspection_commissions_inspected_members_signs_of_violation",
+        {"inspect_signs", "inspect"},
+        _MEMBER,
+        subject="gic",
+    ),
     _rule("grassroots_committees_inspected_orgs", {"inspect"}, _BODY_ORG, subject="gc"),
     _rule("grassroots_committees_inspected_members", {"inspect"}, _MEMBER, subject="gc"),
     _rule("grassroots_committees_supervised_orgs", {"supervise"}, _BODY_ORG, subject="gc"),
@@ -316,8 +399,9 @@ RULES = (
     _rule("household_groups_assigned", {"assign"}, {"household_group"}),
     _rule("households_assigned", {"assign"}, {"household"}),
     _rule("cells_merged", {"merge"}, {"cell"}),
-    _rule("grassroots_party_orgs_dissolved", {"dissolve"},
-          {"grassroots_org", "grassroots_cell", "grassroots_committee"}),
+    _rule(
+        "grassroots_party_orgs_dissolved", {"dissolve"}, {"grassroots_org", "grassroots_cell", "grassroots_committee"}
+    ),
     _rule("grassroots_cells_established", {"establish"}, {"grassroots_cell"}),
     _rule("cells_established", {"establish"}, {"cell"}),
     _rule("party_members_change", {"change"}, _MEMBER),
@@ -325,56 +409,116 @@ RULES = (
     _rule("grassroots_party_orgs_change", {"change"}, {"party_org", "org"}, context=r"tổ chức cơ sở đảng|tccsđ"),
     _rule("cells_under_grassroots_committees_change", {"change"}, {"cell"}),
     _rule("grassroots_cells_change", {"change"}, {"grassroots_cell"}),
-    _rule("grassroots_party_orgs_congress_held", ANY_FAMILY, {"grassroots_org", "party_org"},
-          tail=r"^[^;\d]{0,40}?(?:đã )?(?:tổ chức|tiến hành) (?:xong |thành công )?đại hội"),
-    _rule("cells_congress_held", ANY_FAMILY, {"cell"},
-          tail=r"^[^;\d]{0,40}?(?:đã )?(?:tổ chức|tiến hành) (?:xong |thành công )?đại hội"),
+    _rule(
+        "grassroots_party_orgs_congress_held",
+        ANY_FAMILY,
+        {"grassroots_org", "party_org"},
+        tail=r"^[^;\d]{0,40}?(?:đã )?(?:tổ chức|tiến hành) (?:xong |thành công )?đại hội",
+    ),
+    _rule(
+        "cells_congress_held",
+        ANY_FAMILY,
+        {"cell"},
+        tail=r"^[^;\d]{0,40}?(?:đã )?(?:tổ chức|tiến hành) (?:xong |thành công )?đại hội",
+    ),
     *_part("party_members_ethnic_minority", STOCK_FAMILIES, _MEMBER, _ETHNIC),
     *_part("party_members_female", STOCK_FAMILIES, _MEMBER, _FEMALE),
     _rule("party_members_female", STOCK_FAMILIES, {"female"}),
     *_part("party_members_religious", STOCK_FAMILIES, _MEMBER, _RELIGIOUS),
     *_part("party_members_probationary", STOCK_FAMILIES, _MEMBER, r"(?:là )?(?:đảng viên )?dự bị"),
     *_part("party_members_full", STOCK_FAMILIES, _MEMBER, r"(?:là )?(?:đảng viên )?chính thức"),
-    *_part("party_members_youth", STOCK_FAMILIES, _MEMBER,
-           r"(?:là )?đoàn viên(?: thanh niên)?|(?:trong )?độ tuổi đoàn"),
-    _rule("commune_committee_members", ANY_FAMILY, {"person", None},
-          label=rf"ban chấp hành đảng bộ {_COMMUNE}[^;]{{0,60}}?(?:gồm|có|là)"),
-    _rule("commune_committee_members", ANY_FAMILY, {"person"},
-          tail=rf"^\s*(?:vào|tham gia) ban chấp hành đảng bộ {_COMMUNE}"),
-    _rule("commune_standing_committee_members", ANY_FAMILY, {"person", None},
-          label=rf"ban thường vụ đảng ủy {_COMMUNE}[^;]{{0,60}}?(?:gồm|có|là)"),
-    _rule("district_committee_members", ANY_FAMILY, {"person", None},
-          label=rf"ban chấp hành đảng bộ {_DISTRICT}[^;]{{0,60}}?(?:gồm|có|là)"),
-    _rule("district_committee_members", ANY_FAMILY, {"person"},
-          tail=rf"^\s*(?:vào|tham gia) ban chấp hành đảng bộ {_DISTRICT}"),
-    *(_rule(indicator, STOCK_FAMILIES | {"rate"}, _BODY_ORG,
-            tail=rf"^[^,;\d]{{0,12}}?(?:được )?(?:đánh giá |xếp loại |xếp )?(?:đạt |là )?(?:{words})")
-      for indicator, words in _RATINGS),
-    _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"person"},
-          tail=r"^[^,;\d]{0,20}?(?:đang )?(?:giữ chức |là |làm )?bí thư chi bộ", context=_HEADMAN),
-    _rule("deputy_secretaries_also_village_heads", STOCK_FAMILIES, {"person", None},
-          label=rf"phó bí thư chi bộ {_POST_BEFORE}"),
-    _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"person", None},
-          label=rf"bí thư chi bộ {_POST_BEFORE}"),
-    _rule("cell_committee_members_also_village_heads", STOCK_FAMILIES, {"person", None},
-          label=rf"chi ủy viên {_POST_BEFORE}"),
-    _rule("village_heads_party_members", STOCK_FAMILIES, {"person", None},
-          label=rf"{_HEADMAN}[^;\d]{{0,20}}? là đảng viên"),
-    _rule("members_assigned_households", STOCK_FAMILIES, _MEMBER,
-          tail=r"^[^,;]{0,30}?(?:được )?(?:phân công )?(?:phụ trách|theo dõi)[^;]{0,30}?hộ"),
+    *_part(
+        "party_members_youth", STOCK_FAMILIES, _MEMBER, r"(?:là )?đoàn viên(?: thanh niên)?|(?:trong )?độ tuổi đoàn"
+    ),
+    _rule(
+        "commune_committee_members",
+        ANY_FAMILY,
+        {"person", None},
+        label=rf"ban chấp hành đảng bộ {_COMMUNE}[^;]{{0,60}}?(?:gồm|có|là)",
+    ),
+    _rule(
+        "commune_committee_members",
+        ANY_FAMILY,
+        {"person"},
+        tail=rf"^\s*(?:vào|tham gia) ban chấp hành đảng bộ {_COMMUNE}",
+    ),
+    _rule(
+        "commune_standing_committee_members",
+        ANY_FAMILY,
+        {"person", None},
+        label=rf"ban thường vụ đảng ủy {_COMMUNE}[^;]{{0,60}}?(?:gồm|có|là)",
+    ),
+    _rule(
+        "district_committee_members",
+        ANY_FAMILY,
+        {"person", None},
+        label=rf"ban chấp hành đảng bộ {_DISTRICT}[^;]{{0,60}}?(?:gồm|có|là)",
+    ),
+    _rule(
+        "district_committee_members",
+        ANY_FAMILY,
+        {"person"},
+        tail=rf"^\s*(?:vào|tham gia) ban chấp hành đảng bộ {_DISTRICT}",
+    ),
+    *(
+        _rule(
+            indicator,
+            STOCK_FAMILIES | {"rate"},
+            _BODY_ORG,
+            tail=rf"^[^,;\d]{{0,12}}?(?:được )?(?:đánh giá |xếp loại |xếp )?(?:đạt |là )?(?:{words})",
+        )
+        for indicator, words in _RATINGS
+    ),
+    _rule(
+        "cell_secretaries_also_village_heads",
+        STOCK_FAMILIES,
+        {"person"},
+        tail=r"^[^,;\d]{0,20}?(?:đang )?(?:giữ chức |là |làm )?bí thư chi bộ",
+        context=_HEADMAN,
+    ),
+    _rule(
+        "deputy_secretaries_also_village_heads",
+        STOCK_FAMILIES,
+        {"person", None},
+        label=rf"phó bí thư chi bộ {_POST_BEFORE}",
+    ),
+    _rule(
+        "cell_secretaries_also_village_heads", STOCK_FAMILIES, {"person", None}, label=rf"bí thư chi bộ {_POST_BEFORE}"
+    ),
+    _rule(
+        "cell_committee_members_also_village_heads",
+        STOCK_FAMILIES,
+        {"person", None},
+        label=rf"chi ủy viên {_POST_BEFORE}",
+    ),
+    _rule(
+        "village_heads_party_members",
+        STOCK_FAMILIES,
+        {"person", None},
+        label=rf"{_HEADMAN}[^;\d]{{0,20}}? là đảng viên",
+    ),
+    _rule(
+        "members_assigned_households",
+        STOCK_FAMILIES,
+        _MEMBER,
+        tail=r"^[^,;]{0,30}?(?:được )?(?:phân công )?(?:phụ trách|theo dõi)[^;]{0,30}?hộ",
+    ),
     _rule("party_members", STOCK_FAMILIES, {"member"}),
     _rule("party_members", {"stock"}, {"person"}, context=r"đảng viên"),
     _rule("grassroots_party_orgs", STOCK_FAMILIES, {"grassroots_org"}),
     # a bracketed or listed structure, the kind named before its count: "(đảng bộ cơ sở 20; chi bộ cơ sở 31)"
     _rule("grassroots_party_committees", STOCK_FAMILIES, {None}, label=r"đảng bộ cơ sở"),
     _rule("grassroots_cells", STOCK_FAMILIES, {None}, label=r"chi bộ cơ sở"),
-    _rule("cells_under_grassroots_committees", STOCK_FAMILIES, {None},
-          label=r"chi bộ trực thuộc(?: đảng ủy cơ sở| đảng bộ cơ sở)?"),
+    _rule(
+        "cells_under_grassroots_committees",
+        STOCK_FAMILIES,
+        {None},
+        label=r"chi bộ trực thuộc(?: đảng ủy cơ sở| đảng bộ cơ sở)?",
+    ),
     _rule("grassroots_party_orgs", STOCK_FAMILIES, {None}, label=r"tổ chức cơ sở đảng|tccsđ|tccs"),
     _rule("grassroots_party_committees", STOCK_FAMILIES, {"grassroots_committee"}),
     _rule("grassroots_cells", STOCK_FAMILIES, {"grassroots_cell"}),
-    _rule("grassroots_cells", STOCK_FAMILIES, {"cell"},
-          tail=rf"^\s*(?:cơ sở )?trực thuộc {_DISTRICT_BODY}"),
+    _rule("grassroots_cells", STOCK_FAMILIES, {"cell"}, tail=rf"^\s*(?:cơ sở )?trực thuộc {_DISTRICT_BODY}"),
     _rule("grassroots_cells", STOCK_FAMILIES, {"cell"}, label=r"đảng bộ(?: cơ sở)?\s*(?:,|và)"),
     _rule("party_orgs_total", STOCK_FAMILIES, {"party_org"}, tail=r"^(?=\s*(?:với|và|,|;|\.|$))"),
     _rule("villages_with_cell_committee", STOCK_FAMILIES, {"cell"}, tail=rf"^\s*{_V}[^;]{{0,60}}?có chi ủy"),
@@ -382,55 +526,152 @@ RULES = (
     *(_rule(indicator, STOCK_FAMILIES, {"cell"}, tail=rf"^\s*(?:{words})(?!\w)") for indicator, words in _CELL_TYPES),
     _rule("cells_under_grassroots_committees", STOCK_FAMILIES, {"cell"}, tail=r"^\s*trực thuộc"),
     _rule("cells_under_grassroots_committees", STOCK_FAMILIES, {"cell"}, confidence=0.6),
-    _rule("village_heads_party_members", STOCK_FAMILIES, {"village"},
-          tail=rf"^[^;]{{0,60}}?{_HEADMAN}[^;]{{0,40}}?là đảng viên"),
-    _rule("deputy_secretaries_also_village_heads", STOCK_FAMILIES, {"village"},
-          tail=r"^[^;]{0,60}?phó bí thư chi bộ (?:đồng thời|kiêm|cũng)"),
-    _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"village"},
-          tail=r"^[^;]{0,60}?(?<!phó )bí thư chi bộ (?:đồng thời|kiêm|cũng)"),
+    _rule(
+        "village_heads_party_members",
+        STOCK_FAMILIES,
+        {"village"},
+        tail=rf"^[^;]{{0,60}}?{_HEADMAN}[^;]{{0,40}}?là đảng viên",
+    ),
+    _rule(
+        "deputy_secretaries_also_village_heads",
+        STOCK_FAMILIES,
+        {"village"},
+        tail=r"^[^;]{0,60}?phó bí thư chi bộ (?:đồng thời|kiêm|cũng)",
+    ),
+    _rule(
+        "cell_secretaries_also_village_heads",
+        STOCK_FAMILIES,
+        {"village"},
+        tail=r"^[^;]{0,60}?(?<!phó )bí thư chi bộ (?:đồng thời|kiêm|cũng)",
+    ),
     _rule("villages_with_cell_committee", STOCK_FAMILIES, {"village"}, tail=r"^[^;]{0,60}?có chi ủy"),
-    _rule("villages_without_party_members", STOCK_FAMILIES, {"village"},
-          tail=r"^[^;]{0,60}?(?:chưa có|không có|trắng) đảng viên"),
-    _rule("villages_without_party_org", STOCK_FAMILIES, {"village"},
-          tail=r"^[^;]{0,60}?chưa có (?:tổ chức đảng|chi bộ)"),
+    _rule(
+        "villages_without_party_members",
+        STOCK_FAMILIES,
+        {"village"},
+        tail=r"^[^;]{0,60}?(?:chưa có|không có|trắng) đảng viên",
+    ),
+    _rule(
+        "villages_without_party_org", STOCK_FAMILIES, {"village"}, tail=r"^[^;]{0,60}?chưa có (?:tổ chức đảng|chi bộ)"
+    ),
     _rule("villages_with_party_org", STOCK_FAMILIES, {"village"}, tail=r"^[^;]{0,60}?có tổ chức (?:cơ sở )?đảng"),
     _rule("villages_with_party_cell", STOCK_FAMILIES, {"village"}, tail=r"^[^;]{0,60}?có chi bộ"),
-    _rule("villages", STOCK_FAMILIES, {"village"},
-          tail=rf"^(?:\s*,?\s*(?:và\s+)?{_V})*+(?!\s*,?\s*(?:và\s+)?\d)"
-               rf"(?:\s+(?:trên địa bàn|của|thuộc)[^,;.()\d]{{0,30}})?"
-               r"(?=\s*[,;.:)(]|\s*$|\s+(?:và|với|trong đó|thì|nhưng|đều)(?!\w))", generic=True),
-    _rule("village_heads_not_party_members", STOCK_FAMILIES, {"village_head"},
-          tail=r"^[^;]{0,60}?(?:chưa|không)(?: phải)? là đảng viên"),
-    _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"village_head"},
-          tail=r"^[^;]{0,40}?(?:kiêm|đồng thời là|cũng là) bí thư chi bộ"),
+    _rule(
+        "villages",
+        STOCK_FAMILIES,
+        {"village"},
+        tail=rf"^(?:\s*,?\s*(?:và\s+)?{_V})*+(?!\s*,?\s*(?:và\s+)?\d)"
+        rf"(?:\s+(?:trên địa bàn|của|thuộc)[^,;.()\d]{{0,30}})?"
+        r"(?=\s*[,;.:)(]|\s*$|\s+(?:và|với|trong đó|thì|nhưng|đều)(?!\w))",
+        generic=True,
+    ),
+    _rule(
+        "village_heads_not_party_members",
+        STOCK_FAMILIES,
+        {"village_head"},
+        tail=r"^[^;]{0,60}?(?:chưa|không)(?: phải)? là đảng viên",
+    ),
+    _rule(
+        "cell_secretaries_also_village_heads",
+        STOCK_FAMILIES,
+        {"village_head"},
+        tail=r"^[^;]{0,40}?(?:kiêm|đồng thời là|cũng là) bí thư chi bộ",
+    ),
     _rule("village_heads_party_members", STOCK_FAMILIES, {"village_head"}, tail=r"^[^;]{0,60}?là đảng viên"),
     _rule("deputy_secretaries_also_village_heads", STOCK_FAMILIES, {"deputy"}, tail=_CONCURRENT),
     _rule("cell_secretaries_also_village_heads", STOCK_FAMILIES, {"secretary"}, tail=_CONCURRENT),
     _rule("cell_committee_members_also_village_heads", STOCK_FAMILIES, {"committee_member"}, tail=_CONCURRENT),
-    _rule("district_committee_members_assigned_areas", STOCK_FAMILIES, {"district_committee_member"},
-          tail=r"^[^;]{0,30}?(?:được )?phân công"),
-    _rule("commune_committee_members_assigned_cells", STOCK_FAMILIES, {"commune_committee_member"},
-          tail=r"^[^;]{0,30}?(?:được )?phân công"),
+    _rule(
+        "district_committee_members_assigned_areas",
+        STOCK_FAMILIES,
+        {"district_committee_member"},
+        tail=r"^[^;]{0,30}?(?:được )?phân công",
+    ),
+    _rule(
+        "commune_committee_members_assigned_cells",
+        STOCK_FAMILIES,
+        {"commune_committee_member"},
+        tail=r"^[^;]{0,30}?(?:được )?phân công",
+    ),
     _rule("religious_households", STOCK_FAMILIES, {"household"}, tail=rf"^\s*{_RELIGIOUS}"),
-    _rule("households", STOCK_FAMILIES, {"household"}, confidence=0.7, generic=True,
-          tail=r"^(?=\s*(?:[,;.:)(/]|$|với|và|trong đó|đồng bào|dân tộc|người)(?!\w))"),
-    _rule("congress_delegates", STOCK_FAMILIES, {"delegate"}, confidence=0.7, generic=True,
-          tail=r"^(?!\s*(?:đi )?dự đại hội (?:đảng bộ )?cấp trên|\s*đi dự)"),
+    _rule(
+        "households",
+        STOCK_FAMILIES,
+        {"household"},
+        confidence=0.7,
+        generic=True,
+        tail=r"^(?=\s*(?:[,;.:)(/]|$|với|và|trong đó|đồng bào|dân tộc|người)(?!\w))",
+    ),
+    _rule(
+        "congress_delegates",
+        STOCK_FAMILIES,
+        {"delegate"},
+        confidence=0.7,
+        generic=True,
+        tail=r"^(?!\s*(?:đi )?dự đại hội (?:đảng bộ )?cấp trên|\s*đi dự)",
+    ),
     _rule("communes", STOCK_FAMILIES, {"commune"}, confidence=0.7),
     _rule("area_km2", ANY_FAMILY, {"km2"}),
-    _rule("population", ANY_FAMILY, {"person", None},
-          label=r"dân số(?: toàn| của| cả)?(?: huyện| tỉnh| xã| thị xã| thành phố)?[^;]{0,25}?(?:là|có|khoảng|:)?"),
-    _rule("members_assessed", ANY_FAMILY, _MEMBER,
-          tail=r"^[^;\d]{0,20}?(?:được )?(?:kiểm điểm,? )?(?:đánh giá,? )?(?:phân loại|xếp loại)"),
+    _rule(
+        "population",
+        ANY_FAMILY,
+        {"person", None},
+        label=r"dân số(?: toàn| của| cả)?(?: huyện| tỉnh| xã| thị xã| thành phố)?[^;]{0,25}?(?:là|có|khoảng|:)?",
+    ),
+    _rule(
+        "members_assessed",
+        ANY_FAMILY,
+        _MEMBER,
+        tail=r"^[^;\d]{0,20}?(?:được )?(?:kiểm điểm,? )?(?:đánh giá,? )?(?:phân loại|xếp loại)",
+    ),
 )
 
 #: The last words of every breakdown label (``_part``) and of "Số ... là": a number with neither
 #: these before it nor a head noun after it is no figure, and is dropped before the costlier checks.
-LABEL_ENDINGS = spellings((
-    "khiển trách", "cảnh cáo", "cách chức", "khai trừ", "khỏi đảng", "nữ", "thiểu số", "dtts", "có đạo",
-    "theo đạo", "tín ngưỡng", "tôn giáo", "nông thôn", "thôn", "làng", "dân số", "gia đình", "thứ", "được làm",
-    "là", "có", "lên", "đạt", "dự bị", "chính thức", "gồm", "lldq", "lldbđv", "huyện", "tỉnh", "khoảng", "đặt ra",
-    "đề ra", "được giao", "kế hoạch", "chỉ tiêu", "cơ sở", "trực thuộc", "tccsđ", "tccs"))
+LABEL_ENDINGS = spellings(
+    (
+        "khiển trách",
+        "cảnh cáo",
+        "cách chức",
+        "khai trừ",
+        "khỏi đảng",
+        "nữ",
+        "thiểu số",
+        "dtts",
+        "có đạo",
+        "theo đạo",
+        "tín ngưỡng",
+        "tôn giáo",
+        "nông thôn",
+        "thôn",
+        "làng",
+        "dân số",
+        "gia đình",
+        "thứ",
+        "được làm",
+        "là",
+        "có",
+        "lên",
+        "đạt",
+        "dự bị",
+        "chính thức",
+        "gồm",
+        "lldq",
+        "lldbđv",
+        "huyện",
+        "tỉnh",
+        "khoảng",
+        "đặt ra",
+        "đề ra",
+        "được giao",
+        "kế hoạch",
+        "chỉ tiêu",
+        "cơ sở",
+        "trực thuộc",
+        "tccsđ",
+        "tccs",
+    )
+)
 
 RULE_INDEX: dict[tuple[str, str | None], tuple[Rule, ...]] = {}
 for _r in RULES:
@@ -442,26 +683,34 @@ for _r in RULES:
 PERCENT_AFTER = (
     ("village_heads_party_members_share", rf"{_HEADMAN}[^;\d]{{0,40}}?là đảng viên"),
     ("village_heads_party_members_share", rf"{_V}[^;\d]{{0,40}}?có {_HEADMAN}[^;\d]{{0,30}}?là đảng viên"),
-    ("deputy_secretaries_also_village_heads_share",
-     rf"(?:{_V}[^;\d]{{0,40}}?có )?phó bí thư chi bộ (?:đồng thời|kiêm|cũng)"),
-    ("cell_secretaries_also_village_heads_share",
-     rf"(?:{_V}[^;\d]{{0,40}}?có )?(?:đồng chí )?bí thư chi bộ (?:đồng thời|kiêm|cũng)"),
+    (
+        "deputy_secretaries_also_village_heads_share",
+        rf"(?:{_V}[^;\d]{{0,40}}?có )?phó bí thư chi bộ (?:đồng thời|kiêm|cũng)",
+    ),
+    (
+        "cell_secretaries_also_village_heads_share",
+        rf"(?:{_V}[^;\d]{{0,40}}?có )?(?:đồng chí )?bí thư chi bộ (?:đồng thời|kiêm|cũng)",
+    ),
     ("cell_secretaries_also_village_heads_share", rf"{_HEADMAN} (?:kiêm|đồng thời là|cũng là) bí thư"),
     ("cell_committee_members_also_village_heads_share", r"chi ủy viên (?:kiêm|đồng thời|cũng)"),
     ("villages_with_cell_committee_share", rf"(?:chi bộ )?{_V}[^;\d]{{0,40}}?có chi ủy"),
     ("villages_with_party_org_share", rf"{_V}[^;\d]{{0,40}}?có tổ chức (?:cơ sở )?đảng"),
     ("villages_with_party_cell_share", rf"{_V}[^;\d]{{0,40}}?có chi bộ"),
     ("members_registered_at_residence_share", r"đảng viên[^;\d]{0,60}?sinh hoạt (?:tại |ở )?nơi cư trú"),
-    ("members_assigned_households_share",
-     r"đảng viên[^;\d]{0,30}?(?:được phân công|nhận phụ trách|phụ trách|theo dõi)"),
+    (
+        "members_assigned_households_share",
+        r"đảng viên[^;\d]{0,30}?(?:được phân công|nhận phụ trách|phụ trách|theo dõi)",
+    ),
     ("households_assigned_share", r"(?:số )?hộ[^;\d]{0,40}?(?:phụ trách|theo dõi)"),
     ("party_members_ethnic_minority_share", rf"(?:tổng số )?đảng viên[^,;\d]{{0,15}}?{_ETHNIC}"),
     ("party_members_female_share", rf"đảng viên {_FEMALE}(?!\w)"),
     ("party_members_religious_share", rf"đảng viên[^,;\d]{{0,10}}?{_RELIGIOUS}"),
     ("admissions_target_achieved_share", r"(?:so với |theo )?(?:chỉ tiêu|kế hoạch|nghị quyết)"),
-    ("members_rated_good_or_excellent_share",
-     r"(?:đảng viên )?(?:được xếp loại )?hoàn thành (?:xuất sắc nhiệm vụ và hoàn thành tốt|"
-     r"xuất sắc và (?:hoàn thành )?tốt|tốt nhiệm vụ trở lên)"),
+    (
+        "members_rated_good_or_excellent_share",
+        r"(?:đảng viên )?(?:được xếp loại )?hoàn thành (?:xuất sắc nhiệm vụ và hoàn thành tốt|"
+        r"xuất sắc và (?:hoàn thành )?tốt|tốt nhiệm vụ trở lên)",
+    ),
 )
 PERCENT_AFTER_RE = _lower(
     r"\s*(?:số\s+)?(?:" + "|".join(f"(?P<a{i}>{p})" for i, (_, p) in enumerate(PERCENT_AFTER)) + r")"
@@ -485,26 +734,33 @@ PERCENT_BEFORE = (
     ("party_members_ethnic_minority_share", rf"đảng viên[^,;\d]{{0,15}}?{_ETHNIC}"),
     ("party_members_religious_share", rf"đảng viên[^,;\d]{{0,10}}?{_RELIGIOUS}"),
 )
-PERCENT_BEFORE_RE = _lower(
-    r"(?<!\w)(?:" + "|".join(f"(?P<b{i}>{p})" for i, (_, p) in enumerate(PERCENT_BEFORE)) + r")"
-)
+PERCENT_BEFORE_RE = _lower(r"(?<!\w)(?:" + "|".join(f"(?P<b{i}>{p})" for i, (_, p) in enumerate(PERCENT_BEFORE)) + r")")
 #: How far from a percentage the phrase naming it may reach (characters).
 PHRASE_REACH = 100
-ADMISSION_SHARES = {"admissions_target_achieved_share", "admissions_university_share", "admissions_college_share",
-                    "admissions_vocational_share", "admissions_youth_union_share"}
+ADMISSION_SHARES = {
+    "admissions_target_achieved_share",
+    "admissions_university_share",
+    "admissions_college_share",
+    "admissions_vocational_share",
+    "admissions_youth_union_share",
+}
 #: "được thành lập năm 2010": the year of an event, not the date of a count printed after it.
 EVENT_BEFORE_RE = _lower(r"(?:thành lập|tái lập|chia tách|sáp nhập|từ)\s*(?:vào\s+)?$")
 #: Words that open a clause without saying what its number is: "Kết quả, 44 đảng viên ..." is no member total.
 BARE_OPENING_RE = _lower(r"[\s,:]*(?:kết quả|qua đó|theo đó|trong đó|cụ thể|riêng)?[\s,:]*")
 #: The posts a list of percentages may name in turn ("14,29%, 10,20% và 10,20% bí thư chi bộ, phó bí thư
 #: chi bộ và chi ủy viên là thôn trưởng"), with the share each gives.
-ROLE_SHARES = {"deputy": "deputy_secretaries_also_village_heads_share",
-               "secretary": "cell_secretaries_also_village_heads_share",
-               "committee": "cell_committee_members_also_village_heads_share"}
+ROLE_SHARES = {
+    "deputy": "deputy_secretaries_also_village_heads_share",
+    "secretary": "cell_secretaries_also_village_heads_share",
+    "committee": "cell_committee_members_also_village_heads_share",
+}
 _ROLE = r"(?:đồng chí )?(?:phó bí thư chi bộ|bí thư chi bộ|chi ủy viên)"
 ROLE_RE = _lower(r"(?P<deputy>phó bí thư chi bộ)|(?P<secretary>bí thư chi bộ)|(?P<committee>chi ủy viên)")
-RESPECTIVE_RE = _lower(rf"\s*(?P<roles>{_ROLE}(?:\s*(?:,|và|;)\s*{_ROLE})+)\s*"
-                       rf"(?:đồng thời |cũng |đều )?(?:là|kiêm) {_HEADMAN}")
+RESPECTIVE_RE = _lower(
+    rf"\s*(?P<roles>{_ROLE}(?:\s*(?:,|và|;)\s*{_ROLE})+)\s*"
+    rf"(?:đồng thời |cũng |đều )?(?:là|kiêm) {_HEADMAN}"
+)
 #: What separates the items of a list of counts ("03 thôn, 01 làng và 2 buôn").
 LIST_GAP_RE = _lower(r"\s*,?\s*(?:và\s+)?")
 #: "Từ 67 đảng viên ban đầu, đến nay có ...": a count at the founding, not a threshold.
@@ -513,8 +769,7 @@ FOUNDING_RE = _lower(r"^[^,;\d]{0,10}?(?:ban đầu|lúc đầu|khi (?:mới )?t
 PART_OF_TOTAL_RE = _lower(r"trong (?:tổng )?số\s*$")
 #: The margin by which admissions beat their target: "vượt 11% (so với) kế hoạch".
 EXCEEDED_AFTER_RE = _lower(r"\s*(?:so với )?(?:kế hoạch|chỉ tiêu)")
-STOCK_SHARES = {"party_members_ethnic_minority_share", "party_members_female_share",
-                 "party_members_religious_share"}
+STOCK_SHARES = {"party_members_ethnic_minority_share", "party_members_female_share", "party_members_religious_share"}
 
 #: Sentences that state a zero without a digit.
 ZERO_PHRASES = (

@@ -26,6 +26,7 @@ class Place(NamedTuple):
     scope: str
     names: tuple[str, ...]
 
+
 def places_in(text: str, district: str, a: int, b: int) -> list[Place]:
     """Places named in ``text[a:b]``, grouped ("xã A và xã B"; "thôn 8 xã C" is the village)."""
     places: list[Place] = []
@@ -36,7 +37,7 @@ def places_in(text: str, district: str, a: int, b: int) -> list[Place]:
             name = district
         if places:
             last = places[-1]
-            gap = text[last.end:m.start()].strip().lower()
+            gap = text[last.end : m.start()].strip().lower()
             if gap in ("", ",", "(", "thuộc", "của") and _LEVELS.index(last.scope) < _LEVELS.index(scope):
                 places[-1] = Place(last.start, m.end(), last.scope, last.names)
                 continue
@@ -45,4 +46,3 @@ def places_in(text: str, district: str, a: int, b: int) -> list[Place]:
                 continue
         places.append(Place(m.start(), m.end(), scope, (name,)))
     return places
-

@@ -15,18 +15,61 @@ from datetime import date
 from decimal import Decimal
 
 from analysis.text.patterns import (
-    ADMISSION_SHARES, BARE_OPENING_RE, CHANGE_WORDS, COMMA_RE, CONTINUATION_RE, EVENT_BEFORE_RE, EXCEEDED_AFTER_RE,
-    FOUNDING_RE, HEAD_BEFORE_RE, HEAD_RE, LABEL_ENDINGS, LEXICON_GROUPS, LEXICON_KINDS, LEXICON_RE, LIST_GAP_RE,
-    OPENS_RE, PART_OF_TOTAL_RE, PASSIVE_RE, PERCENT_AFTER, PERCENT_AFTER_RE, PERCENT_BEFORE, PERCENT_BEFORE_RE,
-    PHRASE_REACH, RATE_AFTER_RE, RESPECTIVE_RE, ROLE_RE, ROLE_SHARES, RULE_INDEX, SEMICOLON_RE, SIGNS_RE,
-    STOCK_FAMILIES, STOCK_SHARES, ZERO_PHRASES, ZERO_RE, Rule,
+    ADMISSION_SHARES,
+    BARE_OPENING_RE,
+    CHANGE_WORDS,
+    COMMA_RE,
+    CONTINUATION_RE,
+    EVENT_BEFORE_RE,
+    EXCEEDED_AFTER_RE,
+    FOUNDING_RE,
+    HEAD_BEFORE_RE,
+    HEAD_RE,
+    LABEL_ENDINGS,
+    LEXICON_GROUPS,
+    LEXICON_KINDS,
+    LEXICON_RE,
+    LIST_GAP_RE,
+    OPENS_RE,
+    PART_OF_TOTAL_RE,
+    PASSIVE_RE,
+    PERCENT_AFTER,
+    PERCENT_AFTER_RE,
+    PERCENT_BEFORE,
+    PERCENT_BEFORE_RE,
+    PHRASE_REACH,
+    RATE_AFTER_RE,
+    RESPECTIVE_RE,
+    ROLE_RE,
+    ROLE_SHARES,
+    RULE_INDEX,
+    SEMICOLON_RE,
+    SIGNS_RE,
+    STOCK_FAMILIES,
+    STOCK_SHARES,
+    ZERO_PHRASES,
+    ZERO_RE,
+    Rule,
 )
 from analysis.text.places import NAMED_AFTER_RE, Place, places_in
 from analysis.text.vocabulary import Vocabulary
 from analysis.text.vietnamese import (
-    FIGURE_KINDS, NumberToken, Period, PeriodMention, at_least_after, ending_word, find_periods, lowercase,
-    number_tokens, paragraph_spans, publication_period, resolve_period, sentence_spans, value_text,
+    FIGURE_KINDS,
+    NumberToken,
+    Period,
+    PeriodMention,
+    at_least_after,
+    ending_word,
+    find_periods,
+    lowercase,
+    number_tokens,
+    paragraph_spans,
+    publication_period,
+    resolve_period,
+    sentence_spans,
+    value_text,
 )
+
 
 @dataclass
 class Found:
@@ -91,27 +134,34 @@ class Scan:
         lexicon = [w for w in lexicon if w[2] != "anaphor" or not NAMED_AFTER_RE.match(text, w[1])]  # "xã Đăk Kôi"
         block = text[a:b]
         self.found = {
-            "figures": [t._replace(start=t.start + a, end=t.end + a, lead=t.lead + a)
-                        for t in number_tokens(block) if t.kind in FIGURE_KINDS],
+            "figures": [
+                t._replace(start=t.start + a, end=t.end + a, lead=t.lead + a)
+                for t in number_tokens(block)
+                if t.kind in FIGURE_KINDS
+            ],
             "periods": [m._replace(start=m.start + a, end=m.end + a) for m in find_periods(block, published)],
             "lexicon": lexicon,
             "places": places_in(text, district, a, b),
-            "zeros": [(m.start(), m.end(), ZERO_PHRASES[int(m.lastgroup[1:])][0])
-                      for m in ZERO_RE.finditer(low, a, b)],
+            "zeros": [(m.start(), m.end(), ZERO_PHRASES[int(m.lastgroup[1:])][0]) for m in ZERO_RE.finditer(low, a, b)],
             "clauses": [m.end() for m in SEMICOLON_RE.finditer(text, a, b)],
             "commas": [m.end() for m in COMMA_RE.finditer(text, a, b)],
         }
-        self.starts = {name: items if name in ("clauses", "commas") else [item[0] for item in items]
-                       for name, items in self.found.items()}
+        self.starts = {
+            name: items if name in ("clauses", "commas") else [item[0] for item in items]
+            for name, items in self.found.items()
+        }
 
     def _within(self, name: str, s0: int, s1: int) -> list:
         starts = self.starts[name]
-        return self.found[name][bisect.bisect_left(starts, s0):bisect.bisect_left(starts, s1)]
+        return self.found[name][bisect.bisect_left(starts, s0) : bisect.bisect_left(starts, s1)]
 
     def sentence(self, low: str, s0: int, s1: int) -> Sentence:
         return Sentence(
-            s0, s1, *(self._within(name, s0, s1) for name in ("figures", "periods", "lexicon", "places", "zeros")),
-            clauses=[s0] + self._within("clauses", s0, s1), commas=[s0] + self._within("commas", s0, s1),
+            s0,
+            s1,
+            *(self._within(name, s0, s1) for name in ("figures", "periods", "lexicon", "places", "zeros")),
+            clauses=[s0] + self._within("clauses", s0, s1),
+            commas=[s0] + self._within("commas", s0, s1),
             opener=bool(OPENS_RE.match(low, s0)),
             comparisons=[m for m in self._within("periods", s0, s1) if low.startswith("so với", m.start)],
         )
@@ -215,8 +265,16 @@ class Paragraph:
                     self._add(one, where)
         if not any(name == "plan" for _, _, name in s.words("mood")):
             for start, end, indicator in s.zeros:
-                found = self._make(indicator, Decimal(0), "exact", (start, end), s, start, 0.4,
-                                   ["a zero stated in words, no digit printed: check it"])
+                found = self._make(
+                    indicator,
+                    Decimal(0),
+                    "exact",
+                    (start, end),
+                    s,
+                    start,
+                    0.4,
+                    ["a zero stated in words, no digit printed: check it"],
+                )
                 if found:
                     self._add(found, self._scope(s, start, end, anaphor))
         # a list in the next sentence continues the last action, never a change ("giảm 4 đảng viên")
@@ -251,8 +309,11 @@ class Paragraph:
         previous_end = s.figures[i - 1].end if i else s.start
         rest_end = s.figures[i + 1].start if i + 1 < len(s.figures) else s.end
         head = HEAD_RE.match(low, token.end, rest_end) if token.kind != "percent" else None
-        if head is None and token.kind != "percent" and not ending_word(
-                low[max(s.start, token.start - 40):token.start].rstrip(" :"), LABEL_ENDINGS):
+        if (
+            head is None
+            and token.kind != "percent"
+            and not ending_word(low[max(s.start, token.start - 40) : token.start].rstrip(" :"), LABEL_ENDINGS)
+        ):
             return []  # "5 năm", "30 tuổi", "3 tỷ đồng": no noun of ours after it, no label before it
         head_name = head.lastgroup if head else None
         qualifier, lead = token.qualifier, max(token.lead, s.start)
@@ -269,15 +330,19 @@ class Paragraph:
         if family == "change" and _word_before(low, lead, "lên"):
             family = "stock"  # "tăng từ 1.200 lên 1.520": the new total
         clause_end = next((c for c in s.clauses if c > token.start), s.end)
-        if family == "inspect" and (SIGNS_RE.search(low, token.end, clause_end)
-                                    or SIGNS_RE.search(low, s.start, token.start)):
+        if family == "inspect" and (
+            SIGNS_RE.search(low, token.end, clause_end) or SIGNS_RE.search(low, s.start, token.start)
+        ):
             family = "inspect_signs"
         if family == "other":
             return []
         listed = family == "none" and self.last_family == "discipline"  # a list after a discipline sentence
-        if (token.kind != "percent" and (family, head_name) not in RULE_INDEX
-                and not (listed and ("discipline", head_name) in RULE_INDEX)
-                and "số" not in low[max(s.start, token.start - 80):token.start]):
+        if (
+            token.kind != "percent"
+            and (family, head_name) not in RULE_INDEX
+            and not (listed and ("discipline", head_name) in RULE_INDEX)
+            and "số" not in low[max(s.start, token.start - 80) : token.start]
+        ):
             return []  # no pattern for this noun in this family, and no "Số ... là" before it
         anchor = trigger_start if trigger_start is not None else token.start
         if self._mood(s, _last_before(s.commas, anchor), anchor + 1) == "plan":
@@ -298,8 +363,11 @@ class Paragraph:
             return self._read_percent(s, token, qualifier, lead, previous_end, rest_end, family)
 
         gap_start = max(_last_before(s.clauses, token.start), previous_end)
-        totals = Lazy(lambda: self._totals_before(s, trigger_start, lead, self._scope(
-            s, token.start, token.end, anaphor)[1], previous_first))
+        totals = Lazy(
+            lambda: self._totals_before(
+                s, trigger_start, lead, self._scope(s, token.start, token.end, anaphor)[1], previous_first
+            )
+        )
         gap_start = max(gap_start, lead - LABEL_REACH)  # a label is a few words: the search stays short
         rule, label, tail = self._match_rule(s, token.start, family, head_name, low[gap_start:lead], after, totals)
         if listed and (rule is None or _plain(rule)):
@@ -311,20 +379,33 @@ class Paragraph:
         before = HEAD_BEFORE_RE.search(low, window, lead) if "số" in low[window:lead] else None
         if before and (rule is None or _plain(rule)) and head_name in (None, before.lastgroup):
             # "Số thôn có trưởng thôn là đảng viên là 112/120 thôn": the words before name the figure
-            said = self._match_rule(s, token.start, family, before.lastgroup, "",
-                                    low[before.end(before.lastgroup):before.end()], totals)
+            said = self._match_rule(
+                s, token.start, family, before.lastgroup, "", low[before.end(before.lastgroup) : before.end()], totals
+            )
             if said[0] is not None and (rule is None or not _plain(said[0])):
                 rule, label, tail, lead = said[0], None, None, before.start()
         if rule is None or head_name == "village" and _plain(rule) and self._split_by_kind(s, i, head.end()):
             return []
-        if (family == "none" and rule.indicator == "party_members" and gap_start == s.start
-                and BARE_OPENING_RE.fullmatch(low, gap_start, lead)):
+        if (
+            family == "none"
+            and rule.indicator == "party_members"
+            and gap_start == s.start
+            and BARE_OPENING_RE.fullmatch(low, gap_start, lead)
+        ):
             return []  # a count that opens its clause with no verb of having: the subject of what follows
         if label is not None:
             lead = gap_start + label.start()
         span_end = max(token.end, tail_start + (tail.end() if tail else 0), tail_start + at_least)
-        found = self._make(rule.indicator, token.value, qualifier, (lead, span_end), s, token.start,
-                           rule.confidence, whole_term=family == "plan_admit")
+        found = self._make(
+            rule.indicator,
+            token.value,
+            qualifier,
+            (lead, span_end),
+            s,
+            token.start,
+            rule.confidence,
+            whole_term=family == "plan_admit",
+        )
         if found is None:
             return []
         if family in ("change", "discipline_change") and low.startswith("giảm", trigger_start):
@@ -342,8 +423,11 @@ class Paragraph:
                 return True
         if i:
             before = HEAD_RE.match(low, figures[i - 1].end, s.end)
-            return (before is not None and before.lastgroup == "village"
-                    and LIST_GAP_RE.fullmatch(low, before.end(), figures[i].start) is not None)
+            return (
+                before is not None
+                and before.lastgroup == "village"
+                and LIST_GAP_RE.fullmatch(low, before.end(), figures[i].start) is not None
+            )
         return False
 
     def _family(self, s: Sentence, position: int) -> tuple[str, int | None]:
@@ -385,9 +469,9 @@ class Paragraph:
         if opener is None:
             return set()
         found = self.article.found
-        pool = [f for f in found[self.sentence_first:] if f.span[1] <= opener]
-        if not self.article.text[s.start:opener].strip(" ,:("):
-            pool += found[previous_first:self.sentence_first]
+        pool = [f for f in found[self.sentence_first :] if f.span[1] <= opener]
+        if not self.article.text[s.start : opener].strip(" ,:("):
+            pool += found[previous_first : self.sentence_first]
         return {f.indicator for f in pool if f.names[:1] == names[:1]}
 
     def _match_rule(self, s, position, family, head, gap, tail, totals: Lazy):
@@ -418,15 +502,22 @@ class Paragraph:
 
     def _read_percent(self, s, token, qualifier, lead, previous_end, rest_end, family) -> list[Found]:
         low, vocab = self.article.low, self.article.vocab
-        admitting = family == "admit" or family == "none" and any(
-            name == "admit" and a < token.start for a, _, name in s.words("trigger"))
+        admitting = (
+            family == "admit"
+            or family == "none"
+            and any(name == "admit" and a < token.start for a, _, name in s.words("trigger"))
+        )
         exceeded = EXCEEDED_AFTER_RE.match(low, token.end) if _word_before(low, lead, "vượt") else None
         if exceeded and (admitting or self.title):  # "kết nạp 67, vượt 11% kế hoạch": the margin over the target
-            found = self._make("admissions_target_exceeded_share", token.value, qualifier, (lead, exceeded.end()), s,
-                               token.start, 0.9)
+            found = self._make(
+                "admissions_target_exceeded_share", token.value, qualifier, (lead, exceeded.end()), s, token.start, 0.9
+            )
             return [found] if found else []
-        if (family == "change" or RATE_AFTER_RE.match(low, token.end)
-                or ending_word(low[max(s.start, lead - 16):lead], CHANGE_WORDS)):
+        if (
+            family == "change"
+            or RATE_AFTER_RE.match(low, token.end)
+            or ending_word(low[max(s.start, lead - 16) : lead], CHANGE_WORDS)
+        ):
             return []  # "tăng 1,2%", "8,7%/năm", "vượt 12%": not a share
         indicator, span = self._respective(s, token), (lead, token.end)
         after = None if indicator else PERCENT_AFTER_RE.match(low, token.end, min(rest_end, token.end + PHRASE_REACH))
@@ -435,13 +526,17 @@ class Paragraph:
         if indicator is None:
             gap_start = max(_last_before(s.clauses, token.start), previous_end)
             named = list(PERCENT_BEFORE_RE.finditer(low, max(gap_start, lead - PHRASE_REACH), lead))
-            if named and lead - named[-1].end() <= 40 and not re.search(r"\d", low[named[-1].end():lead]):
+            if named and lead - named[-1].end() <= 40 and not re.search(r"\d", low[named[-1].end() : lead]):
                 indicator, span = PERCENT_BEFORE[int(named[-1].lastgroup[1:])][0], (named[-1].start(), token.end)
         if indicator in STOCK_SHARES and admitting:
             # "trong số đảng viên mới kết nạp, nữ chiếm 50%": a share of the admissions
             indicator = indicator.replace("party_members_", "admissions_")
-        if (indicator in ADMISSION_SHARES and not admitting
-                or indicator in STOCK_SHARES and family not in STOCK_FAMILIES):
+        if (
+            indicator in ADMISSION_SHARES
+            and not admitting
+            or indicator in STOCK_SHARES
+            and family not in STOCK_FAMILIES
+        ):
             return []
         beside = self._beside_count(s, lead)
         named_by_count = indicator is None
@@ -465,11 +560,17 @@ class Paragraph:
         chi bộ và chi ủy viên là thôn trưởng": the second is the deputies'), or None outside such a list."""
         low, figures = self.article.low, s.figures
         i = first = last = figures.index(token)
-        while first and figures[first - 1].kind == "percent" and LIST_GAP_RE.fullmatch(
-                low, figures[first - 1].end, figures[first].lead):
+        while (
+            first
+            and figures[first - 1].kind == "percent"
+            and LIST_GAP_RE.fullmatch(low, figures[first - 1].end, figures[first].lead)
+        ):
             first -= 1
-        while last + 1 < len(figures) and figures[last + 1].kind == "percent" and LIST_GAP_RE.fullmatch(
-                low, figures[last].end, figures[last + 1].lead):
+        while (
+            last + 1 < len(figures)
+            and figures[last + 1].kind == "percent"
+            and LIST_GAP_RE.fullmatch(low, figures[last].end, figures[last + 1].lead)
+        ):
             last += 1
         if first == last or not (listed := RESPECTIVE_RE.match(low, figures[last].end, s.end)):
             return None
@@ -479,21 +580,21 @@ class Paragraph:
     def _part_of_total(self, total: Found | None) -> Found | None:
         """The count printed before "trong tổng số" a total ("400 ... trong tổng số 4.809 đảng viên, chiếm 8,3%")."""
         found = self.article.found
-        if total is None or total not in found[self.sentence_first:]:
+        if total is None or total not in found[self.sentence_first :]:
             return None
         i = found.index(total, self.sentence_first)
         if i == self.sentence_first:
             return None
         part = found[i - 1]
-        between = self.article.low[part.span[1]:total.span[0]]
+        between = self.article.low[part.span[1] : total.span[0]]
         return part if len(between) <= 60 and PART_OF_TOTAL_RE.search(between) else None
 
     def _beside_count(self, s: Sentence, lead: int) -> Found | None:
         """The count printed just before a percentage ("69/84 thôn ..., đạt 82,14%")."""
-        for found in reversed(self.article.found[self.sentence_first:]):
+        for found in reversed(self.article.found[self.sentence_first :]):
             if found.span[1] > lead:
                 continue
-            between = self.article.text[found.span[1]:lead]
+            between = self.article.text[found.span[1] : lead]
             if found.unit == "count" and len(between) <= 60 and not re.search(r"[\d;%]", between):
                 return found
             return None
@@ -509,18 +610,25 @@ class Paragraph:
             return True
         for token in s.figures:
             other = token.denominator or token.value
-            if token.kind in ("count", "ratio") and other and other != base and (
-                    abs(count.value * 100 / other - share.value) <= tolerance):
+            if (
+                token.kind in ("count", "ratio")
+                and other
+                and other != base
+                and (abs(count.value * 100 / other - share.value) <= tolerance)
+            ):
                 return False
-        share.notes.append(f"SUSPECT: {value_text(count.value)} of {value_text(base)} is "
-                           f"{count.value * 100 / base:.2f}%, not the printed {value_text(share.value)}%")
+        share.notes.append(
+            f"SUSPECT: {value_text(count.value)} of {value_text(base)} is "
+            f"{count.value * 100 / base:.2f}%, not the printed {value_text(share.value)}%"
+        )
         share.confidence = 0.5
         return True
 
     # -------------------------------------------------------------- candidates, periods, places
 
-    def _make(self, indicator, value, qualifier, span, s, position, confidence, notes=(), *,
-              whole_term=False) -> Found | None:
+    def _make(
+        self, indicator, value, qualifier, span, s, position, confidence, notes=(), *, whole_term=False
+    ) -> Found | None:
         vocab = self.article.vocab
         kind = vocab.kind.get(indicator)
         if kind is None:
@@ -535,10 +643,22 @@ class Paragraph:
         else:
             period = _as_kind(mention, kind, self.article.published)
             if whole_term:  # a target covers the whole stated term, not the term so far
-                whole = resolve_period(self.article.text[mention.start:mention.end], None)
+                whole = resolve_period(self.article.text[mention.start : mention.end], None)
                 period = whole if whole is not None and whole.end is not None else period
-        return Found(indicator, value, vocab.unit[indicator], qualifier, span, self.number, self.title,
-                      period, kind, round(confidence, 2), vocab.label.get(indicator, ""), notes)
+        return Found(
+            indicator,
+            value,
+            vocab.unit[indicator],
+            qualifier,
+            span,
+            self.number,
+            self.title,
+            period,
+            kind,
+            round(confidence, 2),
+            vocab.label.get(indicator, ""),
+            notes,
+        )
 
     def _period(self, s: Sentence, position: int, indicator: str) -> PeriodMention | None:
         """The nearest period phrase before the number in its sentence, else after it in its clause,
@@ -548,8 +668,15 @@ class Paragraph:
             return s.comparisons[0]
         stock = self.article.vocab.kind.get(indicator) == "stock"
         low = self.article.low
-        dated = [m for m in s.dated if m.kind in STOCK_DATES
-                 and not EVENT_BEFORE_RE.search(low, max(0, m.start - 16), m.start)] if stock else s.dated
+        dated = (
+            [
+                m
+                for m in s.dated
+                if m.kind in STOCK_DATES and not EVENT_BEFORE_RE.search(low, max(0, m.start - 16), m.start)
+            ]
+            if stock
+            else s.dated
+        )
         before = [m for m in dated if m.end <= position]
         if before:
             return before[-1]
@@ -568,16 +695,33 @@ class Paragraph:
         if parent is None or vocab.unit.get(parent) != "count":
             numerator.notes.append(f"of {value_text(token.denominator)}")
             return []
-        return [Found(parent, token.denominator, "count", "exact", numerator.span, numerator.para, numerator.title,
-                       numerator.period, vocab.kind[parent], numerator.confidence, vocab.label.get(parent, ""),
-                       ["denominator of a printed ratio"], restated=True)]
+        return [
+            Found(
+                parent,
+                token.denominator,
+                "count",
+                "exact",
+                numerator.span,
+                numerator.para,
+                numerator.title,
+                numerator.period,
+                vocab.kind[parent],
+                numerator.confidence,
+                vocab.label.get(parent, ""),
+                ["denominator of a printed ratio"],
+                restated=True,
+            )
+        ]
 
     def _scope(self, s: Sentence, start: int, end: int, anaphor: bool) -> tuple[str, tuple[str, ...]]:
         """The place named nearest before the number (or after it in its clause), else the district."""
         art = self.article
         named = [(p.end, p.scope, p.names) for p in s.places if p.end <= start]
-        named += [(a, level, (art.district if level == "district" else art.province,))
-                  for a, _, level in s.words("level") if a < start]
+        named += [
+            (a, level, (art.district if level == "district" else art.province,))
+            for a, _, level in s.words("level")
+            if a < start
+        ]
         if named:
             _, scope, names = max(named, key=lambda n: n[0])
             return scope, names
@@ -616,8 +760,8 @@ def _as_kind(mention: PeriodMention, kind: str, published: date | None) -> Perio
 
 def _word_before(low: str, position: int, word: str) -> bool:
     """Whether ``word`` (lowercase) is the word just before a position."""
-    before = low[max(0, position - len(word) - 4):position].rstrip()
-    return before.endswith(word) and not before[-len(word) - 1:-len(word)].isalnum()
+    before = low[max(0, position - len(word) - 4) : position].rstrip()
+    return before.endswith(word) and not before[-len(word) - 1 : -len(word)].isalnum()
 
 
 class Lazy:
@@ -638,4 +782,3 @@ def _plain(rule: Rule) -> bool:
 
 def _last_before(starts: list[int], position: int) -> int:
     return starts[max(bisect.bisect_right(starts, position) - 1, 0)]
-

@@ -20,8 +20,22 @@ EXTRACTOR_VERSION = "2.0"
 
 #: The candidates file: the raw observation columns, then what the reviewer needs.
 OBSERVATION_COLUMNS = (
-    "obs_id", "source_id", "locator", "unit_name", "province", "scope", "indicator", "value", "unit",
-    "qualifier", "as_of", "period_start", "period_end", "period_end_basis", "status", "note",
+    "obs_id",
+    "source_id",
+    "locator",
+    "unit_name",
+    "province",
+    "scope",
+    "indicator",
+    "value",
+    "unit",
+    "qualifier",
+    "as_of",
+    "period_start",
+    "period_end",
+    "period_end_basis",
+    "status",
+    "note",
 )
 REVIEW_COLUMNS = ("span_start", "span_end", "phrase", "confidence", "parent_candidate", "accept")
 CANDIDATE_COLUMNS = OBSERVATION_COLUMNS + REVIEW_COLUMNS
@@ -34,11 +48,32 @@ ACCEPT_SKIP = frozenset({"s", "skip"})
 #: How an observation was entered (the ``entry_method`` column of observations.csv).
 ENTRY_METHODS = ("extractor", "extractor_corrected", "hand")
 #: The fields of a proposal a reviewer may correct; the candidates file keeps them as proposed in ``proposed``.
-PROPOSAL_FIELDS = ("obs_id", "indicator", "value", "unit", "qualifier", "as_of", "period_start", "period_end",
-                   "unit_name", "scope")
+PROPOSAL_FIELDS = (
+    "obs_id",
+    "indicator",
+    "value",
+    "unit",
+    "qualifier",
+    "as_of",
+    "period_start",
+    "period_end",
+    "unit_name",
+    "scope",
+)
 #: The columns of the review log (one row per accepted candidates file).
-REVIEW_LOG_COLUMNS = ("reviewed", "source_id", "article", "candidates", "extractor_version", "proposed",
-                      "accepted_unchanged", "corrected", "added_by_hand", "rejected_wrong", "rejected_not_wanted")
+REVIEW_LOG_COLUMNS = (
+    "reviewed",
+    "source_id",
+    "article",
+    "candidates",
+    "extractor_version",
+    "proposed",
+    "accepted_unchanged",
+    "corrected",
+    "added_by_hand",
+    "rejected_wrong",
+    "rejected_not_wanted",
+)
 #: Source details the extract command carries in every candidate row (for a source not yet in sources.csv).
 SOURCE_FIELDS = ("publisher", "title", "published", "url", "language", "kind", "accessed")
 #: What identifies a figure: the same source printing the same number for the same thing, place and date.
@@ -137,16 +172,24 @@ def accepted_candidates(reviewed: pd.DataFrame, *, file: Path | str) -> pd.DataF
         ...
         analysis.errors.InputError: c.csv:3: accept: 'maybe' is neither yes (y, yes, 1, true, x), no ...
     """
-    missing = [c for c in (*OBSERVATION_COLUMNS, "span_start", "span_end", "parent_candidate", "accept")
-               if c not in reviewed.columns]
+    missing = [
+        c
+        for c in (*OBSERVATION_COLUMNS, "span_start", "span_end", "parent_candidate", "accept")
+        if c not in reviewed.columns
+    ]
     if missing:
         raise InputError(f"not a candidates table: missing column(s) {', '.join(missing)}", file=file, row=1)
     answer = answers(reviewed)
     unknown = ~answer.isin(ACCEPT_YES | ACCEPT_NO | ACCEPT_SKIP)
     if unknown.any():
         line = unknown.idxmax()
-        raise InputError(f"{reviewed.loc[line, 'accept']!r} is neither yes (y, yes, 1, true, x), no "
-                         "(n, no, 0, false, empty) nor skip (s, skip)", file=file, row=line, field="accept")
+        raise InputError(
+            f"{reviewed.loc[line, 'accept']!r} is neither yes (y, yes, 1, true, x), no "
+            "(n, no, 0, false, empty) nor skip (s, skip)",
+            file=file,
+            row=line,
+            field="accept",
+        )
     return restore_formulas(reviewed.loc[answer.isin(ACCEPT_YES)])
 
 
@@ -215,10 +258,14 @@ def review_log(reviewed: pd.DataFrame, methods: pd.Series) -> dict:
     answer = answers(reviewed)
     proposed = _own_proposals(reviewed)
     counts = methods.value_counts()
-    return {"proposed": int(proposed.sum()), "accepted_unchanged": int(counts.get("extractor", 0)),
-            "corrected": int(counts.get("extractor_corrected", 0)), "added_by_hand": int(counts.get("hand", 0)),
-            "rejected_wrong": int((proposed & answer.isin(ACCEPT_NO)).sum()),
-            "rejected_not_wanted": int((proposed & answer.isin(ACCEPT_SKIP)).sum())}
+    return {
+        "proposed": int(proposed.sum()),
+        "accepted_unchanged": int(counts.get("extractor", 0)),
+        "corrected": int(counts.get("extractor_corrected", 0)),
+        "added_by_hand": int(counts.get("hand", 0)),
+        "rejected_wrong": int((proposed & answer.isin(ACCEPT_NO)).sum()),
+        "rejected_not_wanted": int((proposed & answer.isin(ACCEPT_SKIP)).sum()),
+    }
 
 
 def next_ids(existing: pd.Series, prefix: str, count: int, width: int) -> list[str]:
@@ -236,8 +283,9 @@ def next_ids(existing: pd.Series, prefix: str, count: int, width: int) -> list[s
     return [f"{prefix}{n:0{width}d}" for n in range(first, first + count)]
 
 
-def raw_rows(accepted: pd.DataFrame, *, observations: pd.DataFrame, sources: pd.DataFrame
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def raw_rows(
+    accepted: pd.DataFrame, *, observations: pd.DataFrame, sources: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows to append to ``observations.csv`` and ``sources.csv`` for accepted candidates.
 
     Each candidate gets the next ``obs_id``; ``NEW`` (or a source id not yet
@@ -280,11 +328,23 @@ def raw_rows(accepted: pd.DataFrame, *, observations: pd.DataFrame, sources: pd.
     note = rows["note"].str.replace(r"^chars \d+-\d+:\s*", "", regex=True)
     note = note.where(note == "", note + "; ")
     part_of = ("part of " + rows["parent_candidate"].map(ids) + "; ").fillna("")
-    provenance = ("proposed by extract v" + EXTRACTOR_VERSION + " from " + article + " chars "
-                  + rows["span_start"] + "-" + rows["span_end"] + "; reviewed")
+    provenance = (
+        "proposed by extract v"
+        + EXTRACTOR_VERSION
+        + " from "
+        + article
+        + " chars "
+        + rows["span_start"]
+        + "-"
+        + rows["span_end"]
+        + "; reviewed"
+    )
     out = rows[list(OBSERVATION_COLUMNS)].assign(
-        obs_id=obs_ids, source_id=rows["source_id"].replace(source_of), note=note + part_of + provenance,
-        entry_method=entry_methods(rows).to_numpy())
+        obs_id=obs_ids,
+        source_id=rows["source_id"].replace(source_of),
+        note=note + part_of + provenance,
+        entry_method=entry_methods(rows).to_numpy(),
+    )
     return out, new_sources
 
 
@@ -305,25 +365,41 @@ def _new_sources(rows: pd.DataFrame, sources: pd.DataFrame, lines: list) -> tupl
         if differ:
             column = differ[0]
             other = mine.index[(mine[column] != mine[column].iloc[0]).to_numpy()][0]
-            raise InputError(f"new source {given}: {column} is {mine[column].iloc[0]!r} on line {lines[mine.index[0]]} "
-                             f"but {mine.loc[other, column]!r} here; give every row of a source the same details",
-                             row=lines[other], field=column)
+            raise InputError(
+                f"new source {given}: {column} is {mine[column].iloc[0]!r} on line {lines[mine.index[0]]} "
+                f"but {mine.loc[other, column]!r} here; give every row of a source the same details",
+                row=lines[other],
+                field=column,
+            )
         first = mine.iloc[0]
         details = {f: first.get(f"source_{f}", "") for f in SOURCE_FIELDS}
         if not details["publisher"] or not details["title"]:
-            raise InputError(f"source {given} is not in sources.csv and the candidates carry no publisher and "
-                             "title for it; rerun extract with --publisher and --title, or use an existing "
-                             "--source", field="source_id")
+            raise InputError(
+                f"source {given} is not in sources.csv and the candidates carry no publisher and "
+                "title for it; rerun extract with --publisher and --title, or use an existing "
+                "--source",
+                field="source_id",
+            )
         for column in ("title", "url"):
-            clash = sources.loc[(sources.get(column, pd.Series(dtype=str)) == details[column])
-                                & (details[column] != ""), "source_id"]
+            clash = sources.loc[
+                (sources.get(column, pd.Series(dtype=str)) == details[column]) & (details[column] != ""), "source_id"
+            ]
             if len(clash):
-                raise InputError(f"this article's {column} is already in sources.csv as {clash.iloc[0]}; "
-                                 f"extract it again with --source {clash.iloc[0]}", field="source_id")
-        new.append({"source_id": source_id, **details, "published_note": "",
-                    "language": details["language"] or "vi", "kind": details["kind"] or "press"})
-    columns = ["source_id", "publisher", "title", "published", "published_note", "url", "language", "kind",
-               "accessed"]
+                raise InputError(
+                    f"this article's {column} is already in sources.csv as {clash.iloc[0]}; "
+                    f"extract it again with --source {clash.iloc[0]}",
+                    field="source_id",
+                )
+        new.append(
+            {
+                "source_id": source_id,
+                **details,
+                "published_note": "",
+                "language": details["language"] or "vi",
+                "kind": details["kind"] or "press",
+            }
+        )
+    columns = ["source_id", "publisher", "title", "published", "published_note", "url", "language", "kind", "accessed"]
     return pd.DataFrame(new, columns=columns).fillna("").astype(str), source_of
 
 
@@ -345,6 +421,7 @@ def duplicate_figures(new: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame
         >>> duplicate_figures(new, old)[["obs_id", "duplicate_of"]].values.tolist()
         [['O0040', 'O0002']]
     """
+
     def keyed(frame):
         keys = frame[list(FIGURE_KEY)].fillna("").astype(str)
         number = pd.to_numeric(keys["value"], errors="coerce")
@@ -354,6 +431,7 @@ def duplicate_figures(new: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame
     new_keys, old_keys = keyed(new), keyed(existing)
     against_old = new_keys.merge(old_keys, on=list(FIGURE_KEY), suffixes=("", "_old"))
     within = new_keys[new_keys.duplicated(list(FIGURE_KEY))].merge(
-        new_keys.drop_duplicates(list(FIGURE_KEY)), on=list(FIGURE_KEY), suffixes=("", "_old"))
+        new_keys.drop_duplicates(list(FIGURE_KEY)), on=list(FIGURE_KEY), suffixes=("", "_old")
+    )
     found = pd.concat([against_old, within])[["obs_id", "obs_id_old"]].rename(columns={"obs_id_old": "duplicate_of"})
     return new.merge(found, on="obs_id")

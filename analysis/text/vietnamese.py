@@ -44,9 +44,21 @@ from analysis.errors import UsageError
 # ---------------------------------------------------------------- spelling
 
 _TONE_PAIRS = {
-    "òa": "oà", "óa": "oá", "ỏa": "oả", "õa": "oã", "ọa": "oạ",
-    "òe": "oè", "óe": "oé", "ỏe": "oẻ", "õe": "oẽ", "ọe": "oẹ",
-    "ùy": "uỳ", "úy": "uý", "ủy": "uỷ", "ũy": "uỹ", "ụy": "uỵ",
+    "òa": "oà",
+    "óa": "oá",
+    "ỏa": "oả",
+    "õa": "oã",
+    "ọa": "oạ",
+    "òe": "oè",
+    "óe": "oé",
+    "ỏe": "oẻ",
+    "õe": "oẽ",
+    "ọe": "oẹ",
+    "ùy": "uỳ",
+    "úy": "uý",
+    "ủy": "uỷ",
+    "ũy": "uỹ",
+    "ụy": "uỵ",
 }
 _TONE_RE = re.compile("|".join(_TONE_PAIRS))
 
@@ -251,16 +263,61 @@ _TOKEN_RE = re.compile(
 )
 _YEAR_RE = re.compile(_Y)
 _DOC_AFTER_RE = re.compile(r"\s?[-/][^\W\d_]")
-_DOC_WORDS = spellings((
-    "nghị quyết", "chỉ thị", "kế hoạch", "quyết định", "quy định", "hướng dẫn", "kết luận", "thông báo",
-    "công văn", "đề án", "chương trình", "thông tư", "nghị định", "văn bản", "tờ trình", "báo cáo", "quy chế",
-    "điều", "khoản", "mục", "chương", "trang", "phụ lục"))
+_DOC_WORDS = spellings(
+    (
+        "nghị quyết",
+        "chỉ thị",
+        "kế hoạch",
+        "quyết định",
+        "quy định",
+        "hướng dẫn",
+        "kết luận",
+        "thông báo",
+        "công văn",
+        "đề án",
+        "chương trình",
+        "thông tư",
+        "nghị định",
+        "văn bản",
+        "tờ trình",
+        "báo cáo",
+        "quy chế",
+        "điều",
+        "khoản",
+        "mục",
+        "chương",
+        "trang",
+        "phụ lục",
+    )
+)
 _ORDINAL_WORDS = spellings(("thứ", "lần", "khóa", "đại hội", "đợt", "phiên", "kỳ họp", "hạng"))
-_NAME_WORDS = spellings((
-    "thôn", "làng", "buôn", "bon", "plei", "tổ dân phố", "tổ", "khu", "khối", "xóm", "ấp", "bản", "đội",
-    "tiểu khu", "quốc lộ", "tỉnh lộ", "đường", "phòng", "km", "số nhà", "khoảnh", "lô"))
+_NAME_WORDS = spellings(
+    (
+        "thôn",
+        "làng",
+        "buôn",
+        "bon",
+        "plei",
+        "tổ dân phố",
+        "tổ",
+        "khu",
+        "khối",
+        "xóm",
+        "ấp",
+        "bản",
+        "đội",
+        "tiểu khu",
+        "quốc lộ",
+        "tỉnh lộ",
+        "đường",
+        "phòng",
+        "km",
+        "số nhà",
+        "khoảnh",
+        "lô",
+    )
+)
 _DATE_WORDS = spellings(("ngày", "hôm", "sáng", "chiều", "tối", "đêm", "đến", "từ", "tới", "tháng"))
-
 
 
 def number_tokens(text: str) -> list[NumberToken]:
@@ -290,7 +347,7 @@ def number_tokens(text: str) -> list[NumberToken]:
     for m in _TOKEN_RE.finditer(low):
         start = m.start()
         value = _decimal(m)
-        before = low[max(0, start - 40):start]
+        before = low[max(0, start - 40) : start]
         words = _last_words(before)
         kind, denominator = _token_kind(low, m, value, before, words)
         qualifier, hedge = _hedge(before, words) if kind in FIGURE_KINDS else ("exact", 0)
@@ -305,19 +362,18 @@ FIGURE_KINDS = frozenset({"count", "percent", "ratio", "range"})
 def _without_number_word(before: str, words: list[str]) -> list[str]:
     """The words before a document number without "số" / "liên tịch" ("Kế hoạch số 07")."""
     if words[-1:] == ["số"]:
-        words = _last_words(before[:before.lower().rindex("số")])
+        words = _last_words(before[: before.lower().rindex("số")])
     if words[-2:] == ["liên", "tịch"]:
         words = words[:-2]
     return words
 
 
-def _token_kind(text: str, m: re.Match, value: Decimal, before: str, words: list[str]
-                ) -> tuple[str, Decimal | None]:
+def _token_kind(text: str, m: re.Match, value: Decimal, before: str, words: list[str]) -> tuple[str, Decimal | None]:
     end = m.end()
     num = m.group("num")
     if _DOC_AFTER_RE.match(text, end) or _ending(_without_number_word(before, words), _DOC_WORDS):
         return "document", None
-    if text.startswith(".", end) and text[end + 1:end + 2].isdigit():
+    if text.startswith(".", end) and text[end + 1 : end + 2].isdigit():
         return "malformed", None
     if m.group("den") is not None:
         den = Decimal(m.group("den").replace(".", ""))
@@ -356,8 +412,18 @@ _HEDGES = {
     "about": ("trên dưới", "xấp xỉ", "khoảng", "chừng", "ước tính", "ước khoảng", "ước"),
     "at_least": ("ít nhất", "tối thiểu"),
     # hedges the raw tables have no qualifier for: the number is not coded
-    None: ("dưới", "chưa đến", "chưa tới", "không quá", "không đến", "cao hơn", "thấp hơn",
-           "nhiều hơn", "ít hơn", "hàng"),
+    None: (
+        "dưới",
+        "chưa đến",
+        "chưa tới",
+        "không quá",
+        "không đến",
+        "cao hơn",
+        "thấp hơn",
+        "nhiều hơn",
+        "ít hơn",
+        "hàng",
+    ),
 }
 _HEDGE_OF = {w: q for q, words in _HEDGES.items() for w in spellings(words)}
 _HEDGE_WORDS = spellings(_HEDGE_OF)
@@ -475,7 +541,8 @@ _PERIOD_RE = tone_variants(  # applied to lowercase text
     r"|(?P<past_year>(?<!\w)năm\s+(?:vừa\s+)?qua)"
     rf"|(?P<compare>so\s+với\s+(?:cùng\s+kỳ\s+)?(?P<c>{_DATE}))"
     r"|(?P<now>(?<!\w)(?:hiện\s+nay|hiện\s+tại|đến\s+nay|hiện\s+có"
-    r"|(?<!thực )(?<!thể )(?<!xuất )(?<!phát )(?<!biểu )hiện(?=\s)(?!\s+(?:đại|tượng|trạng|thực|hành|diện|vật|ra|lên|rõ))))",
+    r"|(?<!thực )(?<!thể )(?<!xuất )(?<!phát )(?<!biểu )hiện(?=\s)"
+    r"(?!\s+(?:đại|tượng|trạng|thực|hành|diện|vật|ra|lên|rõ))))",
     0,
 )
 _PERIOD_START_RE = tone_variants(
@@ -644,8 +711,12 @@ def _resolve(m: re.Match, published: date | None) -> Period:
             return Period(None, None, "unknown", False)
         months = published.year * 12 + published.month - 1
         first, last = months - min(int(g("ln")), 24), months - 1
-        return Period(date(first // 12, first % 12 + 1, 1).isoformat(),
-                      _month_end(last // 12, last % 12 + 1).isoformat(), "inferred", False)
+        return Period(
+            date(first // 12, first % 12 + 1, 1).isoformat(),
+            _month_end(last // 12, last % 12 + 1).isoformat(),
+            "inferred",
+            False,
+        )
     if kind == "quarter":
         first, last = _date_bounds(m.group(0), published)
         return Period(_iso(first), _iso(last), "stated", False)
@@ -811,8 +882,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     end = len(text) if end is None else end
     spans, current = [], start
     for m in _SENTENCE_END_RE.finditer(text, start, end):
-        nxt = text[m.end():m.end() + 1]
-        if not nxt or not (nxt.isupper() or nxt.isdigit() or nxt in "\"“("):
+        nxt = text[m.end() : m.end() + 1]
+        if not nxt or not (nxt.isupper() or nxt.isdigit() or nxt in '"“('):
             continue
         word = _LAST_WORD_RE.search(text, current, m.start() + 1)
         if word and word.group(0).lower() in _ABBREVIATIONS:

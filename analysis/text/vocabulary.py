@@ -10,6 +10,7 @@ import pandas as pd
 from analysis import paths
 from analysis.errors import InputError
 
+
 @dataclass(frozen=True)
 class Vocabulary:
     """What the codebook says about the indicators the extractor may propose.
@@ -85,4 +86,3 @@ def read_codebook(raw_dir: Path | str | None = None) -> pd.DataFrame:
     if missing:
         raise InputError(f"missing column(s) {', '.join(sorted(missing))}", file=path, row=1)
     return codebook
-

@@ -71,9 +71,15 @@ def cli_env(**overrides) -> dict:
 
 def start_module(*argv, env: dict, cwd: Path, new_session: bool = False) -> subprocess.Popen:
     """Start ``python -m analysis ARGV`` as a separate process, output captured as text."""
-    return subprocess.Popen([sys.executable, "-m", "analysis", *map(str, argv)], env=env, cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=new_session)
+    return subprocess.Popen(
+        [sys.executable, "-m", "analysis", *map(str, argv)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=new_session,
+    )
 
 
 def run_module(*argv, env: dict, cwd: Path, timeout: float = 120) -> Outcome:
@@ -86,14 +92,20 @@ def run_module(*argv, env: dict, cwd: Path, timeout: float = 120) -> Outcome:
 def fingerprint(folder: Path, ignore: tuple[str, ...] = (".lock",)) -> dict[str, str]:
     """SHA-256 of every file under a folder, by relative path (``ignore``: file names left out)."""
     folder = Path(folder)
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name not in ignore}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name not in ignore
+    }
 
 
 def leftovers(folder: Path) -> list[str]:
     """Temporary or staging files and folders left under a folder (``.tmp-…``, ``.x.tmp``, ``.x.bak``)."""
-    return sorted(p.relative_to(folder).as_posix() for p in Path(folder).rglob("*")
-                  if p.name.startswith(".tmp-") or p.suffix in (".tmp", ".bak"))
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in Path(folder).rglob("*")
+        if p.name.startswith(".tmp-") or p.suffix in (".tmp", ".bak")
+    )
 
 
 def copy_raw(target: Path) -> Path:

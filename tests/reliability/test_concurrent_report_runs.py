@@ -31,10 +31,15 @@ def race(tmp_path_factory) -> dict:
     processes = {}
     for label in ("A", "B"):
         (tmp / f"{label}.yml").write_text(SCHEDULE, encoding="utf-8")
-        env = cli_env(ANALYSIS_NOTEBOOKS_DIR=tmp / "notebooks", ANALYSIS_RAW_DIR=tmp / "no-raw",
-                      RELIABILITY_LABEL=label, RELIABILITY_SLEEP=6)
-        processes[label] = start_module("report", tmp / f"{label}.yml", "--out", out, "--jobs", "2", env=env, cwd=tmp,
-                                        new_session=True)
+        env = cli_env(
+            ANALYSIS_NOTEBOOKS_DIR=tmp / "notebooks",
+            ANALYSIS_RAW_DIR=tmp / "no-raw",
+            RELIABILITY_LABEL=label,
+            RELIABILITY_SLEEP=6,
+        )
+        processes[label] = start_module(
+            "report", tmp / f"{label}.yml", "--out", out, "--jobs", "2", env=env, cwd=tmp, new_session=True
+        )
     try:
         finished = {label: p.communicate(timeout=180) + (p.returncode,) for label, p in processes.items()}
     finally:
@@ -42,9 +47,14 @@ def race(tmp_path_factory) -> dict:
             if p.poll() is None:  # a run hung: stop it and its workers
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
-    return {"out": out, "tmp": tmp, "runs": {label: {"stdout": so, "stderr": se, "code": code,
-                                                     "pid": processes[label].pid}
-                                             for label, (so, se, code) in finished.items()}}
+    return {
+        "out": out,
+        "tmp": tmp,
+        "runs": {
+            label: {"stdout": so, "stderr": se, "code": code, "pid": processes[label].pid}
+            for label, (so, se, code) in finished.items()
+        },
+    }
 
 
 def winner_and_loser(race) -> tuple[str, str]:
@@ -59,7 +69,8 @@ def test_second_run_gives_up_with_exit_4_and_one_line(race):
     assert run["stdout"] == ""
     assert run["stderr"].splitlines() == [
         f"error: {race['out'] / '.lock'}: another build (pid {race['runs'][winner]['pid']}) holds the lock; "
-        "waited 5 s, try again later"]
+        "waited 5 s, try again later"
+    ]
 
 
 def test_every_file_and_the_index_come_from_the_winner(race):
@@ -67,8 +78,10 @@ def test_every_file_and_the_index_come_from_the_winner(race):
     out = race["out"]
     index = json.loads((out / "index.json").read_text(encoding="utf-8"))
     assert index["run"]["schedule"] == str(race["tmp"] / f"{winner}.yml")
-    assert [(job["name"], job["status"]) for job in index["jobs"]] == [("toy__mode-first", "ok"),
-                                                                      ("toy__mode-second", "ok")]
+    assert [(job["name"], job["status"]) for job in index["jobs"]] == [
+        ("toy__mode-first", "ok"),
+        ("toy__mode-second", "ok"),
+    ]
     for job in index["jobs"]:
         artifact = json.loads((out / job["outputs"]["artifact"]).read_text(encoding="utf-8"))
         assert artifact.pop("provenance")["schedule"]["file"].endswith(f"{winner}.yml")
@@ -77,4 +90,5 @@ def test_every_file_and_the_index_come_from_the_winner(race):
         assert f"báo cáo thử: {job['parameters']['mode']} {winner}" in page
     assert index_problems(out) == [] and leftovers(out) == []
     assert sorted(p.name for p in (out / "toy").iterdir()) == sorted(
-        f"toy__mode-{mode}.{ext}" for mode in ("first", "second") for ext in ("html", "ipynb", "json"))
+        f"toy__mode-{mode}.{ext}" for mode in ("first", "second") for ext in ("html", "ipynb", "json")
+    )

@@ -22,7 +22,15 @@ from analysis.errors import InputError
 from analysis.data.storage import LOCK_NAME, build_lock, file_sha256
 
 from .conftest import (
-    DOCUMENTED_EXIT_CODES, cli_env, copy_raw, edit, fingerprint, leftovers, run_cli, start_module, wait_until,
+    DOCUMENTED_EXIT_CODES,
+    cli_env,
+    copy_raw,
+    edit,
+    fingerprint,
+    leftovers,
+    run_cli,
+    start_module,
+    wait_until,
 )
 
 
@@ -46,6 +54,7 @@ def fail_on_call(function, number: int, error: BaseException):
         if len(calls) == number:
             raise error
         return function(*args, **kwargs)
+
     return wrapper
 
 
@@ -63,7 +72,9 @@ def test_build_interrupted_while_replacing_files_leaves_the_previous_build(built
 def disk_full(built, monkeypatch):
     """A build whose second temporary file cannot be written (no space left)."""
     full = OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(analysis.data.storage, "_write_synced", fail_on_call(analysis.data.storage._write_synced, 2, full))
+    monkeypatch.setattr(
+        analysis.data.storage, "_write_synced", fail_on_call(analysis.data.storage._write_synced, 2, full)
+    )
     return built, run_cli("build", "--raw", built["changed"], "--out", built["processed"], "--quiet")
 
 
@@ -86,8 +97,10 @@ def test_build_gives_up_with_exit_4_while_another_holds_the_lock(built):
     with build_lock(built["processed"]):
         outcome = run_cli("build", "--raw", built["changed"], "--out", built["processed"], "--quiet", "--wait", "0.5")
     assert outcome.code == 4
-    assert outcome.errors == [f"error: {built['processed'] / LOCK_NAME}: another build (pid {os.getpid()}) holds "
-                              "the lock; waited 0.5 s, try again later"]
+    assert outcome.errors == [
+        f"error: {built['processed'] / LOCK_NAME}: another build (pid {os.getpid()}) holds "
+        "the lock; waited 0.5 s, try again later"
+    ]
     assert fingerprint(built["processed"]) == built["before"]
 
 
@@ -117,9 +130,12 @@ def test_two_builds_at_once_leave_one_complete_build(built, tmp_path):
     out, lock = built["processed"], (built["processed"] / LOCK_NAME).resolve()
     sources = {"good": built["good"], "changed": built["changed"]}
     with build_lock(out):
-        processes = {name: start_module("build", "--raw", raw, "--out", out, "--quiet", "--wait", "60",
-                                        env=cli_env(), cwd=tmp_path)
-                     for name, raw in sources.items()}
+        processes = {
+            name: start_module(
+                "build", "--raw", raw, "--out", out, "--quiet", "--wait", "60", env=cli_env(), cwd=tmp_path
+            )
+            for name, raw in sources.items()
+        }
         both_waiting = wait_until(lambda: all(holds_open(p.pid, lock) for p in processes.values()), timeout=60)
     try:
         results = {name: p.communicate(timeout=120) + (p.returncode,) for name, p in processes.items()}
@@ -133,8 +149,13 @@ def test_two_builds_at_once_leave_one_complete_build(built, tmp_path):
     assert leftovers(out) == []
     final = read_processed(out)  # every file matches build.json
     build = json.loads((out / "build.json").read_text(encoding="utf-8"))
-    raw_hashes = {name: {f"{t}.csv": file_sha256(raw / f"{t}.csv") for t in
-                         ("sources", "units", "codebook", "observations", "context")} for name, raw in sources.items()}
+    raw_hashes = {
+        name: {
+            f"{t}.csv": file_sha256(raw / f"{t}.csv")
+            for t in ("sources", "units", "codebook", "observations", "context")
+        }
+        for name, raw in sources.items()
+    }
     winner = [name for name, hashes in raw_hashes.items() if hashes == build["raw_files"]]
     assert len(winner) == 1
     members = final.observations.loc[final.observations["obs_id"] == "O0002", "value"].tolist()

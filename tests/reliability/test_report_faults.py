@@ -35,7 +35,15 @@ from analysis.reports import kernels, runner
 from analysis.reports.runner import Job, RunSettings, run_jobs
 
 from .conftest import (
-    TOY_NOTEBOOKS, cli_env, index_problems, leftovers, links, processes_in, run_module, start_module, wait_until,
+    TOY_NOTEBOOKS,
+    cli_env,
+    index_problems,
+    leftovers,
+    links,
+    processes_in,
+    run_module,
+    start_module,
+    wait_until,
 )
 
 pytestmark = pytest.mark.notebook
@@ -71,14 +79,16 @@ def runs(tmp_path_factory) -> dict:
     env = {"ANALYSIS_NOTEBOOKS_DIR": notebooks, "ANALYSIS_RAW_DIR": tmp / "no-raw"}
     found = {"out": out, "notebooks": notebooks, "cwd": tmp / "cwd"}
 
-    found["faults"] = run_module(*argv, "--cell-timeout", "3", env=cli_env(**env, RELIABILITY_FAULTS=1),
-                                 cwd=tmp / "cwd")
+    found["faults"] = run_module(
+        *argv, "--cell-timeout", "3", env=cli_env(**env, RELIABILITY_FAULTS=1), cwd=tmp / "cwd"
+    )
     found["after_faults"] = snapshot(out)
 
     def replaced(mode: str) -> bool:
         """The job's report is in place and its '.failed.' notebook from run 1 removed."""
         return (out / "toy" / f"toy__mode-{mode}.ipynb").exists() and not (
-            out / "toy" / f"toy__mode-{mode}.failed.ipynb").exists()
+            out / "toy" / f"toy__mode-{mode}.failed.ipynb"
+        ).exists()
 
     process = start_module(*argv, env=cli_env(**env, RELIABILITY_SLEEP=3), cwd=tmp / "cwd", new_session=True)
     try:
@@ -109,8 +119,13 @@ def jobs(snap: dict) -> dict:
 def test_faulty_jobs_fail_and_the_others_succeed(runs):
     assert runs["faults"].code == 1
     found = {mode: (job["status"], job["reason"]) for mode, job in jobs(runs["after_faults"]).items()}
-    assert found == {"raise": ("failed", "error"), "hang": ("failed", "cell timeout"),
-                     "die": ("failed", "kernel died"), "ok": ("ok", ""), "fine": ("ok", "")}
+    assert found == {
+        "raise": ("failed", "error"),
+        "hang": ("failed", "cell timeout"),
+        "die": ("failed", "kernel died"),
+        "ok": ("ok", ""),
+        "fine": ("ok", ""),
+    }
     assert runs["after_faults"]["index"]["counts"] == {"ok": 2, "failed": 3}
 
 
@@ -122,7 +137,10 @@ def test_each_failure_is_reported_with_its_cause(runs):
     stdout = runs["faults"].stdout.splitlines()
     assert stdout[0] == "5 jobs: 2 ok, 3 failed"
     assert [line.split(":")[1].strip() for line in stdout if line.startswith("  failed: ")] == [
-        "toy__mode-raise", "toy__mode-hang", "toy__mode-die"]
+        "toy__mode-raise",
+        "toy__mode-hang",
+        "toy__mode-die",
+    ]
     assert "Traceback" not in runs["faults"].stderr
 
 
@@ -168,8 +186,11 @@ def test_interrupted_run_index_lists_the_finished_jobs_and_marks_the_others_inte
     for job in snap["index"]["jobs"]:
         if job["status"] == "interrupted":
             assert (job["outputs"], job["error"]) == ({}, "the run stopped before this job finished")
-    assert snap["index"]["counts"] == {"ok": list(found.values()).count("ok"), "failed": 0,
-                                       "interrupted": list(found.values()).count("interrupted")}
+    assert snap["index"]["counts"] == {
+        "ok": list(found.values()).count("ok"),
+        "failed": 0,
+        "interrupted": list(found.values()).count("interrupted"),
+    }
     assert snap["index"]["run"]["finished"]  # written when the run stopped, not left as a run in progress
 
 

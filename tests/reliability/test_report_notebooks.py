@@ -39,11 +39,11 @@ jobs:
 """
 EXPECTED_ERRORS = {
     "../../etc/passwd": "UsageError: district: unknown district '../../etc/passwd' in Kon Tum; valid districts: "
-                        "Đắk Hà, Kon Rẫy, Kon Tum",
+    "Đắk Hà, Kon Rẫy, Kon Tum",
     "fr": "UsageError: lang: must be 'en' or 'vi', not 'fr'",
     "2100-1900": "UsageError: period_end: ends (1900-12-31) before it starts (2100-01-01)",
     "[1.5]": "UsageError: levels: must be two confidence levels, inner then outer, each a fraction from 0.9 "
-             "to 1 or a percent from 90 to 100, e.g. [0.95, 0.998]; got [1.5]",
+    "to 1 or a percent from 90 to 100, e.g. [0.95, 0.998]; got [1.5]",
 }
 
 
@@ -60,11 +60,27 @@ def run(tmp_path_factory) -> dict:
     (tmp / "s.yml").write_text(SCHEDULE, encoding="utf-8")
     (tmp / "cwd").mkdir()
     before, passwd = fingerprint(tmp), etc_passwd()
-    outcome = run_module("report", tmp / "s.yml", "--out", tmp / "reports", "--jobs", "2",
-                         env=cli_env(ANALYSIS_RAW_DIR=raw), cwd=tmp / "cwd", timeout=300)
+    outcome = run_module(
+        "report",
+        tmp / "s.yml",
+        "--out",
+        tmp / "reports",
+        "--jobs",
+        "2",
+        env=cli_env(ANALYSIS_RAW_DIR=raw),
+        cwd=tmp / "cwd",
+        timeout=300,
+    )
     index = json.loads((tmp / "reports" / "index.json").read_text(encoding="utf-8"))
-    return {"outcome": outcome, "index": index, "out": tmp / "reports", "tmp": tmp, "before": before,
-            "after": fingerprint(tmp), "passwd": (passwd, etc_passwd())}
+    return {
+        "outcome": outcome,
+        "index": index,
+        "out": tmp / "reports",
+        "tmp": tmp,
+        "before": before,
+        "after": fingerprint(tmp),
+        "passwd": (passwd, etc_passwd()),
+    }
 
 
 def label(job: dict) -> str:
@@ -96,11 +112,13 @@ def test_path_like_district_writes_nothing_outside_the_output_folder(run):
     assert outside == run["before"]
     assert run["passwd"][0] == run["passwd"][1]
     written = sorted(p.relative_to(run["out"]).as_posix() for p in run["out"].rglob("*") if p.is_file())
-    assert all(re.fullmatch(r"(index\.(html|json)|\.lock|district_(profile|comparison)/[a-z0-9_.-]+)", w)
-               for w in written), written
+    assert all(
+        re.fullmatch(r"(index\.(html|json)|\.lock|district_(profile|comparison)/[a-z0-9_.-]+)", w) for w in written
+    ), written
     assert [w for w in written if "passwd" in w] == [
         "district_profile/district_profile__district-etc-passwd.failed.html",
-        "district_profile/district_profile__district-etc-passwd.failed.ipynb"]
+        "district_profile/district_profile__district-etc-passwd.failed.ipynb",
+    ]
 
 
 def test_period_1900_to_2100_is_accepted_and_covers_every_dated_figure(run):

@@ -33,8 +33,11 @@ FORMULA_START = re.compile(r"^(?:[=+@\t\r]|-(?![\d.]))")
 
 
 def test_processed_tables_keep_a_formula_like_note_as_typed(small_raw, tmp_path):
-    edit(small_raw / "observations.csv", "Members of the district organisation on 20 June 2021.",
-         '"=HYPERLINK(""http://x"",""y"")"')
+    edit(
+        small_raw / "observations.csv",
+        "Members of the district organisation on 20 June 2021.",
+        '"=HYPERLINK(""http://x"",""y"")"',
+    )
     assert run_cli("build", "--raw", small_raw, "--out", tmp_path / "processed", "--quiet").code == 0
     notes = read_processed(tmp_path / "processed").observations.set_index("obs_id")["note"]
     assert notes["O0002"] == FORMULA
@@ -47,9 +50,24 @@ def candidates(small_raw, tmp_path):
     """Candidates of a short article for a new source whose title and publisher look like formulas."""
     article = tmp_path / "article.txt"
     article.write_text(ARTICLE, encoding="utf-8")
-    outcome = run_cli("extract", article, "--unit", "Kon Rẫy, Kon Tum", "--published", "2022-07-01",
-                      "--source", "NEW", "--publisher", "@Báo thử", "--title", FORMULA, "--raw", small_raw,
-                      "--out", tmp_path / "article.candidates.csv")
+    outcome = run_cli(
+        "extract",
+        article,
+        "--unit",
+        "Kon Rẫy, Kon Tum",
+        "--published",
+        "2022-07-01",
+        "--source",
+        "NEW",
+        "--publisher",
+        "@Báo thử",
+        "--title",
+        FORMULA,
+        "--raw",
+        small_raw,
+        "--out",
+        tmp_path / "article.candidates.csv",
+    )
     assert outcome.code == 0, outcome.stderr
     path = tmp_path / "article.candidates.csv"
     with path.open(encoding="utf-8", newline="") as handle:
