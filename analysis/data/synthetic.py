@@ -53,6 +53,7 @@ import pandas as pd
 
 from analysis import paths
 from analysis.errors import InputError, UsageError
+from analysis.data.schema import OBSERVATION_COLUMNS
 from analysis.data.storage import csv_bytes, read_csv_table, replace_files
 
 #: The word that marks every synthetic file, title and note.
@@ -64,24 +65,6 @@ DEFAULT_YEARS = tuple(range(2014, 2024))
 #: (about 300,000 rows for the national panel over ten years).
 ROWS_PER_UNIT_YEAR = 46
 
-OBSERVATION_COLUMNS = [
-    "obs_id",
-    "source_id",
-    "locator",
-    "unit_name",
-    "province",
-    "scope",
-    "indicator",
-    "value",
-    "unit",
-    "qualifier",
-    "as_of",
-    "period_start",
-    "period_end",
-    "period_end_basis",
-    "status",
-    "note",
-]
 SOURCE_COLUMNS = [
     "source_id",
     "publisher",
@@ -848,7 +831,7 @@ def _to_raw(
     context = frame[in_context].reset_index(drop=True)
     observations.insert(0, "obs_id", _ids("O", len(observations), 6))
     context.insert(0, "obs_id", _ids("C", len(context), 6))
-    return observations[OBSERVATION_COLUMNS].astype(str), context[OBSERVATION_COLUMNS].astype(str)
+    return observations[list(OBSERVATION_COLUMNS)].astype(str), context[list(OBSERVATION_COLUMNS)].astype(str)
 
 
 # --------------------------------------------------------------------------- writing

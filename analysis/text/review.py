@@ -18,7 +18,8 @@ from analysis.errors import InputError
 #: Written into the provenance note of accepted rows.
 EXTRACTOR_VERSION = "2.0"
 
-#: The candidates file: the raw observation columns, then what the reviewer needs.
+#: The candidates file: the raw observation columns (a copy of data.schema.OBSERVATION_COLUMNS, which this
+#: layer cannot import; tests/test_layering.py holds them equal), then what the reviewer needs.
 OBSERVATION_COLUMNS = (
     "obs_id",
     "source_id",
